@@ -1,0 +1,52 @@
+// File: deferred/clock.h
+//
+// The time interface deferred/ needs and defines, so that it depends on nothing in reactor/:
+// `Deferred::addTimeout` and `deferLater` take an IReactorTime. The reactor implements it on its
+// monotonic clock, and `deft::Clock` (reactor/clock.h, Twisted's `task.Clock`) implements it on a
+// clock that only moves when a test calls `advance()`.
+//
+// Names are Twisted's: `IReactorTime.callLater`, `IReactorTime.seconds`, `IDelayedCall`.
+
+#ifndef DEFT_DEFERRED_CLOCK_H_
+#define DEFT_DEFERRED_CLOCK_H_
+
+#include <memory>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+
+namespace deft {
+
+// A call scheduled with IReactorTime::callLater.
+class IDelayedCall {
+ public:
+  virtual ~IDelayedCall() = default;
+
+  // Stops the call from happening. Throws AlreadyCalled/AlreadyCancelled (reactor/) when it has
+  // run or was cancelled already, as Twisted does; check active() first when unsure.
+  virtual void cancel() = 0;
+
+  // Whether the call is still to happen: neither run nor cancelled.
+  virtual bool active() const = 0;
+
+  // When it is due, on the clock's own time line (IReactorTime::seconds()).
+  virtual absl::Time getTime() const = 0;
+};
+
+class IReactorTime {
+ public:
+  virtual ~IReactorTime() = default;
+
+  // The clock's current time. Monotonic: only its differences mean anything.
+  virtual absl::Time seconds() const = 0;
+
+  // Calls `f` once, on the clock's thread, `delay` from now (a negative delay counts as zero).
+  // Never calls it synchronously from inside callLater. The returned handle may be dropped: the
+  // call still happens.
+  virtual std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
+                                                  absl::AnyInvocable<void()> f) = 0;
+};
+
+}  // namespace deft
+
+#endif  // DEFT_DEFERRED_CLOCK_H_

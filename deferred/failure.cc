@@ -1,0 +1,101 @@
+#include "deferred/failure.h"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "deferred/errors.h"
+
+namespace deft {
+namespace {
+
+std::string demangle(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+}
+
+// "deft::TimeoutError" reads better as "TimeoutError" in one-line reports.
+std::string shortTypeName(const std::type_info& type) {
+  std::string name = demangle(type);
+  constexpr std::string_view kPrefix = "deft::";
+  if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
+  return name;
+}
+
+}  // namespace
+
+Failure::Failure(std::exception_ptr error, std::source_location where) {
+  auto rep = std::make_shared<Rep>();
+  rep->pointer = std::move(error);
+  rep->where = where;
+  rep->raise = [](const Rep& r) { std::rethrow_exception(r.pointer); };
+  try {
+    std::rethrow_exception(rep->pointer);
+  } catch (const std::exception& e) {
+    // libstdc++ and libc++ rethrow the object the exception_ptr owns, not a copy, so this
+    // pointer stays valid as long as `pointer` does.
+    rep->exception = &e;
+    rep->type = &typeid(e);
+  } catch (...) {
+    rep->type = abi::__cxa_current_exception_type();
+    if (rep->type == nullptr) rep->type = &typeid(void);
+  }
+  rep_ = std::move(rep);
+}
+
+Failure Failure::fromCurrentException(std::source_location where) {
+  return Failure(std::current_exception(), where);
+}
+
+void Failure::raiseException() const { rep_->raise(*rep_); }
+
+std::exception_ptr Failure::exceptionPtr() const {
+  return rep_->pointer ? rep_->pointer : rep_->makePointer(*rep_);
+}
+
+std::string Failure::getErrorMessage() const {
+  if (rep_->exception != nullptr) return rep_->exception->what();
+  return absl::StrCat("exception of type ", demangle(type()));
+}
+
+std::string Failure::describe() const {
+  const std::source_location& at = rep_->where;
+  return absl::StrCat(shortTypeName(type()), ": ", getErrorMessage(), " (created at ",
+                      at.file_name(), ":", at.line(), " in ", at.function_name(), ")");
+}
+
+absl::Status Failure::toStatus() const {
+  absl::StatusCode code = absl::StatusCode::kUnknown;
+  if (const auto* error = value<Error>()) code = error->statusCode();
+  return absl::Status(code, describe());
+}
+
+namespace {
+
+void defaultUnhandledFailureHandler(const Failure& failure) {
+  std::fprintf(stderr, "deft: Unhandled error in Deferred: %s\n", failure.describe().c_str());
+}
+
+UnhandledFailureHandler& unhandledFailureHandler() {
+  static UnhandledFailureHandler* handler =
+      new UnhandledFailureHandler(defaultUnhandledFailureHandler);
+  return *handler;
+}
+
+}  // namespace
+
+UnhandledFailureHandler setUnhandledFailureHandler(UnhandledFailureHandler handler) {
+  if (handler == nullptr) handler = defaultUnhandledFailureHandler;
+  return std::exchange(unhandledFailureHandler(), std::move(handler));
+}
+
+namespace internal {
+void reportUnhandledFailure(const Failure& failure) { unhandledFailureHandler()(failure); }
+}  // namespace internal
+
+}  // namespace deft

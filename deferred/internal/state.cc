@@ -1,0 +1,244 @@
+#include "deferred/internal/state.h"
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "deferred/errors.h"
+
+namespace deft::internal {
+namespace {
+
+std::string typeName(const TypeOps* type) {
+  if (type == typeOps<Unit>()) return "void";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(type->type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type->type.name());
+}
+
+// Lives in an inner Deferred's queue while an outer one waits on it (the outer's callback
+// returned the inner, or it was chained with chainDeferred). Holds a reference to the outer so
+// that the outer's remaining callbacks still run when the inner fires, whoever else dropped it:
+// the same thing keeps an outer Deferred alive in Twisted.
+class HandOff {
+ public:
+  HandOff(StateBase* to, bool resumesWait) : to_(to), resumesWait_(resumesWait) {}
+  HandOff(const HandOff&) = delete;
+  HandOff& operator=(const HandOff&) = delete;
+  ~HandOff() {
+    if (to_ == nullptr) return;
+    if (resumesWait_) to_->setWaitingOn(nullptr);
+    to_->release();
+  }
+
+  void run(StateBase& from, RunStack& stack) {
+    StateBase* to = std::exchange(to_, nullptr);
+    if (resumesWait_) {
+      to->resumeFromWait();
+    } else {
+      // chainDeferred: Twisted's `d.callback(result)` from inside the chain. A target that fired
+      // already raises AlreadyCalledError there, which becomes this chain's result.
+      bool fire = false;
+      try {
+        fire = to->beginFire();
+      } catch (const AlreadyCalledError&) {
+        to->release();
+        from.discardResult();
+        from.setFailure(Failure::fromCurrentException());
+        return;
+      }
+      if (!fire) {  // the one firing a cancelled Deferred absorbs
+        to->release();
+        from.discardResult();
+        from.setValue<Unit>();
+        return;
+      }
+      to->markCalled();
+    }
+    from.moveResultTo(*to);
+    stack.push(to);  // run by this loop, not by a nested call: no stack growth per link
+  }
+
+ private:
+  StateBase* to_;
+  bool resumesWait_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+RunStack::~RunStack() {
+  while (!empty()) pop();
+}
+
+void RunStack::push(StateBase* state) {
+  state->onStack_ = true;
+  states_.push_back(state);
+}
+
+void RunStack::pop() {
+  StateBase* state = states_.back();
+  states_.pop_back();
+  state->onStack_ = false;
+  state->steps_.compact();
+  state->release();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+StateBase::~StateBase() {
+  steps_.clear();
+  if (result_ == Result::kFailure) {
+    Failure failure = takeFailure();
+    reportUnhandledFailure(failure);
+  } else {
+    discardResult();
+  }
+}
+
+void StateBase::discardResult() noexcept {
+  if (result_ == Result::kValue) {
+    valueType_->destroy(slot_);
+  } else if (result_ == Result::kFailure) {
+    std::launder(reinterpret_cast<Failure*>(slot_))->~Failure();
+  }
+  result_ = Result::kNone;
+}
+
+void StateBase::moveResultTo(StateBase& to) {
+  if (result_ == Result::kValue) {
+    valueType_->relocate(slot_, to.slot_);
+    to.valueType_ = valueType_;
+    to.result_ = Result::kValue;
+    result_ = Result::kNone;
+  } else if (result_ == Result::kFailure) {
+    to.setFailure(takeFailure());
+  }
+  setValue<Unit>();
+}
+
+void StateBase::checkTail(const TypeOps* expected, const char* operation) const {
+  if (tailType_ == expected) return;
+  throw DeferredTypeError(absl::StrCat(
+      operation, " through a Deferred<", typeName(expected), "> handle, but its chain carries ",
+      typeName(tailType_), " now: another handle moved it on. Use the handle that call returned."));
+}
+
+void StateBase::checkInput(const TypeOps* expected) const {
+  if (inputType_ == expected) return;
+  throw DeferredTypeError(absl::StrCat("callback() through a Deferred<", typeName(expected),
+                                       "> handle, but this Deferred takes ",
+                                       typeName(inputType_), ": fire it through its first handle."));
+}
+
+bool StateBase::beginFire() {
+  if (!called_) {
+    // Fired: the canceller can never run now. Dropping it here frees what it holds (an
+    // aggregate's bookkeeping, a coroutine's frame link) as soon as the result is in.
+    canceller_ = nullptr;
+    cancellerReplaced_ = true;
+    return true;
+  }
+  if (suppressAlreadyCalled_) {
+    suppressAlreadyCalled_ = false;
+    return false;
+  }
+  throw AlreadyCalledError("Deferred already has a result: it can be fired only once");
+}
+
+void StateBase::errback(Failure failure) {
+  if (!beginFire()) return;
+  setFailure(std::move(failure));
+  finishFire();
+}
+
+void StateBase::runCallbacks() {
+  if (!called_ || onStack_ || !canRun()) return;
+  RunStack stack;
+  addRef();
+  stack.push(this);
+  while (!stack.empty()) {
+    StateBase* current = stack.top();
+    bool descended = false;
+    while (current->canRun()) {
+      current->steps_.runNext(*current, stack);
+      if (stack.top() != current) {
+        descended = true;  // a step handed its result to another Deferred: run that one first
+        break;
+      }
+    }
+    if (!descended) stack.pop();
+  }
+}
+
+void StateBase::unpause() {
+  if (pauseCount_ == 0) return;
+  if (--pauseCount_ == 0) runCallbacks();
+}
+
+void StateBase::adoptReturnedDeferred(StateBase* inner, const TypeOps* expected) {
+  if (inner == this) {
+    inner->release();
+    setFailure(Failure(DeferredTypeError(
+        "a callback returned the Deferred it was added to: that Deferred can never fire")));
+    return;
+  }
+  if (inner->tailType_ != expected) {
+    const std::string message = absl::StrCat(
+        "a callback returned a Deferred<", typeName(expected), "> whose chain carries ",
+        typeName(inner->tailType_), " now");
+    inner->release();
+    setFailure(Failure(DeferredTypeError(message)));
+    return;
+  }
+  if (inner->readyToHandOff()) {
+    inner->moveResultTo(*this);
+    inner->tailType_ = typeOps<Unit>();
+    inner->release();
+    return;
+  }
+  waiting_ = true;
+  waitingOn_ = inner;
+  addRef();
+  inner->steps_.push<HandOff>(this, /*resumesWait=*/true);
+  inner->tailType_ = typeOps<Unit>();
+  inner->runCallbacks();  // in case it is fired and idle but was not ready (e.g. unpaused since)
+  inner->release();
+}
+
+void StateBase::chainTo(StateBase* other) {
+  other->checkInput(tailType_);
+  other->addRef();
+  steps_.push<HandOff>(other, /*resumesWait=*/false);
+  tailType_ = typeOps<Unit>();
+  runCallbacks();
+}
+
+void StateBase::cancel() {
+  addRef();  // a canceller or an errback may drop the last outside handle
+  if (!called_) {
+    bool inHand = false;
+    if (canceller_) {
+      // Called from a local: the canceller may finish the work that set it (a coroutine) and
+      // replace or clear it meanwhile. Put back only if nobody did and it may be needed again.
+      Canceller canceller = std::move(canceller_);
+      canceller_ = nullptr;
+      cancellerReplaced_ = false;
+      inHand = canceller(*this);
+      if (!cancellerReplaced_ && !called_) canceller_ = std::move(canceller);
+    } else {
+      suppressAlreadyCalled_ = true;
+    }
+    if (!called_ && !inHand) errback(Failure(CancelledError()));
+  } else if (waiting_ && waitingOn_ != nullptr) {
+    waitingOn_->cancel();
+  }
+  release();
+}
+
+}  // namespace deft::internal

@@ -1,0 +1,255 @@
+// File: deferred/internal/state.h
+//
+// The one heap object behind every Deferred<T> handle: the result, the callback queue and the
+// flags, all type-erased so that chains which change type (int -> string -> size_t) stay in one
+// allocation. Deferred<T> (deferred.h) is the typed view; the typed steps in callbacks.h are the
+// only code that reads or writes the result slot, and each knows the type statically.
+//
+// Types are tracked at run time too, as a backstop for the one mistake the compiler cannot see:
+// two handles on the same state used at different types. `inputType_` is what callback() must be
+// given; `tailType_` is what the next added callback receives.
+//
+// Single-threaded: the reference count and every field belong to the thread that uses the
+// Deferred (the reactor thread, in a program with a reactor).
+
+#ifndef DEFT_DEFERRED_INTERNAL_STATE_H_
+#define DEFT_DEFERRED_INTERNAL_STATE_H_
+
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/functional/any_invocable.h"
+#include "deferred/failure.h"
+#include "deferred/internal/step_queue.h"
+#include "deferred/outcome.h"
+
+namespace deft::internal {
+
+// ---------------------------------------------------------------------------------------------
+// The result slot: a value of any type, inline when small.
+
+inline constexpr std::size_t kInlineValueBytes = 48;
+inline constexpr std::size_t kInlineValueAlign = 16;
+
+template <class T>
+inline constexpr bool kStoredInline = sizeof(T) <= kInlineValueBytes &&
+                                      alignof(T) <= kInlineValueAlign &&
+                                      std::is_nothrow_move_constructible_v<T>;
+
+struct TypeOps {
+  const std::type_info& type;
+  void (*destroy)(void* slot) noexcept;
+  // Moves the value from one slot into another (uninitialised) one, and destroys the source.
+  void (*relocate)(void* from, void* to) noexcept;
+};
+
+template <class T>
+struct SlotAccess {
+  static T& get(void* slot) {
+    if constexpr (kStoredInline<T>) {
+      return *std::launder(static_cast<T*>(slot));
+    } else {
+      return **static_cast<T**>(slot);
+    }
+  }
+  template <class... Args>
+  static void construct(void* slot, Args&&... args) {
+    if constexpr (kStoredInline<T>) {
+      new (slot) T(std::forward<Args>(args)...);
+    } else {
+      *static_cast<T**>(slot) = new T(std::forward<Args>(args)...);
+    }
+  }
+  static void destroy(void* slot) noexcept {
+    if constexpr (kStoredInline<T>) {
+      get(slot).~T();
+    } else {
+      delete *static_cast<T**>(slot);
+    }
+  }
+  static void relocate(void* from, void* to) noexcept {
+    if constexpr (kStoredInline<T>) {
+      new (to) T(std::move(get(from)));
+      get(from).~T();
+    } else {
+      *static_cast<T**>(to) = *static_cast<T**>(from);
+    }
+  }
+};
+
+template <class T>
+inline constexpr TypeOps kTypeOps = {typeid(T), &SlotAccess<T>::destroy,
+                                     &SlotAccess<T>::relocate};
+
+template <class T>
+const TypeOps* typeOps() {
+  return &kTypeOps<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The explicit stack of Twisted's `_runCallbacks`: when a step hands its result to another
+// Deferred (a returned Deferred firing, chainDeferred), that Deferred is pushed here and run by
+// the same loop, instead of by a nested call. This is what keeps 100,000 chained Deferreds off
+// the C++ stack.
+
+class RunStack {
+ public:
+  RunStack() = default;
+  RunStack(const RunStack&) = delete;
+  RunStack& operator=(const RunStack&) = delete;
+  ~RunStack();
+
+  // Takes over one reference to `state`.
+  void push(StateBase* state);
+  StateBase* top() const { return states_.back(); }
+  bool empty() const { return states_.empty(); }
+  void pop();
+
+ private:
+  absl::InlinedVector<StateBase*, 8> states_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class StateBase {
+ public:
+  // Returns true when it has cancellation in hand (Deferred::cancel then does not errback).
+  using Canceller = absl::AnyInvocable<bool(StateBase&)>;
+
+  explicit StateBase(const TypeOps* type) : inputType_(type), tailType_(type) {}
+  StateBase(const StateBase&) = delete;
+  StateBase& operator=(const StateBase&) = delete;
+  ~StateBase();
+
+  void addRef() { ++refs_; }
+  void release() {
+    if (--refs_ == 0) delete this;
+  }
+
+  // --- Result slot ----------------------------------------------------------------------------
+  bool hasValue() const { return result_ == Result::kValue; }
+  bool hasFailure() const { return result_ == Result::kFailure; }
+
+  template <class T, class... Args>
+  void setValue(Args&&... args) {
+    SlotAccess<T>::construct(slot_, std::forward<Args>(args)...);
+    valueType_ = typeOps<T>();
+    result_ = Result::kValue;
+  }
+  template <class T>
+  T takeValue() {
+    T value(std::move(SlotAccess<T>::get(slot_)));
+    SlotAccess<T>::destroy(slot_);
+    result_ = Result::kNone;
+    return value;
+  }
+  void setFailure(Failure failure) {
+    new (slot_) Failure(std::move(failure));
+    result_ = Result::kFailure;
+  }
+  Failure takeFailure() {
+    Failure* stored = std::launder(reinterpret_cast<Failure*>(slot_));
+    Failure failure(std::move(*stored));
+    stored->~Failure();
+    result_ = Result::kNone;
+    return failure;
+  }
+  void discardResult() noexcept;
+  // Moves this state's result into `to` (whose slot is empty) and leaves Unit here: what Twisted
+  // does when it hands a Deferred's result on and leaves it None.
+  void moveResultTo(StateBase& to);
+
+  // --- Types ----------------------------------------------------------------------------------
+  const TypeOps* inputType() const { return inputType_; }
+  const TypeOps* tailType() const { return tailType_; }
+  void setTailType(const TypeOps* type) { tailType_ = type; }
+  // Throw DeferredTypeError when a handle of type `expected` no longer fits.
+  void checkTail(const TypeOps* expected, const char* operation) const;
+  void checkInput(const TypeOps* expected) const;
+
+  // --- Firing ---------------------------------------------------------------------------------
+  bool called() const { return called_; }
+  // Call before storing the first result. Returns false when the result is to be dropped (the
+  // one firing a cancelled Deferred absorbs); throws AlreadyCalledError on a second firing.
+  bool beginFire();
+  // Call after storing the first result.
+  void finishFire() {
+    called_ = true;
+    runCallbacks();
+  }
+  void errback(Failure failure);
+  // For hand-offs run by a RunStack: fired, but the stack runs the callbacks.
+  void markCalled() { called_ = true; }
+  void suppressNextFiring() { suppressAlreadyCalled_ = true; }
+
+  // --- Chain ----------------------------------------------------------------------------------
+  template <class S, class... Args>
+  void pushStep(Args&&... args) {
+    steps_.push<S>(std::forward<Args>(args)...);
+  }
+  // Runs pending steps if the chain can move: fired, not paused, not waiting, not already running.
+  void runCallbacks();
+  // Whether the result can be taken right now without waiting: a returned Deferred in this state
+  // is used at once, and co_await does not suspend.
+  bool readyToHandOff() const {
+    return called_ && pauseCount_ == 0 && !waiting_ && !onStack_ && steps_.empty();
+  }
+  // A callback of `this` returned `inner` (one reference handed over); the chain continues with
+  // its result, now or when it fires.
+  void adoptReturnedDeferred(StateBase* inner, const TypeOps* expected);
+  // Twisted's chainDeferred: when this chain reaches it, `other` fires with the result.
+  void chainTo(StateBase* other);
+
+  void pause() { ++pauseCount_; }
+  void unpause();
+  bool paused() const { return pauseCount_ > 0; }
+
+  // --- Cancellation ---------------------------------------------------------------------------
+  void setCanceller(Canceller canceller) {
+    canceller_ = std::move(canceller);
+    cancellerReplaced_ = true;
+  }
+  void cancel();
+
+  // Set while this chain waits on another Deferred returned by one of its callbacks (or awaited
+  // by a coroutine): cancel() goes there. Not owned: the step that will resume us lives in that
+  // Deferred, and clears this when it runs or is dropped.
+  void setWaitingOn(StateBase* inner) { waitingOn_ = inner; }
+  StateBase* waitingOn() const { return waitingOn_; }
+  void resumeFromWait() {
+    waiting_ = false;
+    waitingOn_ = nullptr;
+  }
+
+ private:
+  friend class RunStack;
+  enum class Result : std::uint8_t { kNone, kValue, kFailure };
+
+  bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
+
+  std::uint32_t refs_ = 1;
+  Result result_ = Result::kNone;
+  bool called_ = false;                 // Twisted's `called`: callback/errback has happened
+  bool onStack_ = false;                // a RunStack is running (or about to run) our steps
+  bool waiting_ = false;                // paused on a returned Deferred: separate from pause()
+  bool suppressAlreadyCalled_ = false;  // cancelled without a canceller: absorb one firing
+  bool cancellerReplaced_ = false;      // setCanceller() ran while cancel() was in a canceller
+  std::uint32_t pauseCount_ = 0;        // pause() minus unpause()
+  const TypeOps* inputType_;
+  const TypeOps* tailType_;
+  const TypeOps* valueType_ = nullptr;  // what the slot holds when result_ == kValue
+  StateBase* waitingOn_ = nullptr;
+  alignas(kInlineValueAlign) unsigned char slot_[kInlineValueBytes];
+  StepQueue steps_;
+  Canceller canceller_;
+};
+
+static_assert(sizeof(Failure) <= kInlineValueBytes);
+
+}  // namespace deft::internal
+
+#endif  // DEFT_DEFERRED_INTERNAL_STATE_H_
