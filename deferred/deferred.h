@@ -227,7 +227,7 @@ class Deferred {
   Deferred& addCallbacks(F callback, G errback,
                          std::source_location where = std::source_location::current()) & {
     checkCallback<F>();
-    checkErrback<G>();
+    static_assert(std::invocable<G&, Failure&&>, "an errback must be callable with a Failure");
     using U = PairCarries<F, G>;
     checkPair<G, U>();
     static_assert(std::is_same_v<U, T>, DEFT_TYPE_CHANGE_ON_LVALUE_);
@@ -239,7 +239,7 @@ class Deferred {
   auto addCallbacks(F callback, G errback,
                     std::source_location where = std::source_location::current()) && {
     checkCallback<F>();
-    checkErrback<G>();
+    static_assert(std::invocable<G&, Failure&&>, "an errback must be callable with a Failure");
     using U = PairCarries<F, G>;
     checkPair<G, U>();
     return std::move(*this).template appendStepAndMove<U, internal::CallbacksStep<T, U, F, G>>(
@@ -347,8 +347,9 @@ class Deferred {
   // --- Coroutines -----------------------------------------------------------------------------
 
   // `co_await d` inside a coroutine that returns a Deferred: suspends until d fires (not at all
-  // if it has fired), then gives its value or throws its failure's exception. Awaiting consumes
-  // the handle, as the result moves into the coroutine.
+  // if it has fired), then gives its value or throws its failure's exception. The result moves
+  // into the coroutine, so afterwards d carries nothing, as a Deferred returned from a callback
+  // does. `co_await std::move(d)` also gives up the handle.
   internal::Awaiter<T> operator co_await() &&;
   internal::Awaiter<T> operator co_await() &;
 

@@ -18,8 +18,9 @@
 // Cancelling the returned Deferred cancels every input that has not fired (Twisted's
 // DeferredList does the same).
 //
-// Ownership: the returned Deferred owns the bookkeeping; if it is dropped before it fires, the
-// inputs' results pass on unobserved (and unconsumed failures are reported as unhandled).
+// Ownership: the inputs keep the aggregate alive, as in Twisted, so the returned Deferred may be
+// chained on and dropped. If every pending input is abandoned unfired, the aggregate goes with
+// them and the returned Deferred never fires.
 
 #ifndef DEFT_DEFERRED_DEFERRED_LIST_H_
 #define DEFT_DEFERRED_DEFERRED_LIST_H_
@@ -64,54 +65,88 @@ struct FirstResult<void> {
 
 namespace internal {
 
-// The bookkeeping shared by the steps of one aggregate. Owned by the result Deferred's
-// canceller (dropped when the result fires); each input's step holds it weakly, so an input that
-// never fires cannot keep the aggregate alive, nor the aggregate the input.
+// The bookkeeping shared by the steps of one aggregate. Each input's step owns it (as in Twisted,
+// where the inputs' callbacks keep a DeferredList alive), and it owns the result, so
+// `DeferredList(ds).addCallback(f)` works with no handle kept. The result's canceller holds it
+// weakly and the inputs are tracked by pointer, so nothing here forms a cycle: an input that is
+// abandoned unfired frees its step, and with the last step the aggregate goes too.
 template <class T, class R>
 struct FanIn {
-  StateBase* result = nullptr;   // not owned: this object lives inside it
-  std::vector<Deferred<void>> inputs;  // the inputs' chains, for cancellation
+  Deferred<R> result;
+  // Inputs whose step has not run, by state; a step clears its entry when it runs or is freed.
+  std::vector<StateBase*> pending;
   std::size_t remaining = 0;
   std::vector<std::optional<Outcome<T>>> outcomes;
   bool cancellingInputs = false;
 
-  Deferred<R> resultHandle() { return DeferredAccess::borrow<R>(result); }
-  bool resultFired() const { return result->called(); }
+  bool resultFired() const { return result.called(); }
   void cancelInputs() {
     cancellingInputs = true;
-    for (Deferred<void>& input : inputs) input.cancel();  // fired ones ignore it
+    for (StateBase*& input : pending) {
+      if (input == nullptr) continue;
+      StateBase* state = input;
+      state->addRef();
+      state->cancel();  // runs its step now, usually, which clears `input`
+      state->release();
+    }
   }
+};
+
+// Held by an input's step: keeps the aggregate alive, and clears the input's entry when the step
+// is gone (run, or dropped with its unfired Deferred).
+template <class T, class R>
+class PendingInput {
+ public:
+  PendingInput(std::shared_ptr<FanIn<T, R>> fan, std::size_t index)
+      : fan_(std::move(fan)), index_(index) {}
+  PendingInput(PendingInput&& other) noexcept = default;
+  PendingInput& operator=(PendingInput&&) = delete;
+  ~PendingInput() {
+    if (fan_) fan_->pending[index_] = nullptr;
+  }
+
+  FanIn<T, R>& fan() const { return *fan_; }
+  std::size_t index() const { return index_; }
+
+ private:
+  std::shared_ptr<FanIn<T, R>> fan_;
+  std::size_t index_;
 };
 
 // Wires `deferreds` to a new FanIn. `onOutcome(fan, index, outcome)` sees each input's result
 // (and may fire the result); it returns whether the input's failure is consumed. After the
-// result is gone, a late failure is consumed when `consumeLate` says so.
+// result has fired, a late failure is consumed when `consumeLate` says so.
 template <class R, class T, class OnOutcome>
 Deferred<R> fanIn(std::vector<Deferred<T>> deferreds, bool consumeLate, OnOutcome onOutcome) {
   auto fan = std::make_shared<FanIn<T, R>>();
-  Deferred<R> result([fan](Deferred<R>&) { fan->cancelInputs(); });
-  fan->result = DeferredAccess::state(result);
+  std::weak_ptr<FanIn<T, R>> weak = fan;
+  fan->result = Deferred<R>([weak](Deferred<R>&) {
+    if (std::shared_ptr<FanIn<T, R>> f = weak.lock()) f->cancelInputs();
+  });
+  Deferred<R> result = fan->result;
   fan->remaining = deferreds.size();
   fan->outcomes.resize(deferreds.size());
-  fan->inputs.reserve(deferreds.size());
-  std::weak_ptr<FanIn<T, R>> weak = fan;
+  fan->pending.resize(deferreds.size());
   for (std::size_t i = 0; i < deferreds.size(); ++i) {
-    fan->inputs.push_back(std::move(deferreds[i]).addBoth(
-        [weak, i, consumeLate, onOutcome](Outcome<T> outcome) -> Outcome<void> {
-          std::shared_ptr<FanIn<T, R>> fan = weak.lock();
-          if (!fan || fan->resultFired()) {
+    fan->pending[i] = DeferredAccess::state(deferreds[i]);
+    // Runs at once for an input that has fired; the result may fire during this loop.
+    std::move(deferreds[i])
+        .addBoth([input = PendingInput<T, R>(fan, i), consumeLate,
+                  onOutcome](Outcome<T> outcome) -> Outcome<void> {
+          FanIn<T, R>& fan = input.fan();
+          if (fan.resultFired()) {
             if (!outcome.ok() && !consumeLate) return std::move(outcome).failure();
             return {};
           }
-          --fan->remaining;
+          --fan.remaining;
           if (outcome.ok()) {
-            onOutcome(*fan, i, std::move(outcome));
+            onOutcome(fan, input.index(), std::move(outcome));
             return {};
           }
           Failure failure = outcome.failure();
-          if (onOutcome(*fan, i, std::move(outcome))) return {};
+          if (onOutcome(fan, input.index(), std::move(outcome))) return {};
           return failure;  // stays the input's result, as in Twisted
-        }));
+        });
   }
   return result;
 }
@@ -141,11 +176,11 @@ Deferred<std::vector<Outcome<T>>> DeferredList(std::vector<Deferred<T>> deferred
       [options](internal::FanIn<T, R>& fan, std::size_t i, Outcome<T> outcome) {
         const bool ok = outcome.ok();
         if (!ok && options.fireOnOneErrback) {
-          fan.resultHandle().errback(Failure(FirstError(outcome.failure(), i)));
+          fan.result.errback(Failure(FirstError(outcome.failure(), i)));
         }
         fan.outcomes[i].emplace(std::move(outcome));
         if (fan.remaining == 0 && !fan.resultFired()) {
-          fan.resultHandle().callback(internal::unwrapAll(fan.outcomes));
+          fan.result.callback(internal::unwrapAll(fan.outcomes));
         }
         return ok || options.consumeErrors;
       });
@@ -167,21 +202,21 @@ Deferred<FirstResult<T>> DeferredList(std::vector<Deferred<T>> deferreds, FireOn
         const bool ok = outcome.ok();
         if (ok) {
           if constexpr (std::is_void_v<T>) {
-            fan.resultHandle().callback(R{i});
+            fan.result.callback(R{i});
           } else {
-            fan.resultHandle().callback(R{std::move(outcome).value(), i});
+            fan.result.callback(R{std::move(outcome).value(), i});
           }
           return true;
         }
         if (options.fireOnOneErrback) {
-          fan.resultHandle().errback(Failure(FirstError(outcome.failure(), i)));
+          fan.result.errback(Failure(FirstError(outcome.failure(), i)));
           return options.consumeErrors;
         }
         fan.outcomes[i].emplace(outcome);
         if (fan.remaining == 0) {
           std::vector<Failure> failures;
           for (auto& o : fan.outcomes) failures.push_back(o->failure());
-          fan.resultHandle().errback(Failure(FailureGroup(std::move(failures))));
+          fan.result.errback(Failure(FailureGroup(std::move(failures))));
         }
         return options.consumeErrors;
       });
@@ -207,19 +242,19 @@ auto gatherResults(std::vector<Deferred<T>> deferreds, bool consumeErrors = fals
       [consumeErrors](internal::FanIn<T, R>& fan, std::size_t i, Outcome<T> outcome) {
         if (!outcome.ok()) {
           if (fan.cancellingInputs) return true;  // a failure we caused
-          fan.resultHandle().errback(Failure(FirstError(outcome.failure(), i)));
+          fan.result.errback(Failure(FirstError(outcome.failure(), i)));
           fan.cancelInputs();
           return consumeErrors;
         }
         fan.outcomes[i].emplace(std::move(outcome));
         if (fan.remaining == 0) {
           if constexpr (std::is_void_v<T>) {
-            fan.resultHandle().callback();
+            fan.result.callback();
           } else {
             R values;
             values.reserve(fan.outcomes.size());
             for (auto& o : fan.outcomes) values.push_back(std::move(*o).value());
-            fan.resultHandle().callback(std::move(values));
+            fan.result.callback(std::move(values));
           }
         }
         return true;
@@ -239,12 +274,11 @@ Deferred<FirstResult<T>> race(std::vector<Deferred<T>> deferreds) {
       std::move(deferreds), /*consumeLate=*/true,
       [](internal::FanIn<T, R>& fan, std::size_t i, Outcome<T> outcome) {
         if (outcome.ok()) {
-          Deferred<R> result = fan.resultHandle();
           fan.cancelInputs();  // before firing: the winner's callbacks see the losers stopped
           if constexpr (std::is_void_v<T>) {
-            result.callback(R{i});
+            fan.result.callback(R{i});
           } else {
-            result.callback(R{std::move(outcome).value(), i});
+            fan.result.callback(R{std::move(outcome).value(), i});
           }
           return true;
         }
@@ -252,7 +286,7 @@ Deferred<FirstResult<T>> race(std::vector<Deferred<T>> deferreds) {
         if (fan.remaining == 0 && !fan.cancellingInputs) {
           std::vector<Failure> failures;
           for (auto& o : fan.outcomes) failures.push_back(o->failure());
-          fan.resultHandle().errback(Failure(FailureGroup(std::move(failures))));
+          fan.result.errback(Failure(FailureGroup(std::move(failures))));
         }
         return true;
       });

@@ -11,7 +11,8 @@
 //   - Suspending adds a step to the awaited Deferred that resumes the coroutine with its result.
 //     The coroutine frame is owned by that step: if the awaited Deferred is freed unfired (nobody
 //     can fire it any more), the frame is destroyed with it, locals and all, and the coroutine's
-//     own Deferred never fires.
+//     own Deferred never fires. (A handle the frame itself holds, such as a parameter awaited as
+//     an lvalue, keeps the awaited Deferred alive: `co_await std::move(d)` lets it go.)
 //   - co_return (or an exception escaping the body) destroys the frame and then fires the
 //     coroutine's Deferred, so its callbacks run after the coroutine's locals are gone.
 //   - Cancelling the coroutine's Deferred cancels the Deferred it is awaiting; CancelledError is
@@ -243,7 +244,10 @@ internal::Awaiter<T> Deferred<T>::operator co_await() && {
 
 template <class T>
 internal::Awaiter<T> Deferred<T>::operator co_await() & {
-  return internal::Awaiter<T>(takeForChaining("co_await"));
+  internal::StateBase* state = requireState();
+  state->checkTail(internal::typeOps<Stored>(), "co_await");
+  state->addRef();
+  return internal::Awaiter<T>(state);
 }
 
 }  // namespace deft

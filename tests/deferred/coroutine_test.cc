@@ -1,0 +1,269 @@
+// inlineCallbacks as coroutines: functions returning Deferred<T> that co_await Deferreds.
+
+#include <pthread.h>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "deferred/deferred.h"
+#include "gtest/gtest.h"
+
+namespace deft {
+namespace {
+
+Deferred<int> addOne(Deferred<int> input) {
+  int x = co_await input;
+  co_return x + 1;
+}
+
+TEST(CoroutineTest, AwaitsAndReturnsThroughItsDeferred) {
+  Deferred<int> input;
+  int got = 0;
+  addOne(input).addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  EXPECT_EQ(got, 0);
+  input.callback(41);
+  EXPECT_EQ(got, 42);
+}
+
+TEST(CoroutineTest, RunsEagerlyUpToTheFirstWait) {
+  std::vector<std::string> log;
+  Deferred<int> gate;
+  auto body = [&]() -> Deferred<void> {
+    log.push_back("start");
+    co_await gate;
+    log.push_back("after gate");
+  };
+  Deferred<void> d = body();
+  EXPECT_EQ(log, (std::vector<std::string>{"start"}));
+  gate.callback(0);
+  EXPECT_EQ(log, (std::vector<std::string>{"start", "after gate"}));
+  EXPECT_TRUE(d.called());
+}
+
+TEST(CoroutineTest, AwaitingAFiredDeferredDoesNotSuspend) {
+  bool finishedSynchronously = false;
+  auto body = [&]() -> Deferred<int> {
+    int a = co_await succeed(1);
+    int b = co_await succeed(2);
+    finishedSynchronously = true;
+    co_return a + b;
+  };
+  int got = 0;
+  body().addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  EXPECT_TRUE(finishedSynchronously);
+  EXPECT_EQ(got, 3);
+}
+
+TEST(CoroutineTest, ExceptionEscapingTheBodyErrbacksItsDeferred) {
+  auto body = []() -> Deferred<int> {
+    co_await succeed(0);
+    throw std::runtime_error("escaped");
+  };
+  std::string error;
+  body().addErrback([&](Failure f) {
+    error = f.getErrorMessage();
+    return 0;
+  });
+  EXPECT_EQ(error, "escaped");
+}
+
+TEST(CoroutineTest, FailureOfTheAwaitedDeferredIsThrownAtTheAwait) {
+  Deferred<int> input;
+  std::string caught;
+  auto body = [&]() -> Deferred<int> {
+    try {
+      co_await input;
+    } catch (const std::out_of_range& e) {
+      caught = e.what();
+      co_return -1;
+    }
+    co_return 0;
+  };
+  int got = 0;
+  body().addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  input.errback(std::out_of_range("index"));
+  EXPECT_EQ(caught, "index");
+  EXPECT_EQ(got, -1);
+}
+
+TEST(CoroutineTest, CoReturnAFailureFailsWithoutThrowing) {
+  auto body = []() -> Deferred<int> {
+    co_await succeed(0);
+    co_return Failure(TimeoutError("late"));
+  };
+  bool timedOut = false;
+  body().addErrback([&](Failure f) {
+    timedOut = f.check<TimeoutError>();
+    return 0;
+  });
+  EXPECT_TRUE(timedOut);
+}
+
+TEST(CoroutineTest, CancellingItsDeferredCancelsTheAwaitedOneAndThrowsAtTheAwait) {
+  bool awaitedCancelled = false;
+  Deferred<int> awaited([&](Deferred<int>&) { awaitedCancelled = true; });
+  bool caughtCancelled = false;
+  auto body = [&]() -> Deferred<int> {
+    try {
+      co_await awaited;
+    } catch (const CancelledError&) {
+      caughtCancelled = true;
+      throw;
+    }
+    co_return 0;
+  };
+  Deferred<int> d = body();
+  bool failedWithCancelled = false;
+  d.addErrback([&](Failure f) {
+    failedWithCancelled = f.check<CancelledError>();
+    return 0;
+  });
+  d.cancel();
+  EXPECT_TRUE(awaitedCancelled);
+  EXPECT_TRUE(caughtCancelled);
+  EXPECT_TRUE(failedWithCancelled);
+}
+
+TEST(CoroutineTest, CoroutineMayRecoverFromCancellationAndItsResultStands) {
+  Deferred<int> first;
+  Deferred<int> second;
+  auto body = [&]() -> Deferred<int> {
+    bool cancelled = false;
+    try {
+      co_await first;
+    } catch (const CancelledError&) {
+      cancelled = true;
+    }
+    if (!cancelled) co_return 0;
+    co_return co_await second;  // keeps going: Twisted's inlineCallbacks allows this
+  };
+  Deferred<int> d = body();
+  int got = 0;
+  d.addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  d.cancel();
+  EXPECT_FALSE(d.called());
+  second.callback(5);
+  EXPECT_EQ(got, 5);
+}
+
+TEST(CoroutineTest, AwaitingAbandonedDeferredDestroysTheFrameAndItsLocals) {
+  struct Flag {
+    bool* destroyed;
+    ~Flag() { *destroyed = true; }
+  };
+  bool localDestroyed = false;
+  auto* awaited = new Deferred<int>();
+  auto body = [&]() -> Deferred<int> {
+    Flag flag{&localDestroyed};
+    co_await *awaited;
+    co_return 0;
+  };
+  Deferred<int> d = body();
+  EXPECT_FALSE(localDestroyed);
+  delete awaited;  // nobody can fire it any more
+  EXPECT_TRUE(localDestroyed);
+  EXPECT_FALSE(d.called());
+}
+
+TEST(CoroutineTest, CallbacksRunAfterTheCoroutinesLocalsAreGone) {
+  std::vector<std::string> log;
+  struct Logger {
+    std::vector<std::string>* log;
+    ~Logger() { log->push_back("local destroyed"); }
+  };
+  auto body = [&]() -> Deferred<void> {
+    Logger logger{&log};
+    co_await succeed();
+  };
+  body().addCallback([&] { log.push_back("callback"); });
+  EXPECT_EQ(log, (std::vector<std::string>{"local destroyed", "callback"}));
+}
+
+TEST(CoroutineTest, AwaitingAVoidDeferred) {
+  Deferred<void> gate;
+  int steps = 0;
+  auto body = [&]() -> Deferred<int> {
+    co_await gate;
+    ++steps;
+    co_return steps;
+  };
+  int got = 0;
+  body().addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  gate.callback();
+  EXPECT_EQ(got, 1);
+}
+
+TEST(CoroutineTest, CoroutinesAwaitEachOther) {
+  Deferred<int> source;
+  auto inner = [&]() -> Deferred<std::string> {
+    int x = co_await source;
+    co_return std::to_string(x);
+  };
+  auto outer = [&]() -> Deferred<std::size_t> {
+    std::string s = co_await inner();
+    co_return s.size();
+  };
+  std::size_t got = 0;
+  outer().addCallback([&](std::size_t n) {
+    got = n;
+    return n;
+  });
+  source.callback(12345);
+  EXPECT_EQ(got, 5u);
+}
+
+void runOnSmallStack(const std::function<void()>& body) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t thread;
+  auto* task = new std::function<void()>(body);
+  ASSERT_EQ(pthread_create(
+                &thread, &attr,
+                [](void* arg) -> void* {
+                  auto* f = static_cast<std::function<void()>*>(arg);
+                  (*f)();
+                  delete f;
+                  return nullptr;
+                },
+                task),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+}
+
+TEST(CoroutineTest, AwaitingHundredThousandFiredDeferredsDoesNotGrowTheStack) {
+  long total = 0;
+  runOnSmallStack([&] {
+    auto body = []() -> Deferred<long> {
+      long sum = 0;
+      for (int i = 0; i < 100'000; ++i) sum += co_await succeed(1);
+      co_return sum;
+    };
+    body().addCallback([&](long x) {
+      total = x;
+      return x;
+    });
+  });
+  EXPECT_EQ(total, 100'000);
+}
+
+}  // namespace
+}  // namespace deft

@@ -1,0 +1,243 @@
+// DeferredList, gatherResults and race.
+
+#include "deferred/deferred_list.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "deferred/deferred.h"
+#include "gtest/gtest.h"
+
+namespace deft {
+namespace {
+
+class DeferredListTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_ = setUnhandledFailureHandler(
+        [this](const Failure& f) { unhandled_.push_back(f.getErrorMessage()); });
+  }
+  void TearDown() override { setUnhandledFailureHandler(std::move(previous_)); }
+
+  std::vector<std::string> unhandled_;
+  UnhandledFailureHandler previous_;
+};
+
+TEST_F(DeferredListTest, ResultsComeInInputOrderWhateverTheFiringOrder) {
+  Deferred<int> a, b, c;
+  std::vector<Outcome<int>> results;
+  bool fired = false;
+  DeferredList(std::vector<Deferred<int>>{a, b, c})
+      .addCallback([&](std::vector<Outcome<int>> r) {
+        results = std::move(r);
+        fired = true;
+        return std::vector<Outcome<int>>{};
+      });
+  c.callback(3);
+  a.callback(1);
+  EXPECT_FALSE(fired);
+  b.errback(std::runtime_error("b failed"));
+  ASSERT_TRUE(fired);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[0].value(), 1);
+  EXPECT_FALSE(results[1].ok());
+  EXPECT_EQ(results[1].failure().getErrorMessage(), "b failed");
+  EXPECT_EQ(results[2].value(), 3);
+}
+
+TEST_F(DeferredListTest, EmptyListFiresAtOnce) {
+  bool fired = false;
+  DeferredList(std::vector<Deferred<int>>{}).addCallback([&](std::vector<Outcome<int>> r) {
+    fired = r.empty();
+    return r;
+  });
+  EXPECT_TRUE(fired);
+}
+
+TEST_F(DeferredListTest, WithoutConsumeErrorsTheInputKeepsItsFailure) {
+  {
+    Deferred<int> a;
+    DeferredList(std::vector<Deferred<int>>{a}).addCallback([](std::vector<Outcome<int>> r) {
+      return r;
+    });
+    a.errback(std::runtime_error("also unhandled in the input"));
+  }
+  EXPECT_EQ(unhandled_, (std::vector<std::string>{"also unhandled in the input"}));
+}
+
+TEST_F(DeferredListTest, ConsumeErrorsTakesTheFailureOutOfTheInput) {
+  bool sawFailure = false;
+  {
+    Deferred<int> a;
+    DeferredList(std::vector<Deferred<int>>{a}, {.consumeErrors = true})
+        .addCallback([&](std::vector<Outcome<int>> r) {
+          sawFailure = !r[0].ok();
+          return r;
+        });
+    a.errback(std::runtime_error("consumed"));
+  }
+  EXPECT_TRUE(sawFailure);
+  EXPECT_TRUE(unhandled_.empty());
+}
+
+TEST_F(DeferredListTest, FireOnOneErrbackFailsAtTheFirstFailureWithItsIndex) {
+  Deferred<int> a, b;
+  std::size_t index = 99;
+  std::string message;
+  DeferredList(std::vector<Deferred<int>>{a, b},
+               {.fireOnOneErrback = true, .consumeErrors = true})
+      .addErrback([&](Failure f) {
+        const FirstError* first = f.value<FirstError>();
+        index = first->index();
+        message = first->subFailure().getErrorMessage();
+        return std::vector<Outcome<int>>{};
+      });
+  b.errback(std::runtime_error("b broke"));
+  EXPECT_EQ(index, 1u);
+  EXPECT_EQ(message, "b broke");
+  a.errback(std::runtime_error("later, consumed"));
+  EXPECT_TRUE(unhandled_.empty());
+}
+
+TEST_F(DeferredListTest, FireOnOneCallbackFiresWithTheFirstSuccessAndItsIndex) {
+  Deferred<std::string> a, b;
+  FirstResult<std::string> first{"", 99};
+  DeferredList(std::vector<Deferred<std::string>>{a, b}, fireOnOneCallback)
+      .addCallback([&](FirstResult<std::string> r) {
+        first = r;
+        return r;
+      });
+  b.callback("b wins");
+  EXPECT_EQ(first.result, "b wins");
+  EXPECT_EQ(first.index, 1u);
+  a.callback("a is not cancelled");  // the others are left running, as in Twisted
+}
+
+TEST_F(DeferredListTest, FireOnOneCallbackWhenAllFailGivesAFailureGroup) {
+  Deferred<int> a, b;
+  std::size_t failures = 0;
+  DeferredList(std::vector<Deferred<int>>{a, b}, fireOnOneCallback, {.consumeErrors = true})
+      .addErrback([&](Failure f) {
+        failures = f.value<FailureGroup>()->failures().size();
+        return FirstResult<int>{0, 0};
+      });
+  a.errback(std::runtime_error("a"));
+  b.errback(std::runtime_error("b"));
+  EXPECT_EQ(failures, 2u);
+}
+
+TEST_F(DeferredListTest, CancellingTheListCancelsPendingInputs) {
+  int cancelled = 0;
+  Deferred<int> a([&](Deferred<int>&) { ++cancelled; });
+  Deferred<int> b([&](Deferred<int>&) { ++cancelled; });
+  a.callback(1);
+  Deferred<std::vector<Outcome<int>>> list =
+      DeferredList(std::vector<Deferred<int>>{a, b}, {.consumeErrors = true});
+  std::vector<Outcome<int>> results;
+  list.addCallback([&](std::vector<Outcome<int>> r) {
+    results = r;
+    return r;
+  });
+  list.cancel();
+  EXPECT_EQ(cancelled, 1);  // only b was pending
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[1].failure().check<CancelledError>());
+}
+
+TEST_F(DeferredListTest, DroppedListDoesNotKeepItsInputsAlive) {
+  bool destroyed = false;
+  struct Sentinel {
+    bool* destroyed;
+    ~Sentinel() { *destroyed = true; }
+  };
+  {
+    auto sentinel = std::make_shared<Sentinel>(Sentinel{&destroyed});
+    Deferred<int> a([sentinel](Deferred<int>&) {});  // never fired, then abandoned
+    auto list = DeferredList(std::vector<Deferred<int>>{a});
+  }
+  EXPECT_TRUE(destroyed);
+}
+
+TEST_F(DeferredListTest, GatherResultsGivesTheValuesInOrder) {
+  Deferred<int> a, b;
+  std::vector<int> values;
+  gatherResults(std::vector<Deferred<int>>{a, b}).addCallback([&](std::vector<int> v) {
+    values = v;
+    return v;
+  });
+  b.callback(2);
+  a.callback(1);
+  EXPECT_EQ(values, (std::vector<int>{1, 2}));
+}
+
+TEST_F(DeferredListTest, GatherResultsFailsWithTheFirstFailureAndCancelsTheRest) {
+  bool cCancelled = false;
+  Deferred<int> a, b;
+  Deferred<int> c([&](Deferred<int>&) { cCancelled = true; });
+  std::size_t index = 99;
+  gatherResults(std::vector<Deferred<int>>{a, b, c}, /*consumeErrors=*/true)
+      .addErrback([&](Failure f) {
+        index = f.value<FirstError>()->index();
+        return std::vector<int>{};
+      });
+  a.callback(1);
+  b.errback(std::runtime_error("b"));
+  EXPECT_EQ(index, 1u);
+  EXPECT_TRUE(cCancelled);
+  EXPECT_TRUE(unhandled_.empty());  // c's CancelledError was ours, and consumed
+}
+
+TEST_F(DeferredListTest, GatherResultsOfVoidAndOfNothing) {
+  Deferred<void> a, b;
+  bool fired = false;
+  gatherResults(std::vector<Deferred<void>>{a, b}).addCallback([&] { fired = true; });
+  a.callback();
+  EXPECT_FALSE(fired);
+  b.callback();
+  EXPECT_TRUE(fired);
+  bool emptyFired = false;
+  gatherResults(std::vector<Deferred<int>>{}).addCallback([&](std::vector<int> v) {
+    emptyFired = v.empty();
+    return v;
+  });
+  EXPECT_TRUE(emptyFired);
+}
+
+TEST_F(DeferredListTest, RaceGivesTheFirstSuccessAndCancelsTheOthers) {
+  int cancelled = 0;
+  Deferred<std::string> a([&](Deferred<std::string>&) { ++cancelled; });
+  Deferred<std::string> b([&](Deferred<std::string>&) { ++cancelled; });
+  Deferred<std::string> c([&](Deferred<std::string>&) { ++cancelled; });
+  FirstResult<std::string> winner{"", 99};
+  race(std::vector<Deferred<std::string>>{a, b, c}).addCallback([&](FirstResult<std::string> r) {
+    winner = r;
+    return r;
+  });
+  a.errback(std::runtime_error("a failed first"));  // a failure does not end the race
+  EXPECT_EQ(winner.index, 99u);
+  c.callback("c");
+  EXPECT_EQ(winner.result, "c");
+  EXPECT_EQ(winner.index, 2u);
+  EXPECT_EQ(cancelled, 1);  // b only: a had failed, c won
+  EXPECT_TRUE(unhandled_.empty());
+}
+
+TEST_F(DeferredListTest, RaceWhereAllFailGivesAllFailures) {
+  Deferred<int> a, b;
+  std::vector<std::string> messages;
+  race(std::vector<Deferred<int>>{a, b}).addErrback([&](Failure f) {
+    for (const Failure& each : f.value<FailureGroup>()->failures()) {
+      messages.push_back(each.getErrorMessage());
+    }
+    return FirstResult<int>{0, 0};
+  });
+  b.errback(std::runtime_error("b"));
+  a.errback(std::runtime_error("a"));
+  EXPECT_EQ(messages, (std::vector<std::string>{"a", "b"}));
+}
+
+}  // namespace
+}  // namespace deft

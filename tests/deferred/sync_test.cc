@@ -1,0 +1,157 @@
+// DeferredLock, DeferredSemaphore, DeferredQueue.
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "deferred/deferred.h"
+#include "deferred/deferred_lock.h"
+#include "deferred/deferred_queue.h"
+#include "gtest/gtest.h"
+
+namespace deft {
+namespace {
+
+TEST(DeferredLockTest, SecondAcquireWaitsForRelease) {
+  DeferredLock lock;
+  std::vector<std::string> log;
+  lock.acquire().addCallback([&] { log.push_back("first"); });
+  EXPECT_TRUE(lock.locked());
+  lock.acquire().addCallback([&] { log.push_back("second"); });
+  EXPECT_EQ(log, (std::vector<std::string>{"first"}));
+  lock.release();
+  EXPECT_EQ(log, (std::vector<std::string>{"first", "second"}));
+  EXPECT_TRUE(lock.locked());  // handed straight to the waiter
+  lock.release();
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(DeferredLockTest, RunReleasesWhenTheReturnedDeferredFiresEvenOnFailure) {
+  DeferredLock lock;
+  Deferred<int> work;
+  Deferred<int> result = lock.run([&] { return work; });
+  EXPECT_TRUE(lock.locked());
+  bool failed = false;
+  result.addErrback([&](Failure) {
+    failed = true;
+    return 0;
+  });
+  work.errback(std::runtime_error("work failed"));
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(DeferredSemaphoreTest, WaitersAreServedFirstComeFirstServed) {
+  DeferredSemaphore semaphore(2);
+  std::vector<int> order;
+  for (int i = 0; i < 5; ++i) semaphore.acquire().addCallback([&order, i] { order.push_back(i); });
+  EXPECT_EQ(order, (std::vector<int>{0, 1}));
+  EXPECT_EQ(semaphore.tokens(), 0u);
+  semaphore.release();
+  semaphore.release();
+  semaphore.release();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(DeferredSemaphoreTest, RunBoundsConcurrency) {
+  DeferredSemaphore semaphore(2);
+  std::vector<Deferred<int>> work(5);
+  int running = 0;
+  int maxRunning = 0;
+  std::vector<Deferred<int>> results;
+  for (auto& w : work) {
+    results.push_back(semaphore.run([&, w] {
+      ++running;
+      maxRunning = std::max(maxRunning, running);
+      return Deferred<int>(w).addBoth([&](Outcome<int> o) {
+        --running;
+        return o;
+      });
+    }));
+  }
+  for (auto& w : work) w.callback(1);
+  EXPECT_EQ(maxRunning, 2);
+  EXPECT_EQ(semaphore.tokens(), 2u);
+}
+
+TEST(DeferredSemaphoreTest, CancelledWaiterLeavesTheLineAndGetsNoToken) {
+  DeferredSemaphore semaphore(1);
+  semaphore.acquire();
+  Deferred<void> cancelled = semaphore.acquire();
+  bool nextGotIt = false;
+  semaphore.acquire().addCallback([&] { nextGotIt = true; });
+  bool sawCancelled = false;
+  cancelled.addErrback([&](Failure f) { sawCancelled = f.check<CancelledError>(); });
+  cancelled.cancel();
+  EXPECT_TRUE(sawCancelled);
+  semaphore.release();
+  EXPECT_TRUE(nextGotIt);
+}
+
+TEST(DeferredSemaphoreTest, ReleasingMoreThanAcquiredIsAnError) {
+  DeferredSemaphore semaphore(1);
+  EXPECT_THROW(semaphore.release(), std::logic_error);
+  EXPECT_THROW(DeferredSemaphore(0), std::invalid_argument);
+}
+
+TEST(DeferredSemaphoreTest, DestroyingItErrbacksWaiters) {
+  Deferred<void> waiter;
+  {
+    DeferredSemaphore semaphore(1);
+    semaphore.acquire();
+    waiter = semaphore.acquire();
+  }
+  bool cancelled = false;
+  waiter.addErrback([&](Failure f) { cancelled = f.check<CancelledError>(); });
+  EXPECT_TRUE(cancelled);
+}
+
+TEST(DeferredQueueTest, GetBeforePutWaitsAndPutAfterGetIsHandedOver) {
+  DeferredQueue<std::string> queue;
+  std::vector<std::string> got;
+  queue.get().addCallback([&](std::string s) {
+    got.push_back(s);
+    return s;
+  });
+  queue.get().addCallback([&](std::string s) {
+    got.push_back(s);
+    return s;
+  });
+  EXPECT_EQ(queue.waiting(), 2u);
+  queue.put("one");
+  queue.put("two");
+  queue.put("three");
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(queue.pending(), 1u);
+  queue.get().addCallback([&](std::string s) {
+    got.push_back(s);
+    return s;
+  });
+  EXPECT_EQ(got.back(), "three");
+}
+
+TEST(DeferredQueueTest, BoundsAreEnforced) {
+  DeferredQueue<int> queue(/*size=*/1, /*backlog=*/1);
+  queue.put(1);
+  EXPECT_THROW(queue.put(2), QueueOverflow);
+  queue.get();
+  queue.get();
+  EXPECT_THROW(queue.get(), QueueUnderflow);
+}
+
+TEST(DeferredQueueTest, CancelledGetLeavesTheLine) {
+  DeferredQueue<int> queue;
+  Deferred<int> first = queue.get();
+  int second = 0;
+  queue.get().addCallback([&](int x) {
+    second = x;
+    return x;
+  });
+  first.addErrback([](Failure) { return 0; });
+  first.cancel();
+  queue.put(7);
+  EXPECT_EQ(second, 7);
+}
+
+}  // namespace
+}  // namespace deft
