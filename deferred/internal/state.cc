@@ -78,12 +78,14 @@ RunStack::~RunStack() {
 
 void RunStack::push(StateBase* state) {
   state->onStack_ = true;
-  states_.push_back(state);
+  state->nextOnStack_ = top_;
+  top_ = state;
 }
 
 void RunStack::pop() {
-  StateBase* state = states_.back();
-  states_.pop_back();
+  StateBase* state = top_;
+  top_ = state->nextOnStack_;
+  state->nextOnStack_ = nullptr;
   state->onStack_ = false;
   state->steps_.compact();
   state->release();

@@ -42,14 +42,7 @@ void StepQueue::runNext(StateBase& state, RunStack& stack) {
   unsigned char* at = read_->data + read_->head;
   auto* header = reinterpret_cast<Header*>(at);
   read_->head += header->size;
-  void* step = at + sizeof(Header);
-  const StepOps* ops = header->ops;
-  struct DestroyAfterRun {
-    const StepOps* ops;
-    void* step;
-    ~DestroyAfterRun() { ops->destroy(step); }
-  } destroyAfterRun{ops, step};
-  ops->run(step, state, stack);
+  header->ops->runAndDestroy(at + sizeof(Header), state, stack);
 }
 
 void StepQueue::clear() noexcept {

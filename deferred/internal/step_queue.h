@@ -25,15 +25,20 @@ class RunStack;
 
 // What the queue knows about a step: how to run it and how to drop it unrun.
 struct StepOps {
-  // Runs the step. The queue destroys it afterwards with `destroy`.
-  void (*run)(void* step, StateBase& state, RunStack& stack);
+  // Runs the step, then destroys it (even if running throws): one indirect call per step.
+  void (*runAndDestroy)(void* step, StateBase& state, RunStack& stack);
   void (*destroy)(void* step) noexcept;
 };
 
 template <class S>
 inline constexpr StepOps kStepOps = {
     [](void* step, StateBase& state, RunStack& stack) {
-      static_cast<S*>(step)->run(state, stack);
+      S* s = static_cast<S*>(step);
+      struct DestroyAfterRun {
+        S* s;
+        ~DestroyAfterRun() { s->~S(); }
+      } destroyAfterRun{s};
+      s->run(state, stack);
     },
     [](void* step) noexcept { static_cast<S*>(step)->~S(); },
 };
