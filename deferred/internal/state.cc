@@ -17,7 +17,14 @@ std::string typeName(const TypeOps* type) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> name(
       abi::__cxa_demangle(type->type.name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(type->type.name());
+  std::string readable = status == 0 && name ? std::string(name.get()) : type->type.name();
+  // The one spelling that makes messages unreadable.
+  constexpr std::string_view kLongString =
+      "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+  for (std::size_t at; (at = readable.find(kLongString)) != std::string::npos;) {
+    readable.replace(at, kLongString.size(), "std::string");
+  }
+  return readable;
 }
 
 // Lives in an inner Deferred's queue while an outer one waits on it (the outer's callback
@@ -124,28 +131,19 @@ void StateBase::moveResultTo(StateBase& to) {
   setValue<Unit>();
 }
 
-void StateBase::checkTail(const TypeOps* expected, const char* operation) const {
-  if (tailType_ == expected) return;
+void StateBase::throwTailMismatch(const TypeOps* expected, const char* operation) const {
   throw DeferredTypeError(absl::StrCat(
       operation, " through a Deferred<", typeName(expected), "> handle, but its chain carries ",
       typeName(tailType_), " now: another handle moved it on. Use the handle that call returned."));
 }
 
-void StateBase::checkInput(const TypeOps* expected) const {
-  if (inputType_ == expected) return;
+void StateBase::throwInputMismatch(const TypeOps* expected) const {
   throw DeferredTypeError(absl::StrCat("callback() through a Deferred<", typeName(expected),
                                        "> handle, but this Deferred takes ",
                                        typeName(inputType_), ": fire it through its first handle."));
 }
 
-bool StateBase::beginFire() {
-  if (!called_) {
-    // Fired: the canceller can never run now. Dropping it here frees what it holds (an
-    // aggregate's bookkeeping, a coroutine's frame link) as soon as the result is in.
-    canceller_ = nullptr;
-    cancellerReplaced_ = true;
-    return true;
-  }
+bool StateBase::beginSecondFire() {
   if (suppressAlreadyCalled_) {
     suppressAlreadyCalled_ = false;
     return false;
@@ -159,8 +157,7 @@ void StateBase::errback(Failure failure) {
   finishFire();
 }
 
-void StateBase::runCallbacks() {
-  if (!called_ || onStack_ || !canRun()) return;
+void StateBase::runLoop() {
   RunStack stack;
   addRef();
   stack.push(this);

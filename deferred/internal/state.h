@@ -169,14 +169,27 @@ class StateBase {
   const TypeOps* tailType() const { return tailType_; }
   void setTailType(const TypeOps* type) { tailType_ = type; }
   // Throw DeferredTypeError when a handle of type `expected` no longer fits.
-  void checkTail(const TypeOps* expected, const char* operation) const;
-  void checkInput(const TypeOps* expected) const;
+  void checkTail(const TypeOps* expected, const char* operation) const {
+    if (tailType_ != expected) [[unlikely]] throwTailMismatch(expected, operation);
+  }
+  void checkInput(const TypeOps* expected) const {
+    if (inputType_ != expected) [[unlikely]] throwInputMismatch(expected);
+  }
 
   // --- Firing ---------------------------------------------------------------------------------
   bool called() const { return called_; }
   // Call before storing the first result. Returns false when the result is to be dropped (the
   // one firing a cancelled Deferred absorbs); throws AlreadyCalledError on a second firing.
-  bool beginFire();
+  bool beginFire() {
+    if (called_) [[unlikely]] return beginSecondFire();
+    // Fired: the canceller can never run now. Dropping it here frees what it holds (a coroutine's
+    // link, an aggregate's bookkeeping) as soon as the result is in.
+    if (canceller_) {
+      canceller_ = nullptr;
+      cancellerReplaced_ = true;
+    }
+    return true;
+  }
   // Call after storing the first result.
   void finishFire() {
     called_ = true;
@@ -193,7 +206,9 @@ class StateBase {
     steps_.push<S>(std::forward<Args>(args)...);
   }
   // Runs pending steps if the chain can move: fired, not paused, not waiting, not already running.
-  void runCallbacks();
+  void runCallbacks() {
+    if (called_ && !onStack_ && canRun()) runLoop();
+  }
   // Whether the result can be taken right now without waiting: a returned Deferred in this state
   // is used at once, and co_await does not suspend.
   bool readyToHandOff() const {
@@ -231,6 +246,10 @@ class StateBase {
   enum class Result : std::uint8_t { kNone, kValue, kFailure };
 
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
+  void runLoop();
+  bool beginSecondFire();
+  [[noreturn]] void throwTailMismatch(const TypeOps* expected, const char* operation) const;
+  [[noreturn]] void throwInputMismatch(const TypeOps* expected) const;
 
   std::uint32_t refs_ = 1;
   Result result_ = Result::kNone;

@@ -37,15 +37,7 @@ bool StepQueue::advance() noexcept {
   return true;
 }
 
-void StepQueue::runNext(StateBase& state, RunStack& stack) {
-  if (!advance()) return;
-  unsigned char* at = read_->data + read_->head;
-  auto* header = reinterpret_cast<Header*>(at);
-  read_->head += header->size;
-  header->ops->runAndDestroy(at + sizeof(Header), state, stack);
-}
-
-void StepQueue::clear() noexcept {
+void StepQueue::clearSlow() noexcept {
   while (advance()) {
     unsigned char* at = read_->data + read_->head;
     auto* header = reinterpret_cast<Header*>(at);
@@ -55,7 +47,7 @@ void StepQueue::clear() noexcept {
   compact();
 }
 
-void StepQueue::compact() noexcept {
+void StepQueue::compactSlow() noexcept {
   if (!empty()) return;
   if (read_ != &inline_) release(read_);
   inline_.next = nullptr;

@@ -70,14 +70,32 @@ class StepQueue {
 
   // Removes the first step, runs it, destroys it. The queue must not be empty. Steps pushed while
   // it runs go behind it; the running step's memory stays put until it is destroyed.
-  void runNext(StateBase& state, RunStack& stack);
+  void runNext(StateBase& state, RunStack& stack) {
+    if (read_->head == read_->tail && !advance()) return;
+    unsigned char* at = read_->data + read_->head;
+    auto* header = reinterpret_cast<Header*>(at);
+    read_->head += header->size;
+    header->ops->runAndDestroy(at + sizeof(Header), state, stack);
+  }
 
   // Destroys every step without running it.
-  void clear() noexcept;
+  void clear() noexcept {
+    if (read_ == &inline_ && inline_.head == inline_.tail && inline_.next == nullptr) {
+      inline_.head = inline_.tail = 0;
+      return;
+    }
+    clearSlow();
+  }
 
   // Frees overflow chunks once everything has run, so the next steps go inline again. Call only
   // when no step is running.
-  void compact() noexcept;
+  void compact() noexcept {
+    if (read_ == &inline_ && inline_.next == nullptr) {
+      if (inline_.head == inline_.tail) inline_.head = inline_.tail = 0;
+      return;
+    }
+    compactSlow();
+  }
 
  private:
   static constexpr std::uint32_t kAlign = 16;
@@ -101,6 +119,8 @@ class StepQueue {
   };
 
   Chunk* grow(std::uint32_t size);
+  void clearSlow() noexcept;
+  void compactSlow() noexcept;
   // Moves read_ past drained chunks; returns false when the queue is empty.
   bool advance() noexcept;
   void release(Chunk* chunk) noexcept;
