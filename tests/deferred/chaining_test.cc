@@ -1,8 +1,6 @@
 // Deferreds that wait on other Deferreds: returned from callbacks, chainDeferred, pause/unpause,
 // and the guarantee that long chains of them run without growing the stack.
 
-#include <pthread.h>
-
 #include <cstddef>
 #include <functional>
 #include <stdexcept>
@@ -11,6 +9,7 @@
 
 #include "deferred/deferred.h"
 #include "gtest/gtest.h"
+#include "tests/support/small_stack.h"
 
 namespace deft {
 namespace {
@@ -219,32 +218,11 @@ TEST(ChainDeferredTest, TargetAlreadyFiredGivesAlreadyCalledErrorOnTheSource) {
   EXPECT_TRUE(sawAlreadyCalled);
 }
 
-// Runs `body` on a thread with a deliberately small stack: recursion per link would overflow it.
-void runOnSmallStack(const std::function<void()>& body, std::size_t stackBytes = 256 * 1024) {
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, stackBytes);
-  pthread_t thread;
-  auto* task = new std::function<void()>(body);
-  ASSERT_EQ(pthread_create(
-                &thread, &attr,
-                [](void* arg) -> void* {
-                  auto* f = static_cast<std::function<void()>*>(arg);
-                  (*f)();
-                  delete f;
-                  return nullptr;
-                },
-                task),
-            0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-}
-
 constexpr int kLinks = 100'000;
 
 TEST(StackDepthTest, HundredThousandReturnedDeferredsFireWithoutStackGrowth) {
   int result = 0;
-  runOnSmallStack([&] {
+  testing::runOnSmallStack([&] {
     // d[i]'s callback returns d[i+1]; each waits on the next. Firing the last releases all.
     std::vector<Deferred<int>> d(kLinks + 1);
     for (int i = 0; i < kLinks; ++i) {
@@ -263,7 +241,7 @@ TEST(StackDepthTest, HundredThousandReturnedDeferredsFireWithoutStackGrowth) {
 
 TEST(StackDepthTest, HundredThousandChainDeferredLinksFireWithoutStackGrowth) {
   int result = 0;
-  runOnSmallStack([&] {
+  testing::runOnSmallStack([&] {
     // Twisted overflows here: each chainDeferred link is a nested d.callback().
     std::vector<Deferred<int>> d(kLinks + 1);
     d[kLinks].addCallback([&](int x) {

@@ -1,7 +1,5 @@
 // inlineCallbacks as coroutines: functions returning Deferred<T> that co_await Deferreds.
 
-#include <pthread.h>
-
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -9,6 +7,7 @@
 
 #include "deferred/deferred.h"
 #include "gtest/gtest.h"
+#include "tests/support/small_stack.h"
 
 namespace deft {
 namespace {
@@ -229,29 +228,9 @@ TEST(CoroutineTest, CoroutinesAwaitEachOther) {
   EXPECT_EQ(got, 5u);
 }
 
-void runOnSmallStack(const std::function<void()>& body) {
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t thread;
-  auto* task = new std::function<void()>(body);
-  ASSERT_EQ(pthread_create(
-                &thread, &attr,
-                [](void* arg) -> void* {
-                  auto* f = static_cast<std::function<void()>*>(arg);
-                  (*f)();
-                  delete f;
-                  return nullptr;
-                },
-                task),
-            0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-}
-
 TEST(CoroutineTest, AwaitingHundredThousandFiredDeferredsDoesNotGrowTheStack) {
   long total = 0;
-  runOnSmallStack([&] {
+  testing::runOnSmallStack([&] {
     auto body = []() -> Deferred<long> {
       long sum = 0;
       for (int i = 0; i < 100'000; ++i) sum += co_await succeed(1);

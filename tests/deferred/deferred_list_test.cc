@@ -8,20 +8,16 @@
 
 #include "deferred/deferred.h"
 #include "gtest/gtest.h"
+#include "tests/deferred/unhandled_recorder.h"
 
 namespace deft {
 namespace {
 
 class DeferredListTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    previous_ = setUnhandledFailureHandler(
-        [this](const Failure& f) { unhandled_.push_back(f.getErrorMessage()); });
-  }
-  void TearDown() override { setUnhandledFailureHandler(std::move(previous_)); }
+  const std::vector<std::string>& unhandled() const { return recorder_.messages(); }
 
-  std::vector<std::string> unhandled_;
-  UnhandledFailureHandler previous_;
+  testing::UnhandledRecorder recorder_;
 };
 
 TEST_F(DeferredListTest, ResultsComeInInputOrderWhateverTheFiringOrder) {
@@ -64,7 +60,7 @@ TEST_F(DeferredListTest, WithoutConsumeErrorsTheInputKeepsItsFailure) {
     });
     a.errback(std::runtime_error("also unhandled in the input"));
   }
-  EXPECT_EQ(unhandled_, (std::vector<std::string>{"also unhandled in the input"}));
+  EXPECT_EQ(unhandled(), (std::vector<std::string>{"also unhandled in the input"}));
 }
 
 TEST_F(DeferredListTest, ConsumeErrorsTakesTheFailureOutOfTheInput) {
@@ -79,7 +75,7 @@ TEST_F(DeferredListTest, ConsumeErrorsTakesTheFailureOutOfTheInput) {
     a.errback(std::runtime_error("consumed"));
   }
   EXPECT_TRUE(sawFailure);
-  EXPECT_TRUE(unhandled_.empty());
+  EXPECT_TRUE(unhandled().empty());
 }
 
 TEST_F(DeferredListTest, FireOnOneErrbackFailsAtTheFirstFailureWithItsIndex) {
@@ -98,7 +94,7 @@ TEST_F(DeferredListTest, FireOnOneErrbackFailsAtTheFirstFailureWithItsIndex) {
   EXPECT_EQ(index, 1u);
   EXPECT_EQ(message, "b broke");
   a.errback(std::runtime_error("later, consumed"));
-  EXPECT_TRUE(unhandled_.empty());
+  EXPECT_TRUE(unhandled().empty());
 }
 
 TEST_F(DeferredListTest, FireOnOneCallbackFiresWithTheFirstSuccessAndItsIndex) {
@@ -187,7 +183,7 @@ TEST_F(DeferredListTest, GatherResultsFailsWithTheFirstFailureAndCancelsTheRest)
   b.errback(std::runtime_error("b"));
   EXPECT_EQ(index, 1u);
   EXPECT_TRUE(cCancelled);
-  EXPECT_TRUE(unhandled_.empty());  // c's CancelledError was ours, and consumed
+  EXPECT_TRUE(unhandled().empty());  // c's CancelledError was ours, and consumed
 }
 
 TEST_F(DeferredListTest, GatherResultsOfVoidAndOfNothing) {
@@ -222,7 +218,7 @@ TEST_F(DeferredListTest, RaceGivesTheFirstSuccessAndCancelsTheOthers) {
   EXPECT_EQ(winner.result, "c");
   EXPECT_EQ(winner.index, 2u);
   EXPECT_EQ(cancelled, 1);  // b only: a had failed, c won
-  EXPECT_TRUE(unhandled_.empty());
+  EXPECT_TRUE(unhandled().empty());
 }
 
 TEST_F(DeferredListTest, RaceWhereAllFailGivesAllFailures) {

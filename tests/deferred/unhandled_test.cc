@@ -6,20 +6,16 @@
 
 #include "deferred/deferred.h"
 #include "gtest/gtest.h"
+#include "tests/deferred/unhandled_recorder.h"
 
 namespace deft {
 namespace {
 
 class UnhandledTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    previous_ = setUnhandledFailureHandler(
-        [this](const Failure& f) { reported_.push_back(f.getErrorMessage()); });
-  }
-  void TearDown() override { setUnhandledFailureHandler(std::move(previous_)); }
+  const std::vector<std::string>& reported() const { return recorder_.messages(); }
 
-  std::vector<std::string> reported_;
-  UnhandledFailureHandler previous_;
+  testing::UnhandledRecorder recorder_;
 };
 
 TEST_F(UnhandledTest, ReportedWhenTheLastHandleGoes) {
@@ -28,9 +24,9 @@ TEST_F(UnhandledTest, ReportedWhenTheLastHandleGoes) {
     Deferred<int> copy = d;
     d.errback(std::runtime_error("nobody listened"));
     d = Deferred<int>();
-    EXPECT_TRUE(reported_.empty());  // a handle is still there: someone may add an errback
+    EXPECT_TRUE(reported().empty());  // a handle is still there: someone may add an errback
   }
-  EXPECT_EQ(reported_, (std::vector<std::string>{"nobody listened"}));
+  EXPECT_EQ(reported(), (std::vector<std::string>{"nobody listened"}));
 }
 
 TEST_F(UnhandledTest, NotReportedWhenAnErrbackHandledIt) {
@@ -39,7 +35,7 @@ TEST_F(UnhandledTest, NotReportedWhenAnErrbackHandledIt) {
     d.errback(std::runtime_error("handled"));
     d.addErrback([](Failure) { return 0; });
   }
-  EXPECT_TRUE(reported_.empty());
+  EXPECT_TRUE(reported().empty());
 }
 
 TEST_F(UnhandledTest, ReportedWhenTheLastErrbackRethrows) {
@@ -48,7 +44,7 @@ TEST_F(UnhandledTest, ReportedWhenTheLastErrbackRethrows) {
     d.addErrback([](Failure f) -> int { f.raiseException(); });
     d.errback(std::runtime_error("rethrown"));
   }
-  EXPECT_EQ(reported_, (std::vector<std::string>{"rethrown"}));
+  EXPECT_EQ(reported(), (std::vector<std::string>{"rethrown"}));
 }
 
 TEST_F(UnhandledTest, ACallbackThatThrowsAtTheEndOfTheChainIsReported) {
@@ -57,7 +53,7 @@ TEST_F(UnhandledTest, ACallbackThatThrowsAtTheEndOfTheChainIsReported) {
     d.addCallback([](int) -> int { throw std::logic_error("bug in callback"); });
     d.callback(0);
   }
-  EXPECT_EQ(reported_, (std::vector<std::string>{"bug in callback"}));
+  EXPECT_EQ(reported(), (std::vector<std::string>{"bug in callback"}));
 }
 
 TEST_F(UnhandledTest, FailureHandedToAnOuterChainIsReportedOnlyThere) {
@@ -68,12 +64,12 @@ TEST_F(UnhandledTest, FailureHandedToAnOuterChainIsReportedOnlyThere) {
     outer.callback(0);
     inner.errback(std::runtime_error("once"));
   }
-  EXPECT_EQ(reported_, (std::vector<std::string>{"once"}));
+  EXPECT_EQ(reported(), (std::vector<std::string>{"once"}));
 }
 
 TEST_F(UnhandledTest, UnfiredDeferredIsNotReported) {
   { Deferred<int> d; }
-  EXPECT_TRUE(reported_.empty());
+  EXPECT_TRUE(reported().empty());
 }
 
 TEST(UnhandledDefaultTest, DefaultHandlerWritesOneLineNamingTheOrigin) {
