@@ -22,7 +22,7 @@ class IDelayedCall {
  public:
   virtual ~IDelayedCall() = default;
 
-  // Stops the call from happening. Throws AlreadyCalled/AlreadyCancelled (reactor/) when it has
+  // Stops the call from happening. Throws AlreadyCalled / AlreadyCancelled (errors.h) when it has
   // run or was cancelled already, as Twisted does; check active() first when unsure.
   virtual void cancel() = 0;
 
@@ -31,6 +31,11 @@ class IDelayedCall {
 
   // When it is due, on the clock's own time line (IReactorTime::seconds()).
   virtual absl::Time getTime() const = 0;
+
+  // Reschedules it `delay` from now (Twisted's reset), or `extra` later than it was due (delay).
+  // It then runs after calls already due at its new time. Throw as cancel() does when inactive.
+  virtual void reset(absl::Duration delay) = 0;
+  virtual void delay(absl::Duration extra) = 0;
 };
 
 class IReactorTime {

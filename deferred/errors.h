@@ -66,6 +66,18 @@ class DeferredTypeError : public Error {
       : Error(message, absl::StatusCode::kFailedPrecondition) {}
 };
 
+// IDelayedCall::cancel/reset/delay on a call that has run (Twisted's error.AlreadyCalled), or
+// that was cancelled (error.AlreadyCancelled).
+class AlreadyCalled : public Error {
+ public:
+  AlreadyCalled() : Error("the delayed call has already run", absl::StatusCode::kFailedPrecondition) {}
+};
+class AlreadyCancelled : public Error {
+ public:
+  AlreadyCancelled()
+      : Error("the delayed call was already cancelled", absl::StatusCode::kFailedPrecondition) {}
+};
+
 // The first failure among several Deferreds (DeferredList with fireOnOneErrback, gatherResults).
 // `subFailure` is that failure, `index` its position in the input list.
 class FirstError : public Error {

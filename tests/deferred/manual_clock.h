@@ -20,7 +20,7 @@ class ManualClock : public IReactorTime {
 
   std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
                                           absl::AnyInvocable<void()> f) override {
-    auto call = std::make_shared<Call>(now_ + std::max(delay, absl::ZeroDuration()), std::move(f));
+    auto call = std::make_shared<Call>(this, now_ + std::max(delay, absl::ZeroDuration()), std::move(f));
     calls_.push_back(call);
     return call;
   }
@@ -52,13 +52,17 @@ class ManualClock : public IReactorTime {
  private:
   struct Call : IDelayedCall {
     enum State { kPending, kRan, kCancelled };
-    Call(absl::Time due, absl::AnyInvocable<void()> f) : due(due), f(std::move(f)) {}
+    Call(ManualClock* clock, absl::Time due, absl::AnyInvocable<void()> f)
+        : clock(clock), due(due), f(std::move(f)) {}
     void cancel() override {
       state = kCancelled;
       f = nullptr;
     }
     bool active() const override { return state == kPending; }
+    void reset(absl::Duration delay) override { due = clock->now_ + delay; }
+    void delay(absl::Duration extra) override { due += extra; }
     absl::Time getTime() const override { return due; }
+    ManualClock* clock;
     absl::Time due;
     absl::AnyInvocable<void()> f;
     State state = kPending;

@@ -1,0 +1,438 @@
+#include "reactor/reactor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "deferred/deferred_list.h"
+
+namespace deft {
+namespace {
+
+std::system_error systemError(const char* what) {
+  return std::system_error(errno, std::generic_category(), what);
+}
+
+// The write end of the running reactor's signal pipe: what the async-signal-safe handler writes
+// the signal number to. One reactor runs with signal handlers at a time.
+std::atomic<int> signalPipe{-1};
+
+extern "C" void onSignal(int signal) {
+  const int savedErrno = errno;
+  const unsigned char number = static_cast<unsigned char>(signal);
+  const int fd = signalPipe.load(std::memory_order_relaxed);
+  if (fd >= 0) {
+    [[maybe_unused]] ssize_t written = ::write(fd, &number, 1);
+  }
+  errno = savedErrno;
+}
+
+void reportFailure(const Failure& failure) { internal::reportUnhandledFailure(failure); }
+
+}  // namespace
+
+// A watched descriptor number: who reads, who writes, what epoll was told.
+struct Reactor::Watch {
+  int fd;
+  FileDescriptor* reader = nullptr;
+  FileDescriptor* writer = nullptr;
+  std::uint32_t events = 0;  // as registered with epoll
+  bool retired = false;      // removed during this batch: skip its remaining events
+};
+
+Reactor::Reactor() {
+  epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epollFd_ < 0) throw systemError("epoll_create1");
+  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wakeFd_ < 0) throw systemError("eventfd");
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_NONBLOCK | O_CLOEXEC) != 0) throw systemError("pipe2");
+  signalReadFd_ = pipeFds[0];
+  signalWriteFd_ = pipeFds[1];
+  // The two internal descriptors are told apart from watches by these sentinel pointers.
+  for (auto [fd, tag] : {std::pair{wakeFd_, static_cast<void*>(&wakeFd_)},
+                         std::pair{signalReadFd_, static_cast<void*>(&signalReadFd_)}}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = tag;
+    if (::epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event) != 0) throw systemError("epoll_ctl");
+  }
+}
+
+Reactor::~Reactor() {
+  threadPool_.stop();
+  // Hand-backs from the pool that never ran: drop them here, on this thread.
+  std::vector<absl::AnyInvocable<void()>> leftover;
+  {
+    std::lock_guard lock(threadCallsMutex_);
+    leftover.swap(threadCalls_);
+  }
+  leftover.clear();
+  for (int fd : {epollFd_, wakeFd_, signalReadFd_, signalWriteFd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+// --- Time -------------------------------------------------------------------------------------
+
+absl::Time Reactor::seconds() const {
+  timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return absl::UnixEpoch() + absl::DurationFromTimespec(now);
+}
+
+std::shared_ptr<IDelayedCall> Reactor::callLater(absl::Duration delay,
+                                                 absl::AnyInvocable<void()> f) {
+  if (delay < absl::ZeroDuration()) delay = absl::ZeroDuration();
+  return timers_.schedule(seconds() + delay, std::move(f));
+}
+
+// --- The loop ---------------------------------------------------------------------------------
+
+void Reactor::run(bool installSignalHandlers) {
+  if (running_) throw ReactorAlreadyRunning();
+  running_ = true;
+  startupDone_ = stopRequested_ = shutdownStarted_ = exitLoop_ = false;
+  if (installSignalHandlers) installSignals();
+  fireSystemEvent(SystemEvent::kStartup, [this] {
+    startupDone_ = true;
+    std::vector<absl::AnyInvocable<void()>> calls = std::move(whenRunning_);
+    whenRunning_.clear();
+    for (auto& f : calls) f();
+  });
+  while (!exitLoop_) {
+    loopOnce(absl::InfiniteDuration());
+    if (stopRequested_ && !shutdownStarted_) beginShutdown();
+  }
+  uninstallSignals();
+  running_ = false;
+}
+
+void Reactor::stop() {
+  if (!running_ || stopRequested_) throw ReactorNotRunning();
+  stopRequested_ = true;
+}
+
+void Reactor::crash() { exitLoop_ = true; }
+
+void Reactor::iterate(absl::Duration delay) {
+  if (running_) throw ReactorAlreadyRunning();
+  loopOnce(delay);
+}
+
+void Reactor::beginShutdown() {
+  shutdownStarted_ = true;
+  fireSystemEvent(SystemEvent::kShutdown, [this] {
+    threadPool_.stop();
+    exitLoop_ = true;
+  });
+}
+
+void Reactor::loopOnce(absl::Duration maxWait) {
+  // Wait no longer than the next timer, and not at all when there is something to do now.
+  absl::Duration wait = maxWait;
+  if (std::optional<absl::Time> due = timers_.nextDue()) {
+    wait = std::min(wait, std::max(*due - seconds(), absl::ZeroDuration()));
+  }
+  if (exitLoop_ || (stopRequested_ && !shutdownStarted_)) wait = absl::ZeroDuration();
+  int timeoutMs = -1;
+  if (wait != absl::InfiniteDuration()) {
+    // Round up: waking a little late is harmless, waking early means a pass for nothing.
+    timeoutMs = static_cast<int>(absl::ToInt64Milliseconds(wait + absl::Nanoseconds(999'999)));
+  }
+
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  const int ready = ::epoll_wait(epollFd_, events, kMaxEvents, timeoutMs);
+  if (ready < 0 && errno != EINTR) throw systemError("epoll_wait");
+  for (int i = 0; i < ready && !exitLoop_; ++i) dispatch(events[i]);
+  retiredWatches_.clear();  // the batch is over: nothing can refer to them now
+  runThreadCalls();
+  if (!exitLoop_) timers_.runDue(seconds());
+}
+
+void Reactor::dispatch(const epoll_event& event) {
+  if (event.data.ptr == &wakeFd_) return;  // runThreadCalls() drains it after the batch
+  if (event.data.ptr == &signalReadFd_) {
+    runSignalHandlers();
+    return;
+  }
+  auto* watch = static_cast<Watch*>(event.data.ptr);
+  // Each callback may remove this watch (or any other): re-check before the next one.
+  if (!watch->retired && watch->reader != nullptr && (event.events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    watch->reader->doRead();
+  }
+  if (!watch->retired && watch->writer != nullptr &&
+      (event.events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+    watch->writer->doWrite();
+  }
+}
+
+void Reactor::runThreadCalls() {
+  if (!wakePending_.load(std::memory_order_acquire)) return;
+  std::uint64_t count;
+  [[maybe_unused]] ssize_t n = ::read(wakeFd_, &count, sizeof count);
+  // Clear before taking the queue: a call queued after the swap sees the flag down and wakes us.
+  wakePending_.store(false, std::memory_order_release);
+  std::vector<absl::AnyInvocable<void()>> calls;
+  {
+    std::lock_guard lock(threadCallsMutex_);
+    calls.swap(threadCalls_);
+  }
+  for (auto& call : calls) {
+    try {
+      call();
+    } catch (...) {
+      reportFailure(Failure::fromCurrentException());
+    }
+  }
+}
+
+// --- Lifecycle ------------------------------------------------------------------------------
+
+void Reactor::callWhenRunning(absl::AnyInvocable<void()> f) {
+  if (running_ && startupDone_) {
+    f();
+  } else {
+    whenRunning_.push_back(std::move(f));
+  }
+}
+
+Reactor::TriggerId Reactor::addSystemEventTrigger(EventPhase phase, SystemEvent event,
+                                                  absl::AnyInvocable<Deferred<void>()> f) {
+  const TriggerId id = nextTriggerId_++;
+  triggers_.push_back(Trigger{id, phase, event, std::move(f)});
+  return id;
+}
+
+void Reactor::removeSystemEventTrigger(TriggerId id) {
+  std::erase_if(triggers_, [id](const Trigger& t) { return t.id == id; });
+}
+
+void Reactor::runPhase(SystemEvent event, EventPhase phase) {
+  // Triggers may add or remove triggers: run those present now, by id.
+  std::vector<TriggerId> ids;
+  for (const Trigger& t : triggers_) {
+    if (t.event == event && t.phase == phase) ids.push_back(t.id);
+  }
+  for (TriggerId id : ids) {
+    auto it = std::find_if(triggers_.begin(), triggers_.end(),
+                           [id](const Trigger& t) { return t.id == id; });
+    if (it == triggers_.end()) continue;
+    maybeDeferred(it->f).addErrback([](Failure f) { reportFailure(f); });
+  }
+}
+
+void Reactor::fireSystemEvent(SystemEvent event, absl::AnyInvocable<void()> done) {
+  std::vector<Deferred<void>> waits;
+  std::vector<TriggerId> ids;
+  for (const Trigger& t : triggers_) {
+    if (t.event == event && t.phase == EventPhase::kBefore) ids.push_back(t.id);
+  }
+  for (TriggerId id : ids) {
+    auto it = std::find_if(triggers_.begin(), triggers_.end(),
+                           [id](const Trigger& t) { return t.id == id; });
+    if (it == triggers_.end()) continue;
+    waits.push_back(maybeDeferred(it->f).addErrback([](Failure f) { reportFailure(f); }));
+  }
+  DeferredList(std::move(waits), {.consumeErrors = true})
+      .addCallback([this, event, done = std::move(done)](std::vector<Outcome<void>>) mutable {
+        runPhase(event, EventPhase::kDuring);
+        runPhase(event, EventPhase::kAfter);
+        done();
+      });
+}
+
+// --- Signals ----------------------------------------------------------------------------------
+
+void Reactor::addSignalHandler(int signal, absl::AnyInvocable<void(int)> handler) {
+  signalHandlers_[signal] = std::move(handler);
+  if (signalsInstalled_) {
+    uninstallSignals();
+    installSignals();
+  }
+}
+
+void Reactor::removeSignalHandler(int signal) {
+  signalHandlers_.erase(signal);
+  if (signalsInstalled_) {
+    uninstallSignals();
+    installSignals();
+  }
+}
+
+void Reactor::installSignals() {
+  signalPipe.store(signalWriteFd_);
+  std::vector<int> signals = {SIGINT, SIGTERM};
+  for (const auto& [signal, handler] : signalHandlers_) {
+    if (signal != SIGINT && signal != SIGTERM) signals.push_back(signal);
+  }
+  for (int signal : signals) {
+    struct sigaction action {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    struct sigaction previous {};
+    if (::sigaction(signal, &action, &previous) == 0) {
+      savedSignalActions_.emplace_back(signal, previous);
+    }
+  }
+  signalsInstalled_ = true;
+}
+
+void Reactor::uninstallSignals() {
+  if (!signalsInstalled_) return;
+  for (auto& [signal, previous] : savedSignalActions_) ::sigaction(signal, &previous, nullptr);
+  savedSignalActions_.clear();
+  int expected = signalWriteFd_;
+  signalPipe.compare_exchange_strong(expected, -1);
+  signalsInstalled_ = false;
+}
+
+void Reactor::runSignalHandlers() {
+  unsigned char numbers[64];
+  ssize_t n;
+  while ((n = ::read(signalReadFd_, numbers, sizeof numbers)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      const int signal = numbers[i];
+      if (auto it = signalHandlers_.find(signal); it != signalHandlers_.end()) {
+        it->second(signal);
+      } else if ((signal == SIGINT || signal == SIGTERM) && running_ && !stopRequested_) {
+        stop();
+      }
+    }
+  }
+}
+
+// --- Threads ----------------------------------------------------------------------------------
+
+void Reactor::callFromThread(absl::AnyInvocable<void()> f) {
+  {
+    std::lock_guard lock(threadCallsMutex_);
+    threadCalls_.push_back(std::move(f));
+  }
+  if (!wakePending_.exchange(true, std::memory_order_acq_rel)) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wakeFd_, &one, sizeof one);
+  }
+}
+
+void Reactor::callInThread(absl::AnyInvocable<void()> f) {
+  threadPool_.start(threadPoolSize_);
+  threadPool_.callInThread(std::move(f));
+}
+
+// --- File descriptors -------------------------------------------------------------------------
+
+void Reactor::updateWatch(Watch& watch, int fd) {
+  std::uint32_t wanted = 0;
+  if (watch.reader != nullptr) wanted |= EPOLLIN;
+  if (watch.writer != nullptr) wanted |= EPOLLOUT;
+  if (wanted == watch.events) return;
+  epoll_event event{};
+  event.events = wanted;
+  event.data.ptr = &watch;
+  int op = watch.events == 0 ? EPOLL_CTL_ADD : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+  if (::epoll_ctl(epollFd_, op, fd, &event) != 0 && op != EPOLL_CTL_DEL) {
+    throw systemError("epoll_ctl");
+  }
+  watch.events = wanted;
+  if (wanted == 0) {
+    auto it = watches_.find(fd);
+    it->second->retired = true;
+    retiredWatches_.push_back(std::move(it->second));
+    watches_.erase(it);
+  }
+}
+
+void Reactor::addReader(FileDescriptor* reader) {
+  const int fd = reader->fileno();
+  auto& watch = watches_[fd];
+  if (!watch) watch = std::make_unique<Watch>(Watch{fd});
+  watch->reader = reader;
+  updateWatch(*watch, fd);
+}
+
+void Reactor::addWriter(FileDescriptor* writer) {
+  const int fd = writer->fileno();
+  auto& watch = watches_[fd];
+  if (!watch) watch = std::make_unique<Watch>(Watch{fd});
+  watch->writer = writer;
+  updateWatch(*watch, fd);
+}
+
+void Reactor::removeReader(FileDescriptor* reader) {
+  auto it = watches_.find(reader->fileno());
+  if (it == watches_.end() || it->second->reader != reader) return;
+  it->second->reader = nullptr;
+  updateWatch(*it->second, reader->fileno());
+}
+
+void Reactor::removeWriter(FileDescriptor* writer) {
+  auto it = watches_.find(writer->fileno());
+  if (it == watches_.end() || it->second->writer != writer) return;
+  it->second->writer = nullptr;
+  updateWatch(*it->second, writer->fileno());
+}
+
+bool Reactor::isReading(const FileDescriptor* d) const {
+  auto it = watches_.find(d->fileno());
+  return it != watches_.end() && it->second->reader == d;
+}
+
+bool Reactor::isWriting(const FileDescriptor* d) const {
+  auto it = watches_.find(d->fileno());
+  return it != watches_.end() && it->second->writer == d;
+}
+
+// --- The instance -----------------------------------------------------------------------------
+
+namespace {
+Reactor* currentReactor = nullptr;
+}  // namespace
+
+Reactor& reactor() {
+  if (currentReactor == nullptr) {
+    // The default instance lives for the whole process, like Twisted's global reactor.
+    static Reactor* const processReactor = new Reactor();
+    currentReactor = processReactor;
+  }
+  return *currentReactor;
+}
+
+ReactorScope::ReactorScope() : reactor_(std::make_unique<Reactor>()), previous_(currentReactor) {
+  currentReactor = reactor_.get();
+}
+
+ReactorScope::~ReactorScope() { currentReactor = previous_; }
+
+int react(absl::AnyInvocable<Deferred<void>(Reactor&)> main, Reactor& reactor) {
+  int exitCode = 0;
+  reactor.callWhenRunning([&] {
+    maybeDeferred(main, reactor).addBoth([&](Outcome<void> outcome) {
+      if (!outcome.ok()) {
+        std::fprintf(stderr, "%s\n", outcome.failure().describe().c_str());
+        exitCode = 1;
+      }
+      if (reactor.running()) {
+        try {
+          reactor.stop();
+        } catch (const ReactorNotRunning&) {
+          // already stopping (a signal, or main stopped it itself)
+        }
+      }
+    });
+  });
+  reactor.run();
+  return exitCode;
+}
+
+}  // namespace deft
