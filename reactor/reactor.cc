@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "deferred/deferred_list.h"
+#include "reactor/resolver.h"
 
 namespace deft {
 namespace {
@@ -68,6 +69,8 @@ Reactor::Reactor() {
 }
 
 Reactor::~Reactor() {
+  disconnectAll();
+  released_.clear();
   threadPool_.stop();
   // Hand-backs from the pool that never ran: drop them here, on this thread.
   std::vector<absl::AnyInvocable<void()>> leftover;
@@ -136,6 +139,31 @@ void Reactor::beginShutdown() {
   });
 }
 
+void Reactor::track(std::shared_ptr<Disconnectable> object) {
+  Disconnectable* key = object.get();
+  tracked_[key] = std::move(object);
+}
+
+void Reactor::untrack(Disconnectable* object) {
+  auto it = tracked_.find(object);
+  if (it == tracked_.end()) return;
+  released_.push_back(std::move(it->second));
+  tracked_.erase(it);
+}
+
+void Reactor::disconnectAll() {
+  // Each disconnect() untracks itself (and may track or untrack others): work from a snapshot.
+  std::vector<std::shared_ptr<Disconnectable>> all;
+  all.reserve(tracked_.size());
+  for (auto& [key, object] : tracked_) all.push_back(object);
+  for (auto& object : all) object->disconnect();
+}
+
+IHostResolver& Reactor::resolver() {
+  if (!resolver_) resolver_ = std::make_shared<ThreadedResolver>(*this);
+  return *resolver_;
+}
+
 void Reactor::loopOnce(absl::Duration maxWait) {
   // Wait no longer than the next timer, and not at all when there is something to do now.
   absl::Duration wait = maxWait;
@@ -157,6 +185,7 @@ void Reactor::loopOnce(absl::Duration maxWait) {
   retiredWatches_.clear();  // the batch is over: nothing can refer to them now
   runThreadCalls();
   if (!exitLoop_) timers_.runDue(seconds());
+  released_.clear();  // objects untracked during this pass: nothing of theirs is running now
 }
 
 void Reactor::dispatch(const epoll_event& event) {
@@ -218,6 +247,7 @@ void Reactor::removeSystemEventTrigger(TriggerId id) {
 }
 
 void Reactor::runPhase(SystemEvent event, EventPhase phase) {
+  if (event == SystemEvent::kShutdown && phase == EventPhase::kDuring) disconnectAll();
   // Triggers may add or remove triggers: run those present now, by id.
   std::vector<TriggerId> ids;
   for (const Trigger& t : triggers_) {

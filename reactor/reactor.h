@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -85,6 +86,17 @@ class FileDescriptor {
   // Called when the descriptor is writable (or on error).
   virtual void doWrite() {}
 };
+
+// Something the reactor keeps alive and closes when it shuts down or is destroyed: connections,
+// listening ports, connectors (Twisted's disconnectAll). They register with Reactor::track.
+class Disconnectable {
+ public:
+  virtual ~Disconnectable() = default;
+  // Close now; report it as the object normally would (connectionLost with ConnectionDone).
+  virtual void disconnect() = 0;
+};
+
+class IHostResolver;
 
 enum class SystemEvent { kStartup, kShutdown };
 enum class EventPhase { kBefore, kDuring, kAfter };
@@ -191,6 +203,19 @@ class Reactor final : public IReactorTime {
   // Twisted's suggestThreadPoolSize: the pool's size (default 10), from its next start.
   void suggestThreadPoolSize(std::size_t threads) { threadPoolSize_ = threads; }
 
+  // --- Owned objects and name resolution ------------------------------------------------------
+
+  // Keeps `object` alive until untrack(); the "during shutdown" phase and the destructor
+  // disconnect() whatever is still tracked.
+  void track(std::shared_ptr<Disconnectable> object);
+  // Lets go of `object` at the end of the current pass of the loop (never under its own call).
+  void untrack(Disconnectable* object);
+  std::size_t trackedCount() const { return tracked_.size(); }
+
+  // The resolver connectTCP uses for host names: a ThreadedResolver unless one is set.
+  IHostResolver& resolver();
+  void setResolver(std::shared_ptr<IHostResolver> resolver) { resolver_ = std::move(resolver); }
+
   // --- File descriptors -----------------------------------------------------------------------
 
   void addReader(FileDescriptor* reader);
@@ -252,6 +277,12 @@ class Reactor final : public IReactorTime {
 
   std::size_t threadPoolSize_ = 10;
   ThreadPool threadPool_;
+
+  absl::flat_hash_map<Disconnectable*, std::shared_ptr<Disconnectable>> tracked_;
+  std::vector<std::shared_ptr<Disconnectable>> released_;  // freed at the end of the pass
+  std::shared_ptr<IHostResolver> resolver_;
+
+  void disconnectAll();
 };
 
 // The process-wide reactor, created on first use.
@@ -309,6 +340,7 @@ auto Reactor::deferToThread(F f) {
   // The Deferred handle only ever moves between closures off the reactor thread: its reference
   // count is touched on the reactor thread alone.
   callInThread([this, f = std::move(f), d = std::move(d)]() mutable {
+    std::optional<Failure> failure;
     try {
       if constexpr (std::is_void_v<R>) {
         f();
@@ -318,11 +350,15 @@ auto Reactor::deferToThread(F f) {
         callFromThread(
             [d = std::move(d), value = std::move(value)]() mutable { d.callback(std::move(value)); });
       }
+      return;
     } catch (...) {
-      callFromThread([d = std::move(d), failure = Failure::fromCurrentException()]() mutable {
-        d.errback(std::move(failure));
-      });
+      failure = Failure::fromCurrentException();
     }
+    // Posted after the catch block has released the exception in flight, so the Failure is the
+    // exception's last owner and it is destroyed on the reactor thread, not here.
+    callFromThread([d = std::move(d), failure = std::move(*failure)]() mutable {
+      d.errback(std::move(failure));
+    });
   });
   return result;
 }

@@ -57,6 +57,7 @@ TimerQueue::~TimerQueue() {
   for (Entry& entry : heap_) {
     entry.call->state_ = Call::State::kCancelled;
     entry.call->queue_ = nullptr;
+    entry.call->f_ = nullptr;  // a handle kept elsewhere must not keep the captures alive
   }
 }
 

@@ -1,0 +1,66 @@
+#include "reactor/address.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace deft {
+
+std::optional<Address> Address::fromLiteral(std::string_view ip, std::uint16_t port) {
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  const std::string text(ip);
+  Address address;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage_);
+  if (::inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    address.length_ = sizeof(sockaddr_in);
+    return address;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage_);
+  if (::inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    address.length_ = sizeof(sockaddr_in6);
+    return address;
+  }
+  return std::nullopt;
+}
+
+Address Address::fromSockaddr(const sockaddr* from, socklen_t length) {
+  Address address;
+  length = std::min<socklen_t>(length, sizeof address.storage_);
+  std::memcpy(&address.storage_, from, length);
+  address.length_ = length;
+  return address;
+}
+
+std::string Address::host() const {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (storage_.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+                sizeof text);
+  } else if (storage_.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
+                sizeof text);
+  }
+  return text;
+}
+
+std::uint16_t Address::port() const {
+  if (storage_.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  }
+  if (storage_.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  }
+  return 0;
+}
+
+std::string Address::toString() const {
+  return isIPv6() ? absl::StrCat("[", host(), "]:", port()) : absl::StrCat(host(), ":", port());
+}
+
+}  // namespace deft

@@ -1,0 +1,47 @@
+// File: reactor/address.h
+//
+// Address: an IPv4 or IPv6 address and a port (Twisted's IPv4Address / IPv6Address), convertible
+// to and from the sockaddr the kernel wants.
+
+#ifndef DEFT_REACTOR_ADDRESS_H_
+#define DEFT_REACTOR_ADDRESS_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace deft {
+
+class Address {
+ public:
+  Address() = default;
+
+  // The address for an IP literal ("127.0.0.1", "::1", "[::1]"); nullopt for anything else.
+  static std::optional<Address> fromLiteral(std::string_view ip, std::uint16_t port);
+  static Address fromSockaddr(const sockaddr* address, socklen_t length);
+
+  bool isIPv6() const { return storage_.ss_family == AF_INET6; }
+  int family() const { return storage_.ss_family; }
+  std::string host() const;  // "127.0.0.1", "::1"
+  std::uint16_t port() const;
+  std::string toString() const;  // "127.0.0.1:80", "[::1]:80"
+
+  const sockaddr* sockaddrPointer() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+  socklen_t length() const { return length_; }
+
+  friend bool operator==(const Address& a, const Address& b) {
+    return a.host() == b.host() && a.port() == b.port();
+  }
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t length_ = 0;
+};
+
+}  // namespace deft
+
+#endif  // DEFT_REACTOR_ADDRESS_H_

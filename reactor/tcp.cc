@@ -1,0 +1,624 @@
+#include "reactor/tcp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "reactor/errors.h"
+#include "reactor/resolver.h"
+
+namespace deft {
+namespace {
+
+std::string errnoText(int error) { return std::strerror(error); }
+
+Address localAddress(int fd) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+  return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&storage), length);
+}
+
+Address peerAddress(int fd) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  ::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+  return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&storage), length);
+}
+
+void setFlag(int fd, int level, int option, bool enabled) {
+  const int value = enabled ? 1 : 0;
+  ::setsockopt(fd, level, option, &value, sizeof value);
+}
+
+// Small writes are appended to the last buffered chunk rather than queued as their own.
+constexpr std::size_t kCoalesceBelow = 4096;
+constexpr std::size_t kReadSize = 64 * 1024;
+constexpr int kMaxIovecs = 64;
+constexpr int kAcceptsPerRead = 64;
+
+}  // namespace
+
+// --- TcpConnection ----------------------------------------------------------------------------
+
+TcpConnection::TcpConnection(Reactor& reactor, int fd, std::unique_ptr<Protocol> protocol,
+                             std::shared_ptr<Factory> factory,
+                             absl::AnyInvocable<void(const Failure&)> onLost)
+    : reactor_(reactor),
+      fd_(fd),
+      protocol_(std::move(protocol)),
+      factory_(std::move(factory)),
+      onLost_(std::move(onLost)),
+      peer_(peerAddress(fd)),
+      host_(localAddress(fd)) {}
+
+TcpConnection::~TcpConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void TcpConnection::start() {
+  protocol_->transport_ = this;
+  reactor_.addReader(this);
+  try {
+    protocol_->makeConnection(this);
+  } catch (...) {
+    closeWith(Failure::fromCurrentException());
+  }
+}
+
+void TcpConnection::doRead() {
+  if (closed_) return;
+  // Reads happen one at a time on the reactor thread: one buffer serves every connection.
+  static thread_local char buffer[kReadSize];
+  const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+  if (n > 0) {
+    try {
+      protocol_->dataReceived(std::string_view(buffer, static_cast<std::size_t>(n)));
+    } catch (...) {
+      // Twisted's rule: a protocol that raises in dataReceived loses its connection, with the
+      // exception as the reason (reported, since nobody else will see it).
+      Failure failure = Failure::fromCurrentException();
+      internal::reportUnhandledFailure(failure);
+      closeWith(std::move(failure));
+    }
+    return;
+  }
+  if (n == 0) {
+    readShut_ = true;
+    reactor_.removeReader(this);
+    try {
+      protocol_->readConnectionLost();
+    } catch (...) {
+      closeWith(Failure::fromCurrentException());
+      return;
+    }
+    // Both directions are shut now: the connection is over (as in Twisted, after telling the
+    // protocol about the read side).
+    if (writeShut_) closeWith(Failure(ConnectionDone()));
+    return;
+  }
+  if (errno == EAGAIN || errno == EINTR) return;
+  closeWith(Failure(ConnectionLost(errnoText(errno))));
+}
+
+void TcpConnection::doWrite() {
+  if (closed_) return;
+  if (aborting_) {
+    closeWith(Failure(ConnectionLost("connection was aborted")));
+    return;
+  }
+  if (!flush()) return;
+  afterWrite();
+}
+
+bool TcpConnection::flush() {
+  while (buffered_ > 0) {
+    iovec iov[kMaxIovecs];
+    int count = 0;
+    for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIovecs; ++it, ++count) {
+      const std::size_t offset = count == 0 ? firstOffset_ : 0;
+      iov[count].iov_base = it->data() + offset;
+      iov[count].iov_len = it->size() - offset;
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return true;
+      closeWith(Failure(ConnectionLost(errnoText(errno))));
+      return false;
+    }
+    std::size_t sent = static_cast<std::size_t>(n);
+    buffered_ -= sent;
+    while (sent > 0) {
+      const std::size_t left = chunks_.front().size() - firstOffset_;
+      if (sent < left) {
+        firstOffset_ += sent;
+        break;
+      }
+      sent -= left;
+      chunks_.pop_front();
+      firstOffset_ = 0;
+    }
+    if (count == kMaxIovecs && buffered_ > 0) continue;  // more than one writev's worth
+    if (buffered_ > 0) return true;                       // the kernel's buffer is full
+  }
+  return true;
+}
+
+void TcpConnection::afterWrite() {
+  if (buffered_ > 0) return;
+  reactor_.removeWriter(this);
+  if (pullProducer_ != nullptr) {
+    pullProducer_->resumeProducing();  // asks for one more chunk
+    return;
+  }
+  if (pushProducer_ != nullptr && producerPaused_) {
+    producerPaused_ = false;
+    pushProducer_->resumeProducing();
+    return;
+  }
+  if (closed_) return;
+  if (disconnecting_) {
+    closeWith(Failure(ConnectionDone()));
+  } else if (writeShutPending_ && !writeShut_) {
+    ::shutdown(fd_, SHUT_WR);
+    writeShut_ = true;
+    if (readShut_) closeWith(Failure(ConnectionDone()));
+  }
+}
+
+void TcpConnection::wantWrite() {
+  if (!closed_ && !reactor_.isWriting(this)) reactor_.addWriter(this);
+}
+
+void TcpConnection::append(std::string_view data) {
+  if (!chunks_.empty() && data.size() < kCoalesceBelow &&
+      chunks_.back().size() + data.size() <= kReadSize && chunks_.size() > 1) {
+    chunks_.back().append(data);
+  } else {
+    chunks_.emplace_back(data);
+  }
+  buffered_ += data.size();
+}
+
+void TcpConnection::write(std::string_view data) {
+  if (closed_ || disconnecting_ || aborting_ || writeShutPending_ || data.empty()) return;
+  if (buffered_ == 0) {
+    // Nothing queued: try the kernel first, buffer only the rest. Errors surface in doWrite.
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(data.size())) return;
+    if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  append(data);
+  wantWrite();
+  if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
+    producerPaused_ = true;
+    pushProducer_->pauseProducing();
+  }
+}
+
+void TcpConnection::writeSequence(std::span<const std::string_view> pieces) {
+  if (closed_ || disconnecting_ || aborting_ || writeShutPending_) return;
+  if (buffered_ == 0 && pieces.size() <= static_cast<std::size_t>(kMaxIovecs)) {
+    iovec iov[kMaxIovecs];
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      iov[i].iov_base = const_cast<char*>(pieces[i].data());
+      iov[i].iov_len = pieces[i].size();
+      total += pieces[i].size();
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = pieces.size();
+    ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(total)) return;
+    std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    for (std::string_view piece : pieces) {
+      const std::size_t skip = std::min(sent, piece.size());
+      sent -= skip;
+      piece.remove_prefix(skip);
+      if (!piece.empty()) append(piece);
+    }
+    wantWrite();
+  } else {
+    for (std::string_view piece : pieces) append(piece);
+    if (buffered_ > 0) wantWrite();
+  }
+  if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
+    producerPaused_ = true;
+    pushProducer_->pauseProducing();
+  }
+}
+
+void TcpConnection::loseConnection() {
+  if (closed_ || disconnecting_) return;
+  disconnecting_ = true;
+  reactor_.removeReader(this);
+  // Closes from doWrite once the buffer is empty (at once if it is): never inside this call, so
+  // connectionLost does not run under the protocol code that asked for the close.
+  if (pushProducer_ == nullptr && pullProducer_ == nullptr) reactor_.addWriter(this);
+}
+
+void TcpConnection::abortConnection() {
+  if (closed_) return;
+  aborting_ = true;
+  chunks_.clear();
+  buffered_ = firstOffset_ = 0;
+  reactor_.removeReader(this);
+  reactor_.addWriter(this);
+}
+
+void TcpConnection::loseWriteConnection() {
+  if (closed_ || writeShutPending_) return;
+  writeShutPending_ = true;
+  reactor_.addWriter(this);  // shuts down the write side once the buffer drains
+}
+
+void TcpConnection::setTcpNoDelay(bool enabled) { setFlag(fd_, IPPROTO_TCP, TCP_NODELAY, enabled); }
+void TcpConnection::setTcpKeepAlive(bool enabled) {
+  setFlag(fd_, SOL_SOCKET, SO_KEEPALIVE, enabled);
+}
+
+void TcpConnection::registerProducer(IPushProducer* producer) {
+  if (pushProducer_ != nullptr || pullProducer_ != nullptr) {
+    throw std::logic_error("a producer is already registered on this transport");
+  }
+  pushProducer_ = producer;
+  producerPaused_ = false;
+  if (buffered_ > highWater_) {
+    producerPaused_ = true;
+    producer->pauseProducing();
+  }
+}
+
+void TcpConnection::registerProducer(IPullProducer* producer) {
+  if (pushProducer_ != nullptr || pullProducer_ != nullptr) {
+    throw std::logic_error("a producer is already registered on this transport");
+  }
+  pullProducer_ = producer;
+  if (buffered_ == 0) {
+    producer->resumeProducing();
+  }
+}
+
+void TcpConnection::unregisterProducer() {
+  pushProducer_ = nullptr;
+  pullProducer_ = nullptr;
+  producerPaused_ = false;
+  if (disconnecting_) reactor_.addWriter(this);  // loseConnection was waiting for the producer
+}
+
+void TcpConnection::pauseProducing() {
+  if (closed_ || readingPaused_) return;
+  readingPaused_ = true;
+  reactor_.removeReader(this);
+}
+
+void TcpConnection::resumeProducing() {
+  if (closed_ || !readingPaused_) return;
+  readingPaused_ = false;
+  if (!readShut_ && !disconnecting_) reactor_.addReader(this);
+}
+
+void TcpConnection::disconnect() {
+  if (!closed_) closeWith(Failure(ConnectionDone()));
+}
+
+void TcpConnection::closeWith(Failure reason) {
+  if (closed_) return;
+  closed_ = true;
+  reactor_.removeReader(this);
+  reactor_.removeWriter(this);
+  if (aborting_) {
+    linger hard{1, 0};  // an abort resets the connection instead of a graceful FIN
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }
+  ::close(fd_);
+  fd_ = -1;
+  chunks_.clear();
+  buffered_ = 0;
+  if (IProducer* producer = pushProducer_ != nullptr ? static_cast<IProducer*>(pushProducer_)
+                                                     : pullProducer_) {
+    pushProducer_ = nullptr;
+    pullProducer_ = nullptr;
+    producer->stopProducing();
+  }
+  protocol_->connected_ = false;
+  try {
+    protocol_->connectionLost(reason);
+  } catch (...) {
+    internal::reportUnhandledFailure(Failure::fromCurrentException());
+  }
+  if (onLost_) {
+    auto onLost = std::move(onLost_);
+    onLost(reason);
+  }
+  reactor_.untrack(this);  // destroyed (with the protocol) at the end of this pass
+}
+
+// --- ListeningPort ----------------------------------------------------------------------------
+
+ListeningPort::ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory)
+    : reactor_(reactor), fd_(fd), factory_(std::move(factory)) {
+  spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+ListeningPort::~ListeningPort() {
+  if (fd_ >= 0) ::close(fd_);
+  if (spareFd_ >= 0) ::close(spareFd_);
+}
+
+Address ListeningPort::getHost() const { return localAddress(fd_); }
+
+Deferred<void> ListeningPort::stopListening() {
+  if (!listening_) return succeed();
+  listening_ = false;
+  reactor_.removeReader(this);
+  ::close(fd_);
+  fd_ = -1;
+  factory_->doStop();
+  Deferred<void> closed;
+  reactor_.callLater(absl::ZeroDuration(), [closed]() mutable { closed.callback(); });
+  reactor_.untrack(this);
+  return closed;
+}
+
+void ListeningPort::doRead() {
+  for (int i = 0; i < kAcceptsPerRead && listening_; ++i) {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&storage), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        shedOneConnection();
+        return;
+      }
+      // EAGAIN: no more waiting. ECONNABORTED and friends: that client gave up; try the next.
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      continue;
+    }
+    acceptOne(fd, Address::fromSockaddr(reinterpret_cast<sockaddr*>(&storage), length));
+  }
+}
+
+void ListeningPort::acceptOne(int fd, const Address& peer) {
+  std::unique_ptr<Protocol> protocol;
+  try {
+    protocol = factory_->build(peer);
+  } catch (...) {
+    internal::reportUnhandledFailure(Failure::fromCurrentException());
+  }
+  if (!protocol) {
+    ::close(fd);  // the factory refused it
+    return;
+  }
+  auto connection =
+      std::make_shared<TcpConnection>(reactor_, fd, std::move(protocol), factory_);
+  reactor_.track(connection);
+  connection->start();
+}
+
+// Out of descriptors: the pending connection would keep the listening socket readable and the
+// loop spinning at 100% CPU. Give up the spare descriptor, accept that one connection and close
+// it at once (the client sees a reset, not a hang), then take the spare back.
+void ListeningPort::shedOneConnection() {
+  if (spareFd_ >= 0) {
+    ::close(spareFd_);
+    spareFd_ = -1;
+    const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  const absl::Time now = reactor_.seconds();
+  if (now - lastExhaustionReport_ > absl::Seconds(10)) {
+    lastExhaustionReport_ = now;
+    std::fprintf(stderr, "deft: out of file descriptors: dropping connections on %s\n",
+                 getHost().toString().c_str());
+  }
+  if (spareFd_ < 0) {
+    // Not even the spare could be had back: stop watching for a moment rather than spin.
+    reactor_.removeReader(this);
+    reactor_.callLater(absl::Milliseconds(100), [self = weak_from_this()] {
+      if (auto port = self.lock(); port && port->listening_) {
+        port->spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        port->reactor_.addReader(port.get());
+      }
+    });
+  }
+}
+
+std::shared_ptr<ListeningPort> listenTCP(std::uint16_t port, std::shared_ptr<Factory> factory,
+                                         TcpListenOptions options, Reactor& reactor) {
+  const std::string interface = options.interface.empty() ? "0.0.0.0" : options.interface;
+  std::optional<Address> address = Address::fromLiteral(interface, port);
+  if (!address) {
+    throw CannotListenError(absl::StrCat("Couldn't listen on ", interface, ":", port,
+                                         ": not an IP address"));
+  }
+  const int fd = ::socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw CannotListenError(absl::StrCat("socket: ", errnoText(errno)));
+  setFlag(fd, SOL_SOCKET, SO_REUSEADDR, true);
+  if (options.reusePort) setFlag(fd, SOL_SOCKET, SO_REUSEPORT, true);
+  if (::bind(fd, address->sockaddrPointer(), address->length()) != 0 ||
+      ::listen(fd, options.backlog) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw CannotListenError(
+        absl::StrCat("Couldn't listen on ", address->toString(), ": ", errnoText(error)));
+  }
+  auto listening = std::make_shared<ListeningPort>(reactor, fd, factory);
+  factory->doStart();
+  reactor.track(listening);
+  reactor.addReader(listening.get());
+  return listening;
+}
+
+// --- Connector --------------------------------------------------------------------------------
+
+Connector::Connector(Reactor& reactor, std::string host, std::uint16_t port,
+                     std::shared_ptr<ClientFactory> factory, absl::Duration timeout)
+    : reactor_(reactor),
+      host_(std::move(host)),
+      port_(port),
+      factory_(std::move(factory)),
+      timeout_(timeout) {}
+
+Connector::~Connector() { closeSocket(); }
+
+void Connector::connect() {
+  if (state_ != State::kDisconnected) {
+    throw std::logic_error("Connector::connect: already connecting or connected");
+  }
+  state_ = State::kConnecting;
+  const std::uint64_t attempt = ++attempt_;
+  reactor_.track(shared_from_this());
+  factory_->doStart();
+  factory_->startedConnecting(*this);
+  if (state_ != State::kConnecting || attempt != attempt_) return;  // stopped from the callback
+  timeoutCall_ = reactor_.callLater(timeout_, [this, attempt] {
+    if (attempt == attempt_ && state_ == State::kConnecting) {
+      fail(Failure(TCPTimedOutError(absl::StrCat(host_, ":", port_))));
+    }
+  });
+  lookup_ = reactor_.resolver().resolveHost(host_, port_);
+  lookup_.addCallbacks(
+      [this, attempt](std::vector<Address> addresses) {
+        if (attempt != attempt_ || state_ != State::kConnecting) return addresses;
+        addresses_ = addresses;
+        nextAddress_ = 0;
+        tryNext();
+        return addresses;
+      },
+      [this, attempt](Failure reason) -> std::vector<Address> {
+        if (attempt == attempt_ && state_ == State::kConnecting) fail(std::move(reason));
+        return {};
+      });
+}
+
+void Connector::tryNext() {
+  closeSocket();
+  while (nextAddress_ < addresses_.size()) {
+    const Address& address = addresses_[nextAddress_++];
+    fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      lastError_ = Failure(ConnectError(absl::StrCat("socket: ", errnoText(errno))));
+      continue;
+    }
+    if (::connect(fd_, address.sockaddrPointer(), address.length()) == 0 || errno == EINPROGRESS) {
+      reactor_.addWriter(this);  // writable when the handshake ends, either way
+      return;
+    }
+    const int error = errno;
+    lastError_ = error == ECONNREFUSED
+                     ? Failure(ConnectionRefusedError(address.toString()))
+                     : Failure(ConnectError(absl::StrCat(address.toString(), ": ", errnoText(error))));
+    closeSocket();
+  }
+  fail(lastError_);
+}
+
+void Connector::doWrite() {
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
+  reactor_.removeWriter(this);
+  if (error != 0) {
+    const Address& tried = addresses_[nextAddress_ - 1];
+    lastError_ = error == ECONNREFUSED
+                     ? Failure(ConnectionRefusedError(tried.toString()))
+                     : Failure(ConnectError(absl::StrCat(tried.toString(), ": ", errnoText(error))));
+    tryNext();
+    return;
+  }
+  connected();
+}
+
+void Connector::connected() {
+  if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
+  const int fd = std::exchange(fd_, -1);
+  std::unique_ptr<Protocol> protocol;
+  try {
+    protocol = factory_->build(peerAddress(fd));
+  } catch (...) {
+    ::close(fd);
+    fail(Failure::fromCurrentException());
+    return;
+  }
+  if (!protocol) {
+    ::close(fd);
+    fail(Failure(ConnectError("the factory refused to build a protocol")));
+    return;
+  }
+  state_ = State::kConnected;
+  std::weak_ptr<Connector> self = weak_from_this();
+  connection_ = std::make_shared<TcpConnection>(
+      reactor_, fd, std::move(protocol), factory_, [self](const Failure& reason) {
+        std::shared_ptr<Connector> connector = self.lock();
+        if (!connector) return;
+        connector->state_ = State::kDisconnected;
+        connector->connection_.reset();
+        connector->reactor_.untrack(connector.get());
+        connector->factory_->clientConnectionLost(*connector, reason);
+        connector->factory_->doStop();
+      });
+  reactor_.track(connection_);
+  connection_->start();
+}
+
+void Connector::fail(Failure reason) {
+  ++attempt_;
+  closeSocket();
+  if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
+  if (!lookup_.called()) lookup_.cancel();
+  state_ = State::kDisconnected;
+  std::shared_ptr<Connector> keep = shared_from_this();
+  reactor_.untrack(this);
+  factory_->clientConnectionFailed(*this, reason);
+  factory_->doStop();
+}
+
+void Connector::stopConnecting() {
+  if (state_ != State::kConnecting) {
+    throw std::logic_error("Connector::stopConnecting: not connecting");
+  }
+  fail(Failure(CancelledError("connection attempt stopped")));
+}
+
+void Connector::disconnect() {
+  if (state_ == State::kConnecting) {
+    stopConnecting();
+  } else if (state_ == State::kConnected && connection_) {
+    connection_->loseConnection();
+  }
+}
+
+void Connector::closeSocket() {
+  if (fd_ < 0) return;
+  reactor_.removeWriter(this);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+std::shared_ptr<Connector> connectTCP(std::string host, std::uint16_t port,
+                                      std::shared_ptr<ClientFactory> factory,
+                                      absl::Duration timeout, Reactor& reactor) {
+  auto connector =
+      std::make_shared<Connector>(reactor, std::move(host), port, std::move(factory), timeout);
+  connector->connect();
+  return connector;
+}
+
+}  // namespace deft

@@ -1,0 +1,231 @@
+// File: reactor/tcp.h
+//
+// TCP on the reactor: listenTCP for servers, connectTCP for clients (Twisted's
+// reactor.listenTCP / reactor.connectTCP), and the transport both hand to their Protocols.
+//
+//   auto port = listenTCP(8000, makeFactory<Echo>());
+//   port->getHost().port();             // the port, when 0 asked for any free one
+//   port->stopListening();              // a Deferred<void>: fired once the socket is closed
+//
+//   connectTCP("127.0.0.1", 8000, myClientFactory, absl::Seconds(30));
+//
+// Everything runs on the reactor thread. Ports, connectors and connections are kept alive by
+// the reactor while they are open (Reactor::track), and closed by its shutdown.
+
+#ifndef DEFT_REACTOR_TCP_H_
+#define DEFT_REACTOR_TCP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+#include "deferred/deferred.h"
+#include "reactor/address.h"
+#include "reactor/errors.h"
+#include "reactor/protocol.h"
+#include "reactor/reactor.h"
+
+namespace deft {
+
+struct TcpListenOptions {
+  // The local address to listen on: "" for every IPv4 address, "::" for every IPv6 (and IPv4
+  // mapped) address, or a literal such as "127.0.0.1".
+  std::string interface;
+  int backlog = 128;
+  // SO_REUSEPORT: several processes may listen on the same port; the kernel spreads connections.
+  bool reusePort = false;
+};
+
+// One TCP connection: the transport its Protocol writes to.
+class TcpConnection final : public FileDescriptor,
+                            public ITransport,
+                            public Disconnectable,
+                            public std::enable_shared_from_this<TcpConnection> {
+ public:
+  // Takes ownership of the connected, non-blocking socket `fd`. `onLost` (may be empty) runs after
+  // the protocol's connectionLost: the connector uses it for clientConnectionLost.
+  TcpConnection(Reactor& reactor, int fd, std::unique_ptr<Protocol> protocol,
+                std::shared_ptr<Factory> factory,
+                absl::AnyInvocable<void(const Failure&)> onLost = nullptr);
+  ~TcpConnection() override;
+
+  // Starts reading and calls the protocol's connectionMade.
+  void start();
+
+  // FileDescriptor
+  int fileno() const override { return fd_; }
+  void doRead() override;
+  void doWrite() override;
+
+  // ITransport
+  void write(std::string_view data) override;
+  void writeSequence(std::span<const std::string_view> pieces) override;
+  void loseConnection() override;
+  void abortConnection() override;
+  void loseWriteConnection() override;
+  Address getPeer() const override { return peer_; }
+  Address getHost() const override { return host_; }
+  void setTcpNoDelay(bool enabled) override;
+  void setTcpKeepAlive(bool enabled) override;
+  std::size_t bufferedBytes() const override { return buffered_; }
+  void setHighWaterMark(std::size_t bytes) override { highWater_ = bytes; }
+  void registerProducer(IPushProducer* producer) override;
+  void registerProducer(IPullProducer* producer) override;
+  void unregisterProducer() override;
+  void pauseProducing() override;
+  void resumeProducing() override;
+  void stopProducing() override { loseConnection(); }
+
+  // Disconnectable
+  void disconnect() override;
+
+  Protocol* protocol() const { return protocol_.get(); }
+
+ private:
+  void append(std::string_view data);
+  // Writes what the kernel takes; false if the connection failed (it is then closed).
+  bool flush();
+  void afterWrite();
+  void closeWith(Failure reason);
+  void wantWrite();
+
+  Reactor& reactor_;
+  int fd_;
+  std::unique_ptr<Protocol> protocol_;
+  std::shared_ptr<Factory> factory_;
+  absl::AnyInvocable<void(const Failure&)> onLost_;
+  Address peer_;
+  Address host_;
+
+  std::deque<std::string> chunks_;  // written, not yet sent; the first partly, from firstOffset_
+  std::size_t firstOffset_ = 0;
+  std::size_t buffered_ = 0;
+  std::size_t highWater_ = 64 * 1024;
+
+  IPushProducer* pushProducer_ = nullptr;
+  IPullProducer* pullProducer_ = nullptr;
+  bool producerPaused_ = false;
+
+  bool readingPaused_ = false;   // pauseProducing(): not reading
+  bool readShut_ = false;        // the peer sent EOF
+  bool disconnecting_ = false;   // loseConnection(): close once drained
+  bool aborting_ = false;        // abortConnection(): close at the next chance, discarding
+  bool writeShutPending_ = false;
+  bool writeShut_ = false;
+  bool closed_ = false;
+};
+
+// A listening socket.
+class ListeningPort final : public FileDescriptor,
+                            public Disconnectable,
+                            public std::enable_shared_from_this<ListeningPort> {
+ public:
+  ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory);
+  ~ListeningPort() override;
+
+  // Stops accepting and closes the socket; the Deferred fires on a later pass of the loop, when
+  // it is closed. Connections already accepted stay up. Calling it again gives a fired Deferred.
+  Deferred<void> stopListening();
+
+  // The address it listens on (with the real port when 0 was asked for).
+  Address getHost() const;
+
+  int fileno() const override { return fd_; }
+  void doRead() override;
+  void disconnect() override { stopListening(); }
+
+ private:
+  void acceptOne(int fd, const Address& peer);
+  void shedOneConnection();
+
+  Reactor& reactor_;
+  int fd_;
+  std::shared_ptr<Factory> factory_;
+  int spareFd_ = -1;  // closed to accept-and-drop one connection when out of descriptors
+  bool listening_ = true;
+  absl::Time lastExhaustionReport_ = absl::InfinitePast();
+};
+
+// listenTCP(port, factory, options)
+//
+// Listens on `port` (0: any free port; see getHost()). Throws CannotListenError with the reason
+// when it cannot bind or listen.
+std::shared_ptr<ListeningPort> listenTCP(std::uint16_t port, std::shared_ptr<Factory> factory,
+                                         TcpListenOptions options = {},
+                                         Reactor& reactor = deft::reactor());
+
+// A client connection attempt, and the connection it leads to (Twisted's IConnector).
+class Connector final : public FileDescriptor,
+                        public Disconnectable,
+                        public std::enable_shared_from_this<Connector> {
+ public:
+  enum class State { kDisconnected, kConnecting, kConnected };
+
+  Connector(Reactor& reactor, std::string host, std::uint16_t port,
+            std::shared_ptr<ClientFactory> factory, absl::Duration timeout);
+  ~Connector() override;
+
+  // Connector::connect()
+  //
+  // Starts an attempt: resolves the host (through the reactor's resolver), then tries its
+  // addresses in turn until one accepts, within the timeout overall. Ends in the factory's
+  // buildProtocol (connected) or clientConnectionFailed. What reconnecting factories call again.
+  void connect();
+
+  // Abandons an attempt in progress: clientConnectionFailed with CancelledError.
+  void stopConnecting();
+
+  // stopConnecting() while connecting, loseConnection() while connected.
+  void disconnect() override;
+
+  State state() const { return state_; }
+  std::string host() const { return host_; }
+  std::uint16_t port() const { return port_; }
+  // The connection, while connected.
+  TcpConnection* transport() const { return connection_.get(); }
+
+  int fileno() const override { return fd_; }
+  void doWrite() override;  // the connect() completed, one way or the other
+
+ private:
+  void tryNext();
+  void fail(Failure reason);
+  void closeSocket();
+  void connected();
+
+  Reactor& reactor_;
+  std::string host_;
+  std::uint16_t port_;
+  std::shared_ptr<ClientFactory> factory_;
+  absl::Duration timeout_;
+  State state_ = State::kDisconnected;
+  int fd_ = -1;
+  std::vector<Address> addresses_;
+  std::size_t nextAddress_ = 0;
+  Failure lastError_{ConnectError("no address tried")};
+  Deferred<std::vector<Address>> lookup_;
+  std::shared_ptr<IDelayedCall> timeoutCall_;
+  std::shared_ptr<TcpConnection> connection_;
+  std::uint64_t attempt_ = 0;  // bumps on every connect()/stop: late lookups of old attempts drop
+};
+
+// connectTCP(host, port, factory, timeout)
+//
+// Connects to `host` (an IP literal or a name, resolved by the reactor's resolver) and calls the
+// factory's methods as the attempt goes. Returns the connector; the reactor keeps it alive while
+// it is connecting or connected.
+std::shared_ptr<Connector> connectTCP(std::string host, std::uint16_t port,
+                                      std::shared_ptr<ClientFactory> factory,
+                                      absl::Duration timeout = absl::Seconds(30),
+                                      Reactor& reactor = deft::reactor());
+
+}  // namespace deft
+
+#endif  // DEFT_REACTOR_TCP_H_

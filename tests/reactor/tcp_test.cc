@@ -1,0 +1,263 @@
+// TCP on real loopback sockets: connections, closes and resets, half-close, addresses, errors.
+
+#include "reactor/tcp.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "reactor/errors.h"
+#include "reactor/reactor.h"
+#include "tests/reactor/loop_helpers.h"
+
+namespace deft {
+namespace {
+
+using testing::Echo;
+using testing::OneShotClientFactory;
+using testing::Recorder;
+using testing::runUntil;
+
+class TcpTest : public ::testing::Test {
+ protected:
+  // A client connected to `port` on 127.0.0.1, recording into the returned Record.
+  std::shared_ptr<testing::Record> connect(
+      std::uint16_t port, std::shared_ptr<OneShotClientFactory>* factoryOut = nullptr,
+      const std::string& host = "127.0.0.1") {
+    auto record = std::make_shared<testing::Record>();
+    auto factory = std::make_shared<OneShotClientFactory>(std::make_unique<Recorder>(record));
+    connectTCP(host, port, factory, absl::Seconds(5), reactor_);
+    if (factoryOut != nullptr) *factoryOut = factory;
+    return record;
+  }
+
+  ReactorScope scope_;
+  Reactor& reactor_ = scope_.reactor();
+};
+
+TEST_F(TcpTest, EchoRoundTripAndCleanClose) {
+  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  std::shared_ptr<OneShotClientFactory> factory;
+  auto client = connect(port->getHost().port(), &factory);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made; }));
+  client->transport->write("hello, ");
+  client->transport->write("world");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->received == "hello, world"; }));
+  client->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor_, [&] { return factory->lost.has_value(); }));
+  EXPECT_TRUE(factory->lost->check<ConnectionDone>());
+}
+
+TEST_F(TcpTest, PeerAndHostAddressesMatchAcrossTheConnection) {
+  std::vector<std::shared_ptr<testing::Record>> servers;
+  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty() && servers[0]->made; }));
+  EXPECT_EQ(client->transport->getPeer(), port->getHost());
+  EXPECT_EQ(servers[0]->transport->getPeer(), client->transport->getHost());
+  EXPECT_EQ(client->transport->getPeer().host(), "127.0.0.1");
+}
+
+TEST_F(TcpTest, LoseConnectionSendsEverythingBufferedFirst) {
+  const std::string big(8 * 1024 * 1024, 'x');
+  auto port = listenTCP(0, makeFactory([&]() -> std::unique_ptr<Protocol> {
+                          struct Sender : Protocol {
+                            explicit Sender(const std::string& data) : data(data) {}
+                            void connectionMade() override {
+                              transport()->write(data);
+                              transport()->loseConnection();
+                            }
+                            const std::string& data;
+                          };
+                          return std::make_unique<Sender>(big);
+                        }),
+                        {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->lost.has_value(); }));
+  EXPECT_EQ(client->received.size(), big.size());
+  EXPECT_TRUE(client->lost->check<ConnectionDone>());
+}
+
+TEST_F(TcpTest, HalfCloseLetsTheOtherSideKeepWriting) {
+  // The server answers only after the client's EOF, then closes: a request/response over a
+  // half-closed connection.
+  auto port = listenTCP(0, makeFactory([]() -> std::unique_ptr<Protocol> {
+                          struct Summer : Protocol {
+                            void dataReceived(std::string_view data) override { total += data.size(); }
+                            void readConnectionLost() override {
+                              transport()->write("got " + std::to_string(total));
+                              transport()->loseConnection();
+                            }
+                            std::size_t total = 0;
+                          };
+                          return std::make_unique<Summer>();
+                        }),
+                        {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  client->closeOnPeerEof = true;
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made; }));
+  client->transport->write(std::string(1000, 'a'));
+  client->transport->loseWriteConnection();
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->lost.has_value(); }));
+  EXPECT_EQ(client->received, "got 1000");
+  EXPECT_TRUE(client->peerHalfClosed);
+}
+
+TEST_F(TcpTest, AbortResetsTheConnectionAndThePeerSeesConnectionLost) {
+  std::vector<std::shared_ptr<testing::Record>> servers;
+  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty(); }));
+  client->transport->write("partial");
+  client->transport->abortConnection();
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->lost.has_value(); }));
+  EXPECT_TRUE(client->lost->check<ConnectionLost>());
+  // The server side ends too: with a reset or with EOF, depending on timing, but it ends.
+  ASSERT_TRUE(runUntil(reactor_, [&] { return servers[0]->lost.has_value(); }));
+}
+
+TEST_F(TcpTest, ConnectionRefusedIsReportedToTheFactory) {
+  // A port that was free a moment ago, with nobody listening on it now.
+  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  const std::uint16_t number = port->getHost().port();
+  bool stopped = false;
+  port->stopListening().addCallback([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(reactor_, [&] { return stopped; }));
+  std::shared_ptr<OneShotClientFactory> factory;
+  connect(number, &factory);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
+  EXPECT_TRUE(factory->failed->check<ConnectionRefusedError>());
+  EXPECT_NE(factory->failed->getErrorMessage().find(std::to_string(number)), std::string::npos);
+}
+
+TEST_F(TcpTest, ConnectTimesOutWhenThePeerNeverAnswers) {
+  // A listening socket whose accept queue is full: the kernel drops further SYNs, so a connect
+  // hangs. Nothing leaves the machine.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    fillers.push_back(fd);
+  }
+  auto factory = std::make_shared<OneShotClientFactory>(
+      std::make_unique<Recorder>(std::make_shared<testing::Record>()));
+  connectTCP("127.0.0.1", ntohs(address.sin_port), factory, absl::Milliseconds(300), reactor_);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
+  EXPECT_TRUE(factory->failed->check<TCPTimedOutError>()) << factory->failed->describe();
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
+}
+
+TEST_F(TcpTest, HostNamesResolveThroughTheReactorsResolver) {
+  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  std::shared_ptr<OneShotClientFactory> factory;
+  auto client = connect(port->getHost().port(), &factory, "localhost");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made || factory->failed.has_value(); }));
+  ASSERT_TRUE(client->made) << factory->failed->describe();
+}
+
+TEST_F(TcpTest, UnknownHostFailsWithDnsLookupError) {
+  std::shared_ptr<OneShotClientFactory> factory;
+  connect(80, &factory, "no-such-host.invalid");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
+  EXPECT_TRUE(factory->failed->check<DNSLookupError>());
+  EXPECT_NE(factory->failed->getErrorMessage().find("no-such-host.invalid"), std::string::npos);
+}
+
+TEST_F(TcpTest, IPv6Loopback) {
+  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "::1"}, reactor_);
+  std::shared_ptr<OneShotClientFactory> factory;
+  auto client = connect(port->getHost().port(), &factory, "::1");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made || factory->failed.has_value(); }));
+  ASSERT_TRUE(client->made);
+  EXPECT_TRUE(client->transport->getPeer().isIPv6());
+  client->transport->write("six");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->received == "six"; }));
+}
+
+TEST_F(TcpTest, ReusePortLetsTwoListenersShareAPort) {
+  auto first = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1", .reusePort = true},
+                         reactor_);
+  const std::uint16_t number = first->getHost().port();
+  EXPECT_NO_THROW(listenTCP(number, makeFactory<Echo>(),
+                            {.interface = "127.0.0.1", .reusePort = true}, reactor_));
+  EXPECT_THROW(listenTCP(number, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_),
+               CannotListenError);
+}
+
+TEST_F(TcpTest, CannotListenErrorNamesTheAddressAndReason) {
+  try {
+    listenTCP(1, makeFactory<Echo>(), {.interface = "192.0.2.1"}, reactor_);  // not ours
+    FAIL() << "listened on an address this machine does not have";
+  } catch (const CannotListenError& e) {
+    EXPECT_NE(std::string(e.what()).find("192.0.2.1:1"), std::string::npos);
+  }
+}
+
+TEST_F(TcpTest, ExceptionInDataReceivedClosesThatConnectionOnly) {
+  std::vector<std::string> reported;
+  auto previous = setUnhandledFailureHandler(
+      [&](const Failure& f) { reported.push_back(f.getErrorMessage()); });
+  struct Throws : Protocol {
+    void dataReceived(std::string_view data) override {
+      if (data.find("boom") != std::string_view::npos) throw std::runtime_error("protocol bug");
+      transport()->write(data);
+    }
+  };
+  auto port = listenTCP(0, makeFactory<Throws>(), {.interface = "127.0.0.1"}, reactor_);
+  auto bad = connect(port->getHost().port());
+  auto good = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return bad->made && good->made; }));
+  bad->transport->write("boom");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return bad->lost.has_value(); }));
+  good->transport->write("still here");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return good->received == "still here"; }));
+  setUnhandledFailureHandler(std::move(previous));
+  EXPECT_EQ(reported, (std::vector<std::string>{"protocol bug"}));
+}
+
+TEST_F(TcpTest, ShutdownClosesOpenConnectionsWithConnectionDone) {
+  std::vector<std::shared_ptr<testing::Record>> servers;
+  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty() && servers[0]->made; }));
+  bool serverLostDuringShutdown = false;
+  reactor_.addSystemEventTrigger(EventPhase::kAfter, SystemEvent::kShutdown, [&] {
+    serverLostDuringShutdown = servers[0]->lost.has_value() && servers[0]->lost->check<ConnectionDone>();
+  });
+  reactor_.callWhenRunning([&] { reactor_.stop(); });
+  reactor_.run(false);
+  EXPECT_TRUE(serverLostDuringShutdown);
+  EXPECT_EQ(reactor_.trackedCount(), 0u);
+}
+
+TEST_F(TcpTest, StopListeningRefusesNewConnectionsAndKeepsOldOnes) {
+  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  const std::uint16_t number = port->getHost().port();
+  auto existing = connect(number);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return existing->made; }));
+  bool stopped = false;
+  port->stopListening().addCallback([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(reactor_, [&] { return stopped; }));
+  std::shared_ptr<OneShotClientFactory> factory;
+  connect(number, &factory);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
+  existing->transport->write("ping");
+  ASSERT_TRUE(runUntil(reactor_, [&] { return existing->received == "ping"; }));
+}
+
+}  // namespace
+}  // namespace deft
