@@ -159,11 +159,14 @@ bool TcpConnection::flush() {
 
 void TcpConnection::afterWrite() {
   if (buffered_ > 0) return;
-  reactor_.removeWriter(this);
   if (pullProducer_ != nullptr) {
-    pullProducer_->resumeProducing();  // asks for one more chunk
+    // Ask for one more chunk, and stay writable while it is registered: a chunk the kernel takes
+    // whole leaves nothing buffered, and the next drain is what asks again (as in Twisted).
+    pullProducer_->resumeProducing();
+    if (pullProducer_ != nullptr) wantWrite();
     return;
   }
+  reactor_.removeWriter(this);
   if (pushProducer_ != nullptr && producerPaused_) {
     producerPaused_ = false;
     pushProducer_->resumeProducing();
@@ -288,16 +291,14 @@ void TcpConnection::registerProducer(IPullProducer* producer) {
     throw std::logic_error("a producer is already registered on this transport");
   }
   pullProducer_ = producer;
-  if (buffered_ == 0) {
-    producer->resumeProducing();
-  }
+  wantWrite();  // the first drain asks for the first chunk
 }
 
 void TcpConnection::unregisterProducer() {
   pushProducer_ = nullptr;
   pullProducer_ = nullptr;
   producerPaused_ = false;
-  if (disconnecting_) reactor_.addWriter(this);  // loseConnection was waiting for the producer
+  if (disconnecting_) wantWrite();  // loseConnection was waiting for the producer
 }
 
 void TcpConnection::pauseProducing() {

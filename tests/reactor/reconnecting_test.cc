@@ -1,0 +1,106 @@
+// ReconnectingClientFactory against a real loopback server that comes and goes; the retry
+// delays run on a fake Clock so the test does not sleep.
+
+#include "reactor/reconnecting_client_factory.h"
+
+#include <memory>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "reactor/clock.h"
+#include "reactor/tcp.h"
+#include "tests/reactor/loop_helpers.h"
+
+namespace deft {
+namespace {
+
+using testing::runUntil;
+
+class CountingFactory : public ReconnectingClientFactory {
+ public:
+  std::unique_ptr<Protocol> buildProtocol(const Address&) override {
+    ++connections;
+    resetDelay();
+    return std::make_unique<testing::Echo>();
+  }
+  void clientConnectionFailed(Connector& c, const Failure& reason) override {
+    ++failures;
+    ReconnectingClientFactory::clientConnectionFailed(c, reason);
+  }
+  void clientConnectionLost(Connector& c, const Failure& reason) override {
+    ++losses;
+    ReconnectingClientFactory::clientConnectionLost(c, reason);
+  }
+  int connections = 0;
+  int failures = 0;
+  int losses = 0;
+};
+
+TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndReconnectsAfterLoss) {
+  ReactorScope scope;
+  Reactor& reactor = scope.reactor();
+  Clock clock;
+  // Find a free port, then leave it unlistened.
+  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
+  const std::uint16_t port = probe->getHost().port();
+  probe->stopListening();
+
+  auto factory = std::make_shared<CountingFactory>();
+  factory->clock = &clock;
+  factory->jitter = 0;
+  connectTCP("127.0.0.1", port, factory, absl::Seconds(5), reactor);
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->failures == 1; }));
+  const absl::Duration firstDelay = factory->delay();
+  clock.advance(firstDelay);
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->failures == 2; }));
+  EXPECT_GT(factory->delay(), firstDelay);  // grows (by e)
+  EXPECT_EQ(factory->retries(), 2);
+
+  // The server comes up: the next retry connects, and the delay resets.
+  std::shared_ptr<ListeningPort> server;
+  std::vector<std::shared_ptr<testing::Record>> serverSide;
+  server = listenTCP(port, testing::recordingFactory(serverSide), {.interface = "127.0.0.1"}, reactor);
+  clock.advance(factory->delay());
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->connections == 1; }));
+  EXPECT_EQ(factory->retries(), 0);
+
+  // The server drops the connection: the client notices and reconnects.
+  ASSERT_TRUE(runUntil(reactor, [&] { return !serverSide.empty() && serverSide[0]->made; }));
+  serverSide[0]->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->losses == 1; }));
+  clock.advance(factory->delay());
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->connections == 2; }));
+
+  // stopTrying: no more attempts after the next loss.
+  factory->stopTrying();
+  ASSERT_TRUE(runUntil(reactor, [&] { return serverSide.size() == 2 && serverSide[1]->made; }));
+  serverSide[1]->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor, [&] { return factory->losses == 2; }));
+  clock.advance(absl::Hours(2));
+  for (int i = 0; i < 10; ++i) reactor.iterate(absl::Milliseconds(5));
+  EXPECT_EQ(factory->connections, 2);
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+TEST(ReconnectingClientFactoryTest, MaxRetriesBoundsTheAttempts) {
+  ReactorScope scope;
+  Reactor& reactor = scope.reactor();
+  Clock clock;
+  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
+  const std::uint16_t port = probe->getHost().port();
+  probe->stopListening();
+  auto factory = std::make_shared<CountingFactory>();
+  factory->clock = &clock;
+  factory->maxRetries = 2;
+  connectTCP("127.0.0.1", port, factory, absl::Seconds(5), reactor);
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_TRUE(runUntil(reactor, [&] { return factory->failures == attempt; }));
+    clock.advance(absl::Hours(2));
+  }
+  for (int i = 0; i < 10; ++i) reactor.iterate(absl::Milliseconds(5));
+  EXPECT_EQ(factory->failures, 3);  // the first attempt and two retries
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
+}  // namespace
+}  // namespace deft
