@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "deferred/errors.h"
@@ -29,11 +30,21 @@ std::string shortTypeName(const std::type_info& type) {
 
 }  // namespace
 
+namespace {
+// The Failure this thread raised last, so that catching its exception and wrapping it again
+// (an errback that rethrows, an exception escaping a coroutine) gives back the same Failure with
+// its origin instead of a new one made at the catch site.
+thread_local std::optional<Failure> lastRaised;
+}  // namespace
+
 Failure::Failure(std::exception_ptr error, std::source_location where) {
+  if (lastRaised && error == lastRaised->exceptionPtr()) {
+    rep_ = lastRaised->rep_;
+    return;
+  }
   auto rep = std::make_shared<Rep>();
   rep->pointer = std::move(error);
   rep->where = where;
-  rep->raise = [](const Rep& r) { std::rethrow_exception(r.pointer); };
   try {
     std::rethrow_exception(rep->pointer);
   } catch (const std::exception& e) {
@@ -52,10 +63,17 @@ Failure Failure::fromCurrentException(std::source_location where) {
   return Failure(std::current_exception(), where);
 }
 
-void Failure::raiseException() const { rep_->raise(*rep_); }
+void Failure::raiseException() const {
+  std::exception_ptr pointer = exceptionPtr();
+  lastRaised = *this;
+  std::rethrow_exception(std::move(pointer));
+}
 
 std::exception_ptr Failure::exceptionPtr() const {
-  return rep_->pointer ? rep_->pointer : rep_->makePointer(*rep_);
+  if (rep_->makePointer != nullptr) {
+    std::call_once(rep_->pointerMade, [rep = rep_.get()] { rep->pointer = rep->makePointer(*rep); });
+  }
+  return rep_->pointer;
 }
 
 std::string Failure::getErrorMessage() const {

@@ -24,6 +24,7 @@
 #include <concepts>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <source_location>
 #include <string>
 #include <type_traits>
@@ -55,7 +56,8 @@ class Failure {
 
   // Failure::fromCurrentException()
   //
-  // The exception being handled right now, from inside a `catch` block.
+  // The exception being handled right now, from inside a `catch` block. When that exception is
+  // one a Failure raised (raiseException, co_await), this is that Failure, origin and all.
   static Failure fromCurrentException(
       std::source_location where = std::source_location::current());
 
@@ -103,7 +105,8 @@ class Failure {
 
   // Failure::raiseException()
   //
-  // Throws the original exception, with its own type. This is how `co_await` surfaces a failure.
+  // Throws the original exception, with its own type (the same object each time). This is how
+  // `co_await` surfaces a failure.
   [[noreturn]] void raiseException() const;
 
   // The exception as a std::exception_ptr (made on demand for exceptions that were never thrown).
@@ -127,12 +130,13 @@ class Failure {
 
  private:
   struct Rep {
-    std::exception_ptr pointer;                 // may be empty for stored-not-thrown exceptions
+    // For stored-not-thrown exceptions, made on first use (raising, exceptionPtr()).
+    mutable std::once_flag pointerMade;
+    mutable std::exception_ptr pointer;
     const std::exception* exception = nullptr;  // the object itself, when it is a std::exception
     const std::type_info* type = nullptr;
     std::source_location where;
     std::exception_ptr (*makePointer)(const Rep&) = nullptr;  // for stored-not-thrown ones
-    [[noreturn]] void (*raise)(const Rep&) = nullptr;
     virtual ~Rep() = default;
   };
 
@@ -153,7 +157,6 @@ class Failure {
     rep->makePointer = [](const Rep& r) {
       return std::make_exception_ptr(static_cast<const TypedRep<Stored>&>(r).error);
     };
-    rep->raise = [](const Rep& r) { throw static_cast<const TypedRep<Stored>&>(r).error; };
     return rep;
   }
 

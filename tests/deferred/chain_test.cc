@@ -149,6 +149,18 @@ TEST(ChainTest, TrappedFailureKeepsItsOrigin) {
   EXPECT_EQ(seenLine, original.where().line());
 }
 
+TEST(ChainTest, ErrbackThatRethrowsKeepsTheOriginalFailure) {
+  Failure original(std::out_of_range("deep"));
+  unsigned line = 0;
+  Deferred<int> d;
+  d.addErrback([](Failure f) -> int { f.raiseException(); }).addErrback([&](Failure f) {
+    line = f.where().line();
+    return 0;
+  });
+  d.errback(original);
+  EXPECT_EQ(line, original.where().line());
+}
+
 TEST(ChainTest, FailureFromAThrowingCallbackNamesWhereTheCallbackWasAdded) {
   unsigned line = 0;
   Deferred<int> d;

@@ -96,6 +96,19 @@ TEST(CoroutineTest, FailureOfTheAwaitedDeferredIsThrownAtTheAwait) {
   EXPECT_EQ(got, -1);
 }
 
+TEST(CoroutineTest, FailureEscapingThroughCoAwaitKeepsItsOrigin) {
+  Failure original(TimeoutError("slow upstream"));
+  Deferred<int> input;
+  auto body = [&]() -> Deferred<int> { co_return co_await input; };
+  unsigned line = 0;
+  body().addErrback([&](Failure f) {
+    line = f.where().line();
+    return 0;
+  });
+  input.errback(original);
+  EXPECT_EQ(line, original.where().line());
+}
+
 TEST(CoroutineTest, CoReturnAFailureFailsWithoutThrowing) {
   auto body = []() -> Deferred<int> {
     co_await succeed(0);

@@ -1,0 +1,38 @@
+// An echo server: whatever a client sends comes back.
+//
+//   ./bazelw run //examples:echo_server -- --port=8000
+//   ./bazelw run //examples:echo_client -- --port=8000 hello world
+//
+// Ctrl-C stops it cleanly (the reactor's SIGINT handling).
+
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "reactor/protocol.h"
+#include "reactor/reactor.h"
+#include "reactor/tcp.h"
+
+ABSL_FLAG(std::uint16_t, port, 8000, "TCP port to listen on (0: any free port)");
+ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
+
+namespace {
+
+class Echo : public deft::Protocol {
+ public:
+  void dataReceived(std::string_view data) override { transport()->write(data); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  auto port = deft::listenTCP(absl::GetFlag(FLAGS_port), deft::makeFactory<Echo>(),
+                              {.interface = absl::GetFlag(FLAGS_interface)});
+  std::printf("echo server on %s\n", port->getHost().toString().c_str());
+  std::fflush(stdout);
+  deft::reactor().run();
+  return 0;
+}
