@@ -1,0 +1,98 @@
+/* The libuv peer for the echo benchmark.
+ *
+ *   uv_echo_server PORT
+ *
+ * Listens on 127.0.0.1:PORT and writes back whatever it reads, until SIGINT/SIGTERM. */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+/* Tuned, so the peer is not a strawman: one read buffer per connection, reused; replies go out
+ * with uv_try_write, and only what the kernel does not take is copied for a queued uv_write. */
+typedef struct {
+  uv_tcp_t handle;
+  char buffer[65536];
+} connection;
+
+typedef struct {
+  uv_write_t request;
+  uv_buf_t buffer;
+} write_request;
+
+static void on_close(uv_handle_t* handle) { free(handle); }
+
+static void on_written(uv_write_t* request, int status) {
+  (void)status;
+  write_request* w = (write_request*)request;
+  free(w->buffer.base);
+  free(w);
+}
+
+static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buffer) {
+  (void)suggested;
+  connection* c = (connection*)handle;
+  buffer->base = c->buffer;
+  buffer->len = sizeof c->buffer;
+}
+
+static void on_read(uv_stream_t* client, ssize_t nread, const uv_buf_t* buffer) {
+  if (nread < 0) {
+    uv_close((uv_handle_t*)client, on_close);
+    return;
+  }
+  if (nread == 0) return;
+  uv_buf_t data = uv_buf_init(buffer->base, (unsigned)nread);
+  int sent = uv_try_write(client, &data, 1);
+  if (sent == nread) return;
+  if (sent < 0) sent = 0;
+  write_request* w = malloc(sizeof *w);
+  w->buffer.len = (size_t)(nread - sent);
+  w->buffer.base = malloc(w->buffer.len);
+  memcpy(w->buffer.base, buffer->base + sent, w->buffer.len);
+  uv_write(&w->request, client, &w->buffer, 1, on_written);
+}
+
+static void on_connection(uv_stream_t* server, int status) {
+  if (status < 0) return;
+  connection* client = malloc(sizeof *client);
+  uv_tcp_init(server->loop, &client->handle);
+  if (uv_accept(server, (uv_stream_t*)&client->handle) == 0) {
+    uv_read_start((uv_stream_t*)&client->handle, on_alloc, on_read);
+  } else {
+    uv_close((uv_handle_t*)&client->handle, on_close);
+  }
+}
+
+static void on_signal(uv_signal_t* handle, int signum) {
+  (void)signum;
+  uv_stop(handle->loop);
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    return 2;
+  }
+  uv_loop_t* loop = uv_default_loop();
+  uv_tcp_t server;
+  uv_tcp_init(loop, &server);
+  struct sockaddr_in address;
+  uv_ip4_addr("127.0.0.1", atoi(argv[1]), &address);
+  if (uv_tcp_bind(&server, (const struct sockaddr*)&address, 0) != 0 ||
+      uv_listen((uv_stream_t*)&server, 1024, on_connection) != 0) {
+    fprintf(stderr, "cannot listen on port %s\n", argv[1]);
+    return 1;
+  }
+  uv_signal_t sigint, sigterm;
+  uv_signal_init(loop, &sigint);
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  uv_signal_init(loop, &sigterm);
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  printf("libuv echo server on 127.0.0.1:%s\n", argv[1]);
+  fflush(stdout);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
