@@ -63,6 +63,7 @@
 #include <functional>
 #include <memory>
 #include <source_location>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -445,6 +446,15 @@ class Deferred {
 
   internal::StateBase* state_;
 };
+
+// setDeferredThread(id) / clearDeferredThread()
+//
+// Declares which thread Deferreds belong to (the reactor does, while it runs). In debug builds
+// (without NDEBUG), firing a Deferred on any other thread then aborts with a message naming both
+// threads: such a firing races with the owning thread's callbacks, and fails far from its cause.
+// Without a declared thread, or with NDEBUG, nothing is checked.
+void setDeferredThread(std::thread::id owner);
+void clearDeferredThread();
 
 // succeed(value)
 //

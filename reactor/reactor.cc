@@ -105,6 +105,7 @@ void Reactor::run(bool installSignalHandlers) {
   running_ = true;
   startupDone_ = stopRequested_ = shutdownStarted_ = exitLoop_ = false;
   if (installSignalHandlers) installSignals();
+  setDeferredThread(std::this_thread::get_id());  // debug builds: firing elsewhere aborts
   fireSystemEvent(SystemEvent::kStartup, [this] {
     startupDone_ = true;
     std::vector<absl::AnyInvocable<void()>> calls = std::move(whenRunning_);
@@ -116,6 +117,7 @@ void Reactor::run(bool installSignalHandlers) {
     if (stopRequested_ && !shutdownStarted_) beginShutdown();
   }
   uninstallSignals();
+  clearDeferredThread();
   running_ = false;
 }
 

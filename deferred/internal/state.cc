@@ -2,7 +2,11 @@
 
 #include <cxxabi.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <sstream>
+#include <thread>
 #include <memory>
 #include <string>
 
@@ -143,6 +147,22 @@ void StateBase::throwInputMismatch(const TypeOps* expected) const {
                                        typeName(inputType_), ": fire it through its first handle."));
 }
 
+namespace {
+std::atomic<std::thread::id> deferredThread{};
+}  // namespace
+
+void StateBase::checkFiringThread() {
+  const std::thread::id owner = deferredThread.load(std::memory_order_relaxed);
+  const std::thread::id here = std::this_thread::get_id();
+  if (owner == std::thread::id() || owner == here) return;
+  std::ostringstream message;
+  message << "deft: a Deferred was fired on thread " << here
+          << ", but Deferreds belong to the reactor thread " << owner
+          << ". Hand results over with Reactor::callFromThread, or use deferToThread.\n";
+  std::fputs(message.str().c_str(), stderr);
+  std::abort();
+}
+
 bool StateBase::beginSecondFire() {
   if (suppressAlreadyCalled_) {
     suppressAlreadyCalled_ = false;
@@ -241,3 +261,13 @@ void StateBase::cancel() {
 }
 
 }  // namespace deft::internal
+
+namespace deft {
+
+void setDeferredThread(std::thread::id owner) {
+  internal::deferredThread.store(owner, std::memory_order_relaxed);
+}
+
+void clearDeferredThread() { internal::deferredThread.store({}, std::memory_order_relaxed); }
+
+}  // namespace deft

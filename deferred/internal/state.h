@@ -181,6 +181,9 @@ class StateBase {
   // Call before storing the first result. Returns false when the result is to be dropped (the
   // one firing a cancelled Deferred absorbs); throws AlreadyCalledError on a second firing.
   bool beginFire() {
+#ifndef NDEBUG
+    checkFiringThread();
+#endif
     if (called_) [[unlikely]] return beginSecondFire();
     // Fired: the canceller can never run now. Dropping it here frees what it holds (a coroutine's
     // link, an aggregate's bookkeeping) as soon as the result is in.
@@ -248,6 +251,7 @@ class StateBase {
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
   void runLoop();
   bool beginSecondFire();
+  static void checkFiringThread();
   [[noreturn]] void throwTailMismatch(const TypeOps* expected, const char* operation) const;
   [[noreturn]] void throwInputMismatch(const TypeOps* expected) const;
 

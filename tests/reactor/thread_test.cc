@@ -138,5 +138,23 @@ TEST_F(ThreadTest, ShutdownJoinsThePoolAfterQueuedWorkFinishes) {
   EXPECT_EQ(finished.load(), 20);  // run() returned only after the pool drained and joined
 }
 
+#ifndef NDEBUG
+TEST(ThreadDeathTest, FiringADeferredOffTheReactorThreadIsAClearErrorInDebugBuilds) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_DEATH(
+      {
+        ReactorScope scope;
+        Reactor& reactor = scope.reactor();
+        Deferred<int> d;
+        reactor.callWhenRunning([&] {
+          std::thread([&] { d.callback(1); }).join();  // wrong: not the reactor thread
+          reactor.stop();
+        });
+        reactor.run(false);
+      },
+      "fired on thread .* but Deferreds belong to the reactor thread");
+}
+#endif
+
 }  // namespace
 }  // namespace deft
