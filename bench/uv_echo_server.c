@@ -52,7 +52,8 @@ static void on_read(uv_stream_t* client, ssize_t nread, const uv_buf_t* buffer) 
   w->buffer.len = (size_t)(nread - sent);
   w->buffer.base = malloc(w->buffer.len);
   memcpy(w->buffer.base, buffer->base + sent, w->buffer.len);
-  uv_write(&w->request, client, &w->buffer, 1, on_written);
+  uv_buf_t pieces[1] = {w->buffer}; /* uv_write copies the array */
+  uv_write(&w->request, client, pieces, 1, on_written);
 }
 
 static void on_connection(uv_stream_t* server, int status) {
