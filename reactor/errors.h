@@ -55,6 +55,27 @@ class DNSLookupError : public ConnectError {
       : ConnectError(message, absl::StatusCode::kNotFound) {}
 };
 
+// The kinds of DNS failure, each naming the host (Twisted's twisted.names.error). All are
+// DNSLookupErrors, so code that only cares that a name did not resolve traps that.
+class DNSNameError : public DNSLookupError {  // NXDOMAIN: the name does not exist
+ public:
+  using DNSLookupError::DNSLookupError;
+};
+class DNSNoDataError : public DNSLookupError {  // the name exists, with no address of that type
+ public:
+  using DNSLookupError::DNSLookupError;
+};
+// The server answered SERVFAIL or REFUSED, or could not be reached. (c-ares 1.18's getaddrinfo
+// does not tell these apart, so neither can this.)
+class DNSServerError : public DNSLookupError {
+ public:
+  using DNSLookupError::DNSLookupError;
+};
+class DNSQueryTimeoutError : public DNSLookupError {  // no answer within the tries or the deadline
+ public:
+  using DNSLookupError::DNSLookupError;
+};
+
 // listenTCP could not bind or listen.
 class CannotListenError : public Error {
  public:

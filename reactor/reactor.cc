@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "deferred/deferred_list.h"
+#include "reactor/dns_resolver.h"
 #include "reactor/resolver.h"
 
 namespace deft {
@@ -162,8 +163,14 @@ void Reactor::disconnectAll() {
 }
 
 IHostResolver& Reactor::resolver() {
-  if (!resolver_) resolver_ = std::make_shared<ThreadedResolver>(*this);
+  // c-ares on this loop: no thread, no blocking (getaddrinfo would need the pool).
+  if (!resolver_) resolver_ = std::make_shared<CaresResolver>(*this);
   return *resolver_;
+}
+
+Deferred<std::string> Reactor::resolve(std::string_view name) {
+  return resolver().resolveHost(name, 0).addCallback(
+      [](std::vector<Address> addresses) { return addresses.front().host(); });
 }
 
 void Reactor::loopOnce(absl::Duration maxWait) {

@@ -43,6 +43,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -212,8 +214,16 @@ class Reactor final : public IReactorTime {
   void untrack(Disconnectable* object);
   std::size_t trackedCount() const { return tracked_.size(); }
 
-  // The resolver connectTCP uses for host names: a ThreadedResolver unless one is set.
+  // The resolver connectTCP uses for host names: c-ares on this loop (CaresResolver, with the
+  // system's resolv.conf) unless one is set. A ThreadedResolver (getaddrinfo on the pool) can
+  // stand in for name sources c-ares does not read (nsswitch: LDAP, mDNS...).
   IHostResolver& resolver();
+
+  // Reactor::resolve(name)
+  //
+  // One address for `name`, as text (Twisted's reactor.resolve). Errbacks with a
+  // DNSLookupError subclass naming the host.
+  Deferred<std::string> resolve(std::string_view name);
   void setResolver(std::shared_ptr<IHostResolver> resolver) { resolver_ = std::move(resolver); }
 
   // --- File descriptors -----------------------------------------------------------------------

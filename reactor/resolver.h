@@ -3,7 +3,7 @@
 // How the reactor turns host names into addresses: an interface, so connectTCP does not care
 // which resolver is behind it (Twisted's IHostnameResolver). The default, ThreadedResolver,
 // calls getaddrinfo on the reactor's thread pool, which honours nsswitch (files, DNS, mDNS...);
-// the c-ares resolver (reactor/dns/) answers on the loop itself, with no thread.
+// the c-ares resolver (reactor/dns_resolver.h, the default) answers on the loop itself.
 
 #ifndef DEFT_REACTOR_RESOLVER_H_
 #define DEFT_REACTOR_RESOLVER_H_

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "reactor/dns_resolver.h"
 #include "reactor/errors.h"
 #include "reactor/reactor.h"
 #include "tests/reactor/loop_helpers.h"
@@ -34,6 +35,13 @@ class TcpTest : public ::testing::Test {
     connectTCP(host, port, factory, absl::Seconds(5), reactor_);
     if (factoryOut != nullptr) *factoryOut = factory;
     return record;
+  }
+
+  void SetUp() override {
+    // Names go to c-ares; any DNS query goes to a closed loopback port (refused at once), never
+    // to the machine's own servers. "localhost" still comes from the hosts file.
+    reactor_.setResolver(std::make_shared<CaresResolver>(
+        reactor_, CaresResolver::Options{.servers = {"127.0.0.1:9"}, .timeout = absl::Milliseconds(200)}));
   }
 
   ReactorScope scope_;

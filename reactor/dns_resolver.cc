@@ -1,0 +1,332 @@
+#include "reactor/dns_resolver.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "reactor/errors.h"
+#include "reactor/reactor.h"
+
+namespace deft {
+namespace {
+
+Failure failureFor(int status, const std::string& name) {
+  const std::string where = absl::StrCat(name, " (", ares_strerror(status), ")");
+  switch (status) {
+    case ARES_ENOTFOUND:
+      return Failure(DNSNameError("no such host: " + where));
+    case ARES_ENODATA:
+      return Failure(DNSNoDataError("no address of that kind for " + where));
+    // c-ares 1.18's getaddrinfo reports SERVFAIL and REFUSED answers (and an unreachable
+    // server) all as ECONNREFUSED, "could not contact DNS servers": one error for the lot.
+    case ARES_ESERVFAIL:
+    case ARES_EREFUSED:
+    case ARES_ECONNREFUSED:
+      return Failure(DNSServerError("DNS server failed, refused or was unreachable for " + where));
+    case ARES_ETIMEOUT:
+      return Failure(DNSQueryTimeoutError("DNS lookup timed out for " + where));
+    case ARES_ECANCELLED:
+    case ARES_EDESTRUCTION:
+      return Failure(CancelledError("DNS lookup cancelled for " + where));
+    default:
+      return Failure(DNSLookupError("could not resolve " + where));
+  }
+}
+
+std::string addressText(const sockaddr* address) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address->sa_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
+                sizeof text);
+  } else if (address->sa_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
+                sizeof text);
+  }
+  return text;
+}
+
+}  // namespace
+
+// One lookup. c-ares owns it from ares_getaddrinfo until its callback (which c-ares always makes,
+// once, even on ares_destroy); the Deferred may be fired before that (cancel, deadline), in which
+// case the answer, when it comes, is dropped.
+struct CaresResolver::Query {
+  CaresResolver* resolver;
+  std::string name;
+  int family = 0;
+  Deferred<std::vector<std::string>> result;
+  std::shared_ptr<IDelayedCall> deadline;
+  bool abandoned = false;  // the Deferred has fired already (cancelled or past its deadline)
+  int status = ARES_SUCCESS;
+  std::vector<std::string> addresses;
+};
+
+// A socket c-ares opened, watched by the reactor for as long as c-ares wants.
+class CaresResolver::Socket final : public FileDescriptor {
+ public:
+  Socket(CaresResolver& resolver, int fd) : resolver_(resolver), fd_(fd) {}
+  int fileno() const override { return fd_; }
+  void doRead() override { resolver_.process(fd_, ARES_SOCKET_BAD); }
+  void doWrite() override { resolver_.process(ARES_SOCKET_BAD, fd_); }
+
+ private:
+  CaresResolver& resolver_;
+  int fd_;
+};
+
+CaresResolver::CaresResolver(Reactor& reactor) : CaresResolver(reactor, Options{}) {}
+
+CaresResolver::CaresResolver(Reactor& reactor, Options options)
+    : reactor_(reactor), options_(std::move(options)) {
+  static std::once_flag initialised;
+  std::call_once(initialised, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  ares_options aresOptions{};
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
+  aresOptions.sock_state_cb = [](void* data, ares_socket_t fd, int readable, int writable) {
+    onSocketState(data, fd, readable, writable);
+  };
+  aresOptions.sock_state_cb_data = this;
+  aresOptions.timeout = static_cast<int>(absl::ToInt64Milliseconds(options_.timeout));
+  aresOptions.tries = options_.tries;
+  std::string lookups = "b";  // DNS only ("bind"): the hosts file is read here, before c-ares
+  aresOptions.lookups = lookups.data();
+  if (const int status = ares_init_options(&channel_, &aresOptions, mask); status != ARES_SUCCESS) {
+    throw std::runtime_error(absl::StrCat("c-ares initialisation failed: ", ares_strerror(status)));
+  }
+  if (!options_.servers.empty()) {
+    const std::string csv = absl::StrJoin(options_.servers, ",");
+    if (const int status = ares_set_servers_ports_csv(channel_, csv.c_str());
+        status != ARES_SUCCESS) {
+      ares_destroy(channel_);
+      throw std::runtime_error(
+          absl::StrCat("bad DNS servers \"", csv, "\": ", ares_strerror(status)));
+    }
+  }
+}
+
+CaresResolver::~CaresResolver() {
+  destroying_ = true;
+  if (timer_ && timer_->active()) timer_->cancel();
+  ares_destroy(channel_);  // calls back every lookup in c-ares with ARES_EDESTRUCTION
+  std::vector<Query*> answered = std::move(answered_);
+  for (Query* query : answered) finish(query);
+  for (Query* query : waiting_) {  // never started: cancelled the same way
+    query->status = ARES_EDESTRUCTION;
+    ++inFlight_;  // finish() counts it out
+    finish(query);
+  }
+  waiting_.clear();
+  for (auto& [fd, socket] : sockets_) {
+    reactor_.removeReader(socket.get());
+    reactor_.removeWriter(socket.get());
+  }
+}
+
+Deferred<std::vector<std::string>> CaresResolver::lookupIPv4(std::string_view name) {
+  return lookup(name, AF_INET);
+}
+Deferred<std::vector<std::string>> CaresResolver::lookupIPv6(std::string_view name) {
+  return lookup(name, AF_INET6);
+}
+Deferred<std::vector<std::string>> CaresResolver::lookupAll(std::string_view name) {
+  return lookup(name, AF_UNSPEC);
+}
+
+Deferred<std::string> CaresResolver::getHostByName(std::string_view name) {
+  return lookupAll(name).addCallback(
+      [](std::vector<std::string> addresses) { return addresses.front(); });
+}
+
+Deferred<std::vector<Address>> CaresResolver::resolveHost(std::string_view host,
+                                                          std::uint16_t port) {
+  return lookupAll(host).addCallback([port](std::vector<std::string> addresses) {
+    std::vector<Address> result;
+    for (const std::string& text : addresses) {
+      if (std::optional<Address> address = Address::fromLiteral(text, port)) {
+        result.push_back(*address);
+      }
+    }
+    return result;
+  });
+}
+
+Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, int family) {
+  using Result = std::vector<std::string>;
+  if (name.empty()) return fail<Result>(DNSLookupError("cannot resolve an empty host name"));
+  if (std::optional<Address> literal = Address::fromLiteral(name, 0)) {
+    if (family == AF_UNSPEC || literal->family() == family) {
+      return succeed(Result{literal->host()});
+    }
+    return fail<Result>(DNSNoDataError(absl::StrCat("no address of that kind for ", std::string(name))));
+  }
+  if (options_.useHostsFile) {
+    if (std::vector<std::string> known = fromHostsFile(name, family); !known.empty()) {
+      return succeed(std::move(known));
+    }
+  }
+  auto* query = new Query;
+  query->resolver = this;
+  query->name = std::string(name);
+  // Cancelling abandons the query: the canceller does not fire it, so cancel() errbacks with
+  // CancelledError at once; c-ares's answer, when it comes, is dropped.
+  query->result = Deferred<Result>([query](Deferred<Result>&) {
+    query->abandoned = true;
+    if (query->deadline && query->deadline->active()) query->deadline->cancel();
+  });
+  query->deadline = reactor_.callLater(options_.deadline, [this, query] {
+    query->abandoned = true;
+    Deferred<Result> result = std::move(query->result);
+    result.errback(Failure(DNSQueryTimeoutError(absl::StrCat(
+        "DNS lookup timed out for ", query->name, " after ", absl::FormatDuration(options_.deadline)))));
+  });
+  query->family = family;
+  Deferred<Result> result = query->result;
+  ++pending_;
+  waiting_.push_back(query);
+  startWaiting();
+  afterAresCall();  // answered at once (an early error)? fire it now, after the call
+  return result;
+}
+
+void CaresResolver::startWaiting() {
+  while (inFlight_ < options_.maxQueriesInFlight && !waiting_.empty()) {
+    Query* query = waiting_.front();
+    waiting_.pop_front();
+    if (query->abandoned) {  // cancelled or past its deadline while it waited
+      --pending_;
+      delete query;
+      continue;
+    }
+    ++inFlight_;
+    ares_addrinfo_hints hints{};
+    hints.ai_family = query->family;
+    hints.ai_flags = ARES_AI_NOSORT;  // RFC 6724 sorting opens a socket per address: not here
+    ares_getaddrinfo(channel_, query->name.c_str(), nullptr, &hints, &CaresResolver::onAddrInfo,
+                     query);
+  }
+}
+
+std::vector<std::string> CaresResolver::fromHostsFile(std::string_view name, int family) {
+  struct stat info {};
+  const std::int64_t modified =
+      ::stat(options_.hostsFile.c_str(), &info) == 0
+          ? static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec
+          : 0;
+  if (modified != hostsModified_) {
+    hostsModified_ = modified;
+    hosts_.clear();
+    std::ifstream file(options_.hostsFile);
+    for (std::string line; std::getline(file, line);) {
+      line = line.substr(0, line.find('#'));
+      std::istringstream words(line);
+      std::string ip, host;
+      if (!(words >> ip) || !Address::fromLiteral(ip, 0)) continue;
+      while (words >> host) hosts_[absl::AsciiStrToLower(host)].push_back(ip);
+    }
+  }
+  auto it = hosts_.find(absl::AsciiStrToLower(std::string(name)));
+  if (it == hosts_.end()) return {};
+  std::vector<std::string> v4, v6;
+  for (const std::string& ip : it->second) {
+    (ip.find(':') == std::string::npos ? v4 : v6).push_back(ip);
+  }
+  if (family == AF_INET) return v4;
+  if (family == AF_INET6) return v6;
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  return v4;
+}
+
+void CaresResolver::onAddrInfo(void* data, int status, int, ares_addrinfo* result) {
+  auto* query = static_cast<Query*>(data);
+  query->status = status;
+  if (status == ARES_SUCCESS && result != nullptr) {
+    std::vector<std::string> v4, v6;
+    for (ares_addrinfo_node* node = result->nodes; node != nullptr; node = node->ai_next) {
+      std::string text = addressText(node->ai_addr);
+      auto& list = node->ai_family == AF_INET6 ? v6 : v4;
+      if (!text.empty() && std::find(list.begin(), list.end(), text) == list.end()) {
+        list.push_back(std::move(text));
+      }
+    }
+    v4.insert(v4.end(), v6.begin(), v6.end());
+    query->addresses = std::move(v4);
+    if (query->addresses.empty()) query->status = ARES_ENODATA;
+  }
+  if (result != nullptr) ares_freeaddrinfo(result);
+  // Never fire from inside c-ares: queue it for afterAresCall().
+  query->resolver->answered_.push_back(query);
+}
+
+void CaresResolver::finish(Query* query) {
+  --pending_;
+  --inFlight_;
+  if (query->deadline && query->deadline->active()) query->deadline->cancel();
+  if (!query->abandoned) {
+    Deferred<std::vector<std::string>> result = std::move(query->result);
+    if (query->status == ARES_SUCCESS) {
+      result.callback(std::move(query->addresses));
+    } else {
+      result.errback(failureFor(query->status, query->name));
+    }
+  }
+  delete query;
+}
+
+void CaresResolver::process(int readFd, int writeFd) {
+  closedSockets_.clear();
+  ares_process_fd(channel_, static_cast<ares_socket_t>(readFd), static_cast<ares_socket_t>(writeFd));
+  afterAresCall();
+}
+
+void CaresResolver::afterAresCall() {
+  while (!answered_.empty()) {
+    std::vector<Query*> batch = std::move(answered_);
+    answered_.clear();
+    for (Query* query : batch) finish(query);  // callbacks may start lookups: a new batch
+    if (!destroying_) startWaiting();           // room for waiting lookups (may answer at once)
+  }
+  if (destroying_) return;
+  timeval next{};
+  if (ares_timeout(channel_, nullptr, &next) == nullptr) {
+    if (timer_ && timer_->active()) timer_->cancel();
+    return;
+  }
+  const absl::Duration wait = absl::DurationFromTimeval(next);
+  if (timer_ && timer_->active()) {
+    timer_->reset(wait);
+  } else {
+    timer_ = reactor_.callLater(wait, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); });
+  }
+}
+
+void CaresResolver::onSocketState(void* data, int fd, int readable, int writable) {
+  auto* self = static_cast<CaresResolver*>(data);
+  auto it = self->sockets_.find(fd);
+  if (it == self->sockets_.end()) {
+    if (!readable && !writable) return;
+    it = self->sockets_.emplace(fd, std::make_unique<Socket>(*self, fd)).first;
+  }
+  Socket* socket = it->second.get();
+  if (readable) self->reactor_.addReader(socket); else self->reactor_.removeReader(socket);
+  if (writable) self->reactor_.addWriter(socket); else self->reactor_.removeWriter(socket);
+  if (!readable && !writable) {
+    // c-ares is about to close it: unwatched first (the reactor skips it for the rest of the
+    // batch), freed after the current call into c-ares has returned.
+    self->closedSockets_.push_back(std::move(it->second));
+    self->sockets_.erase(it);
+  }
+}
+
+}  // namespace deft

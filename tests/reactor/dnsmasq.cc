@@ -1,0 +1,97 @@
+#include "tests/reactor/dnsmasq.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace deft::testing {
+
+std::uint16_t freeUdpPort() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+namespace {
+
+// Whether something answers DNS on 127.0.0.1:port: a query for "ready.check" gets any reply.
+bool answers(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  timeval wait{0, 100'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const unsigned char query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                                 5,    'r',  'e',  'a',  'd', 'y', 5, 'c', 'h', 'e', 'c', 'k', 0,
+                                 0,    1,    0,    1};
+  ::sendto(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  unsigned char reply[512];
+  const bool ok = ::recv(fd, reply, sizeof reply, 0) > 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+Dnsmasq::Dnsmasq(const std::vector<std::string>& hostsFile,
+                 const std::vector<std::string>& extraArguments) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  port_ = freeUdpPort();
+  hostsPath_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/dnsmasq-hosts-" + std::to_string(port_);
+  {
+    std::ofstream hosts(hostsPath_);
+    for (const std::string& line : hostsFile) hosts << line << "\n";
+  }
+  std::vector<std::string> arguments = {
+      "dnsmasq",          "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+      "--no-hosts",       "--bind-interfaces",    "--listen-address=127.0.0.1",
+      "--port=" + std::to_string(port_), "--addn-hosts=" + hostsPath_, "--local=/test/",
+      "--user=root",      "--pid-file=",          "--log-facility=/dev/null"};
+  arguments.insert(arguments.end(), extraArguments.begin(), extraArguments.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (std::string& a : arguments) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("dnsmasq", argv.data());
+    ::execv("/usr/sbin/dnsmasq", argv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 100; ++i) {
+    if (answers(port_)) return;
+    int status;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) break;  // it exited: bad arguments, no binary
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  throw std::runtime_error("dnsmasq did not start (is dnsmasq-base installed? ./bazelw installs it)");
+}
+
+Dnsmasq::~Dnsmasq() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  ::unlink(hostsPath_.c_str());
+}
+
+}  // namespace deft::testing
