@@ -48,8 +48,18 @@ Failure failureFor(int status, const std::string& name) {
 std::string addressText(const sockaddr* address) {
   char text[INET6_ADDRSTRLEN] = "";
   if (address->sa_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
-                sizeof text);
+    // By hand: glibc's inet_ntop goes through sprintf, which was most of the resolver's own CPU.
+    const auto* bytes = reinterpret_cast<const unsigned char*>(
+        &reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
+    char* out = text;
+    for (int i = 0; i < 4; ++i) {
+      unsigned value = bytes[i];
+      if (value >= 100) *out++ = static_cast<char>('0' + value / 100);
+      if (value >= 10) *out++ = static_cast<char>('0' + value / 10 % 10);
+      *out++ = static_cast<char>('0' + value % 10);
+      if (i < 3) *out++ = '.';
+    }
+    return std::string(text, out);
   } else if (address->sa_family == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
                 sizeof text);
@@ -67,7 +77,9 @@ struct CaresResolver::Query {
   std::string name;
   int family = 0;
   Deferred<std::vector<std::string>> result;
-  std::shared_ptr<IDelayedCall> deadline;
+  absl::Time deadline;
+  std::list<Query*>::iterator inDeadlines;  // valid while hasDeadline
+  bool hasDeadline = false;
   bool abandoned = false;  // the Deferred has fired already (cancelled or past its deadline)
   int status = ARES_SUCCESS;
   std::vector<std::string> addresses;
@@ -119,6 +131,7 @@ CaresResolver::CaresResolver(Reactor& reactor, Options options)
 CaresResolver::~CaresResolver() {
   destroying_ = true;
   if (timer_ && timer_->active()) timer_->cancel();
+  if (deadlineTimer_ && deadlineTimer_->active()) deadlineTimer_->cancel();
   ares_destroy(channel_);  // calls back every lookup in c-ares with ARES_EDESTRUCTION
   std::vector<Query*> answered = std::move(answered_);
   for (Query* query : answered) finish(query);
@@ -183,20 +196,19 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
   // CancelledError at once; c-ares's answer, when it comes, is dropped.
   query->result = Deferred<Result>([query](Deferred<Result>&) {
     query->abandoned = true;
-    if (query->deadline && query->deadline->active()) query->deadline->cancel();
+    query->resolver->forgetDeadline(query);
   });
-  query->deadline = reactor_.callLater(options_.deadline, [this, query] {
-    query->abandoned = true;
-    Deferred<Result> result = std::move(query->result);
-    result.errback(Failure(DNSQueryTimeoutError(absl::StrCat(
-        "DNS lookup timed out for ", query->name, " after ", absl::FormatDuration(options_.deadline)))));
-  });
+  query->deadline = reactor_.seconds() + options_.deadline;
+  byDeadline_.push_back(query);
+  query->inDeadlines = std::prev(byDeadline_.end());
+  query->hasDeadline = true;
+  armDeadlineTimer();
   query->family = family;
   Deferred<Result> result = query->result;
   ++pending_;
   waiting_.push_back(query);
   startWaiting();
-  afterAresCall();  // answered at once (an early error)? fire it now, after the call
+  afterAresCall(/*queriesOnlyStarted=*/true);  // answered at once? fire it now, after the call
   return result;
 }
 
@@ -206,6 +218,7 @@ void CaresResolver::startWaiting() {
     waiting_.pop_front();
     if (query->abandoned) {  // cancelled or past its deadline while it waited
       --pending_;
+      forgetDeadline(query);
       delete query;
       continue;
     }
@@ -269,10 +282,37 @@ void CaresResolver::onAddrInfo(void* data, int status, int, ares_addrinfo* resul
   query->resolver->answered_.push_back(query);
 }
 
+void CaresResolver::forgetDeadline(Query* query) {
+  if (!query->hasDeadline) return;
+  byDeadline_.erase(query->inDeadlines);
+  query->hasDeadline = false;
+}
+
+void CaresResolver::armDeadlineTimer() {
+  if (byDeadline_.empty() || (deadlineTimer_ && deadlineTimer_->active())) return;
+  deadlineTimer_ = reactor_.callLater(byDeadline_.front()->deadline - reactor_.seconds(),
+                                      [this] { expireDeadlines(); });
+}
+
+// The deadline timer: fails the lookups past their deadline, then waits for the next oldest.
+// (It may fire for a lookup that has finished since; it then just re-arms.)
+void CaresResolver::expireDeadlines() {
+  const absl::Time now = reactor_.seconds();
+  while (!byDeadline_.empty() && byDeadline_.front()->deadline <= now) {
+    Query* query = byDeadline_.front();
+    forgetDeadline(query);
+    query->abandoned = true;
+    Deferred<std::vector<std::string>> result = std::move(query->result);
+    result.errback(Failure(DNSQueryTimeoutError(absl::StrCat(
+        "DNS lookup timed out for ", query->name, " after ", absl::FormatDuration(options_.deadline)))));
+  }
+  armDeadlineTimer();
+}
+
 void CaresResolver::finish(Query* query) {
   --pending_;
   --inFlight_;
-  if (query->deadline && query->deadline->active()) query->deadline->cancel();
+  forgetDeadline(query);
   if (!query->abandoned) {
     Deferred<std::vector<std::string>> result = std::move(query->result);
     if (query->status == ARES_SUCCESS) {
@@ -290,7 +330,7 @@ void CaresResolver::process(int readFd, int writeFd) {
   afterAresCall();
 }
 
-void CaresResolver::afterAresCall() {
+void CaresResolver::afterAresCall(bool queriesOnlyStarted) {
   while (!answered_.empty()) {
     std::vector<Query*> batch = std::move(answered_);
     answered_.clear();
@@ -298,16 +338,29 @@ void CaresResolver::afterAresCall() {
     if (!destroying_) startWaiting();           // room for waiting lookups (may answer at once)
   }
   if (destroying_) return;
+  if (queriesOnlyStarted && timer_ && timer_->active()) {
+    // A query just sent first times out `timeout` from now: no need to ask c-ares (whose
+    // ares_timeout walks every outstanding query) unless that is sooner than the timer.
+    const absl::Time due = reactor_.seconds() + options_.timeout;
+    if (due >= aresTimerDue_) return;
+  }
   timeval next{};
   if (ares_timeout(channel_, nullptr, &next) == nullptr) {
     if (timer_ && timer_->active()) timer_->cancel();
     return;
   }
+  // Move the timer only when c-ares needs it sooner: new queries' timeouts are usually later than
+  // the one already armed, and a timer that fires early only finds nothing to do and re-arms.
   const absl::Duration wait = absl::DurationFromTimeval(next);
+  const absl::Time due = reactor_.seconds() + wait;
   if (timer_ && timer_->active()) {
-    timer_->reset(wait);
+    if (due < aresTimerDue_) {
+      timer_->reset(wait);
+      aresTimerDue_ = due;
+    }
   } else {
     timer_ = reactor_.callLater(wait, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); });
+    aresTimerDue_ = due;
   }
 }
 

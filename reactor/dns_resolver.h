@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,7 +103,8 @@ class CaresResolver final : public IHostResolver {
   // Runs c-ares on ready sockets (or for timeouts, with both ARES_SOCKET_BAD).
   void process(int readFd, int writeFd);
   // After every call into c-ares: fire what it answered, and re-arm the one timer.
-  void afterAresCall();
+  // `queriesOnlyStarted`: the call only sent new queries (so their first timeout is known).
+  void afterAresCall(bool queriesOnlyStarted = false);
   void finish(Query* query);
 
   static void onSocketState(void* resolver, int fd, int readable, int writable);
@@ -115,6 +117,14 @@ class CaresResolver final : public IHostResolver {
   std::vector<std::unique_ptr<Socket>> closedSockets_;  // freed at the next process()
   std::vector<Query*> answered_;                          // fired by afterAresCall()
   std::shared_ptr<IDelayedCall> timer_;
+  // Lookups not yet finished, oldest first. Every lookup gets the same deadline length, so this
+  // is also deadline order: one timer, on the oldest, serves them all.
+  std::list<Query*> byDeadline_;
+  std::shared_ptr<IDelayedCall> deadlineTimer_;
+  absl::Time aresTimerDue_;  // when timer_ fires; moved only when c-ares needs it sooner
+  void armDeadlineTimer();
+  void expireDeadlines();
+  void forgetDeadline(Query* query);
   std::size_t pending_ = 0;    // waiting + in c-ares
   std::size_t inFlight_ = 0;   // in c-ares
   std::deque<Query*> waiting_;
