@@ -20,16 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
+
 namespace {
 
 long flag(int argc, char** argv, const char* name, long fallback) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
-      return std::strtol(argv[i] + prefix.size(), nullptr, 10);
-    }
-  }
-  return fallback;
+  const std::string value = deft::bench::flag(argc, argv, name, "");
+  return value.empty() ? fallback : std::strtol(value.c_str(), nullptr, 10);
 }
 
 struct Connection {

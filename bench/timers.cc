@@ -28,16 +28,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "reactor/reactor.h"
 
 namespace {
 
-double cpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
+using deft::bench::cpuSeconds;
+using deft::bench::flag;
 
 struct Schedule {
   std::vector<int> delaysMs;
@@ -127,14 +124,6 @@ Result runAsio(const Schedule& schedule) {
   io.run();
   result.cpu = cpuSeconds() - start;
   return result;
-}
-
-std::string flag(int argc, char** argv, const char* name, const char* fallback) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return argv[i] + prefix.size();
-  }
-  return fallback;
 }
 
 }  // namespace
