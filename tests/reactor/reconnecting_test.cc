@@ -16,6 +16,14 @@ namespace {
 
 using testing::runUntil;
 
+// A port that was free a moment ago and that nobody listens on now: connections are refused.
+std::uint16_t unlistenedPort(Reactor& reactor) {
+  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
+  const std::uint16_t port = probe->getHost().port();
+  probe->stopListening();
+  return port;
+}
+
 class CountingFactory : public ReconnectingClientFactory {
  public:
   std::unique_ptr<Protocol> buildProtocol(const Address&) override {
@@ -40,10 +48,7 @@ TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndRecon
   ReactorScope scope;
   Reactor& reactor = scope.reactor();
   Clock clock;
-  // Find a free port, then leave it unlistened.
-  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
-  const std::uint16_t port = probe->getHost().port();
-  probe->stopListening();
+  const std::uint16_t port = unlistenedPort(reactor);
 
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
@@ -86,9 +91,7 @@ TEST(ReconnectingClientFactoryTest, MaxRetriesBoundsTheAttempts) {
   ReactorScope scope;
   Reactor& reactor = scope.reactor();
   Clock clock;
-  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
-  const std::uint16_t port = probe->getHost().port();
-  probe->stopListening();
+  const std::uint16_t port = unlistenedPort(reactor);
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
   factory->maxRetries = 2;
