@@ -135,10 +135,9 @@ CaresResolver::~CaresResolver() {
   ares_destroy(channel_);  // calls back every lookup in c-ares with ARES_EDESTRUCTION
   std::vector<Query*> answered = std::move(answered_);
   for (Query* query : answered) finish(query);
-  for (Query* query : waiting_) {  // never started: cancelled the same way
+  for (Query* query : waiting_) {  // never handed to c-ares: cancelled the same way
     query->status = ARES_EDESTRUCTION;
-    ++inFlight_;  // finish() counts it out
-    finish(query);
+    complete(query);
   }
   waiting_.clear();
   for (auto& [fd, socket] : sockets_) {
@@ -217,9 +216,7 @@ void CaresResolver::startWaiting() {
     Query* query = waiting_.front();
     waiting_.pop_front();
     if (query->abandoned) {  // cancelled or past its deadline while it waited
-      --pending_;
-      forgetDeadline(query);
-      delete query;
+      complete(query);
       continue;
     }
     ++inFlight_;
@@ -310,8 +307,12 @@ void CaresResolver::expireDeadlines() {
 }
 
 void CaresResolver::finish(Query* query) {
-  --pending_;
   --inFlight_;
+  complete(query);
+}
+
+void CaresResolver::complete(Query* query) {
+  --pending_;
   forgetDeadline(query);
   if (!query->abandoned) {
     Deferred<std::vector<std::string>> result = std::move(query->result);

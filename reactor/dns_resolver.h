@@ -105,7 +105,10 @@ class CaresResolver final : public IHostResolver {
   // After every call into c-ares: fire what it answered, and re-arm the one timer.
   // `queriesOnlyStarted`: the call only sent new queries (so their first timeout is known).
   void afterAresCall(bool queriesOnlyStarted = false);
+  // A query c-ares has answered: out of flight, then complete().
   void finish(Query* query);
+  // Fires the query's Deferred unless it was abandoned, and frees it.
+  void complete(Query* query);
 
   static void onSocketState(void* resolver, int fd, int readable, int writable);
   static void onAddrInfo(void* query, int status, int timeouts, ares_addrinfo* result);

@@ -41,8 +41,10 @@ void setFlag(int fd, int level, int option, bool enabled) {
   ::setsockopt(fd, level, option, &value, sizeof value);
 }
 
-// Small writes are appended to the last buffered chunk rather than queued as their own.
+// Small writes are appended to the last buffered chunk, up to kChunkLimit, rather than queued
+// as their own (the first chunk too: its send offset is an index, which appending keeps valid).
 constexpr std::size_t kCoalesceBelow = 4096;
+constexpr std::size_t kChunkLimit = 64 * 1024;
 constexpr std::size_t kReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 constexpr int kAcceptsPerRead = 64;
@@ -67,7 +69,6 @@ TcpConnection::~TcpConnection() {
 }
 
 void TcpConnection::start() {
-  protocol_->transport_ = this;
   reactor_.addReader(this);
   try {
     protocol_->makeConnection(this);
@@ -188,7 +189,7 @@ void TcpConnection::wantWrite() {
 
 void TcpConnection::append(std::string_view data) {
   if (!chunks_.empty() && data.size() < kCoalesceBelow &&
-      chunks_.back().size() + data.size() <= kReadSize && chunks_.size() > 1) {
+      chunks_.back().size() + data.size() <= kChunkLimit) {
     chunks_.back().append(data);
   } else {
     chunks_.emplace_back(data);

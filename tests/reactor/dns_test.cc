@@ -117,25 +117,12 @@ TEST_F(DnsTest, RefusedQueryIsDnsServerError) {
   EXPECT_NE(result.failure().getErrorMessage().find("elsewhere.example"), std::string::npos);
 }
 
-// A UDP socket bound to a free port on 127.0.0.1.
-int bindLoopbackUdp(std::uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  *port = ntohs(address.sin_port);
-  return fd;
-}
-
 // A DNS server that answers every query with a fixed response code (2: SERVFAIL, 5: REFUSED),
 // on a thread of its own; a few bytes of protocol are enough for that.
 class FixedAnswerServer {
  public:
   explicit FixedAnswerServer(int rcode) {
-    fd_ = bindLoopbackUdp(&port_);
+    fd_ = testing::bindLoopbackUdp(&port_);
     timeval wait{0, 50'000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     thread_ = std::thread([this, rcode] {
@@ -181,7 +168,7 @@ TEST_F(DnsTest, ServerFailureIsDnsServerError) {
 class SilentServer {
  public:
   SilentServer() {
-    fd_ = bindLoopbackUdp(&port_);
+    fd_ = testing::bindLoopbackUdp(&port_);
   }
   ~SilentServer() { ::close(fd_); }
   std::string server() const { return "127.0.0.1:" + std::to_string(port_); }

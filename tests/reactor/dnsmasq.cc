@@ -15,7 +15,7 @@
 
 namespace deft::testing {
 
-std::uint16_t freeUdpPort() {
+int bindLoopbackUdp(std::uint16_t* port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -23,8 +23,14 @@ std::uint16_t freeUdpPort() {
   ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
+  *port = ntohs(address.sin_port);
+  return fd;
+}
+
+std::uint16_t freeUdpPort() {
+  std::uint16_t port = 0;
+  ::close(bindLoopbackUdp(&port));
+  return port;
 }
 
 namespace {

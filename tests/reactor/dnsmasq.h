@@ -29,6 +29,9 @@ class Dnsmasq {
   std::string hostsPath_;
 };
 
+// A UDP socket bound to a free port on 127.0.0.1; the port goes to `*port`.
+int bindLoopbackUdp(std::uint16_t* port);
+
 // A free UDP port on 127.0.0.1 (free when asked: bound, read, released).
 std::uint16_t freeUdpPort();
 
