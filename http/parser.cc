@@ -405,7 +405,7 @@ bool Parser<Head>::parseHead(std::string_view text) {
   bool switching = false;  // 101: what follows is another protocol, not ours to parse
   if constexpr (std::is_same_v<Head, ResponseHead>) switching = head.status == 101;
   listener_.onHead(std::move(head), framing);
-  if (complete && state_ != State::kError) {
+  if (complete && state_ != State::kError && !stopped_) {
     completeMessage({});
     if (switching) stopped_ = true;
   }

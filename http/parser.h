@@ -92,6 +92,8 @@ class Parser {
   const std::optional<ParseError>& error() const { return error_; }
   // Whether the parser is between messages (nothing of the next one seen yet).
   bool idle() const { return state_ == State::kHead && head_.empty() && !sawHeadBytes_; }
+  // Whether part of a head has arrived and not the rest (what a header timeout watches).
+  bool readingHead() const { return state_ == State::kHead && sawHeadBytes_; }
   // Bytes of body delivered for the current message so far.
   std::uint64_t bodyBytes() const { return bodyBytes_; }
 

@@ -58,8 +58,8 @@ TcpConnection::TcpConnection(Reactor& reactor, int fd, std::unique_ptr<Protocol>
                              absl::AnyInvocable<void(const Failure&)> onLost)
     : reactor_(reactor),
       fd_(fd),
-      protocol_(std::move(protocol)),
       factory_(std::move(factory)),
+      protocol_(std::move(protocol)),
       onLost_(std::move(onLost)),
       peer_(peerAddress(fd)),
       host_(localAddress(fd)) {}

@@ -98,8 +98,10 @@ class TcpConnection final : public FileDescriptor,
 
   Reactor& reactor_;
   int fd_;
-  std::unique_ptr<Protocol> protocol_;
+  // The factory is declared first so it outlives the protocol: a protocol may use its factory
+  // (protocol->factory()) until its destructor has run.
   std::shared_ptr<Factory> factory_;
+  std::unique_ptr<Protocol> protocol_;
   absl::AnyInvocable<void(const Failure&)> onLost_;
   Address peer_;
   Address host_;

@@ -169,7 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(RequestParserTest, NulInHeaderIsRejected) {
   // A string literal with an embedded NUL needs its length spelled out.
-  const std::string input("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 28);
+  constexpr char kInput[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
+  const std::string input(kInput, sizeof kInput - 1);
   auto p = parseRequest(input, true);
   ASSERT_TRUE(p.error);
   EXPECT_EQ(*p.error, ParseErrorKind::kBadHeader);

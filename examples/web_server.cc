@@ -1,0 +1,105 @@
+// A small web server on the reactor: a few routes, one slow (non-blocking), one streaming.
+//
+//   ./bazelw run //examples:web_server -- --port=8080
+//   curl localhost:8080/                  # the route list
+//   curl localhost:8080/hello?name=you
+//   curl localhost:8080/slow?seconds=3    # waits on a timer; other requests go on meanwhile
+//   curl -N localhost:8080/stream         # a chunked body, one line every 200 ms
+//   curl -d 'some text' localhost:8080/echo
+//   curl localhost:8080/bytes/1024        # 1 KiB of 'x' (what bench/http_server.sh fetches)
+//
+// --reuse-port lets several copies share the port (SO_REUSEPORT), each its own process.
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "http_server/site.h"
+#include "reactor/reactor.h"
+#include "reactor/tcp.h"
+
+ABSL_FLAG(std::uint16_t, port, 8080, "TCP port to listen on (0: any free port)");
+ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
+ABSL_FLAG(bool, reuse_port, false, "listen with SO_REUSEPORT (for several processes)");
+
+namespace {
+
+using deft::Deferred;
+using deft::http::BodyWriter;
+using deft::http::Request;
+using deft::http::Response;
+
+// "name=you&x=1" -> "you" for "name".
+std::string queryValue(const std::string& query, std::string_view key) {
+  for (std::string_view rest = query; !rest.empty();) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (pair.starts_with(key) && pair.size() > key.size() && pair[key.size()] == '=') {
+      return std::string(pair.substr(key.size() + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+Deferred<Response> slow(Request request) {
+  double seconds = 2;
+  if (!absl::SimpleAtod(queryValue(request.query, "seconds"), &seconds)) seconds = 2;
+  co_await deft::deferLater(deft::reactor(), absl::Seconds(seconds), [] {});
+  co_return Response::text(200, absl::StrCat("waited ", seconds, " s without blocking anyone\n"));
+}
+
+Response stream(Request) {
+  Response response;
+  response.headers.add("Content-Type", "text/plain; charset=utf-8");
+  response.stream = [](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
+    for (int i = 1; i <= 10; ++i) {
+      co_await out->write(absl::StrCat("line ", i, " of 10\n"));
+      co_await deft::deferLater(deft::reactor(), absl::Milliseconds(200), [] {});
+    }
+  };
+  return response;
+}
+
+Response bytes(Request request) {
+  std::size_t n = 0;
+  if (!absl::SimpleAtoi(request.path.substr(std::string_view("/bytes/").size()), &n) ||
+      n > (64u << 20)) {
+    return Response::text(400, "usage: /bytes/N with N up to 64 MiB\n");
+  }
+  return Response::text(200, std::string(n, 'x'), "application/octet-stream");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  deft::http::Router router;
+  router.route("/", [](Request) {
+    return Response::text(200,
+                          "routes: /hello?name=N  /slow?seconds=S  /stream  /echo (POST)  "
+                          "/bytes/N\n");
+  });
+  router.route("/hello", [](Request r) {
+    std::string name = queryValue(r.query, "name");
+    return Response::text(200, absl::StrCat("hello, ", name.empty() ? "world" : name, "\n"));
+  });
+  router.route("/slow", slow);
+  router.route("/stream", stream);
+  router.route("/echo", [](Request r) { return Response::text(200, std::move(r.body)); });
+  router.prefix("/bytes/", bytes);
+
+  auto site = std::make_shared<deft::http::Site>(std::move(router));
+  auto port = deft::listenTCP(absl::GetFlag(FLAGS_port), site,
+                              {.interface = absl::GetFlag(FLAGS_interface),
+                               .reusePort = absl::GetFlag(FLAGS_reuse_port)});
+  std::printf("web server on http://%s/\n", port->getHost().toString().c_str());
+  std::fflush(stdout);
+  deft::reactor().run();
+  return 0;
+}

@@ -1,0 +1,406 @@
+#include "http_server/channel.h"
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "http/errors.h"
+#include "http/url.h"
+#include "http_server/site.h"
+#include "reactor/errors.h"
+
+namespace deft::http {
+namespace {
+
+// The status a malformed request gets (RFC 9110 §15.5).
+int statusFor(ParseErrorKind kind) {
+  switch (kind) {
+    case ParseErrorKind::kBodyTooLarge: return 413;
+    case ParseErrorKind::kHeaderSectionTooLarge:
+    case ParseErrorKind::kTooManyHeaders: return 431;
+    case ParseErrorKind::kUnsupportedVersion: return 505;
+    case ParseErrorKind::kBadTransferEncoding: return 501;
+    default: return 400;
+  }
+}
+
+// The path and query of a request target in origin form ("/a?b") or absolute form
+// ("http://h/a?b", which proxies' clients send).
+void splitTarget(const std::string& target, std::string& path, std::string& query) {
+  std::string_view rest = target;
+  if (!rest.starts_with("/")) {
+    if (absl::StatusOr<Url> url = Url::parse(target); url.ok()) {
+      path = url->path;
+      query = url->query;
+      return;
+    }
+  }
+  const std::size_t question = rest.find('?');
+  path = std::string(rest.substr(0, question));
+  if (question != std::string_view::npos) query = std::string(rest.substr(question + 1));
+}
+
+constexpr std::size_t kInlineBody = 16 * 1024;  // smaller bodies are copied next to the head
+
+}  // namespace
+
+HttpChannel::HttpChannel(Site& site) : site_(site), parser_(*this, site.options().limits) {
+  ++site_.openConnections_;
+}
+
+HttpChannel::~HttpChannel() {
+  *alive_ = false;
+  cancelTimer(headerTimer_);
+  cancelTimer(idleTimer_);
+  --site_.openConnections_;
+}
+
+void HttpChannel::connectionMade() {
+  transport()->setTcpNoDelay(true);  // responses go out whole; do not wait for Nagle
+  startIdleTimer();
+}
+
+void HttpChannel::cancelTimer(std::shared_ptr<IDelayedCall>& timer) {
+  if (timer && timer->active()) timer->cancel();
+  timer.reset();
+}
+
+void HttpChannel::startIdleTimer() {
+  if (idleTimer_ && idleTimer_->active()) {
+    idleTimer_->reset(site_.options().idleTimeout);
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, [this, alive] {
+    if (alive.expired() || lost_) return;
+    idleTimer_.reset();
+    transport()->loseConnection();
+  });
+}
+
+void HttpChannel::dataReceived(std::string_view data) {
+  if (idleTimer_ && idleTimer_->active()) idleTimer_->reset(site_.options().idleTimeout);
+  if (!parser_.feed(data)) {
+    const ParseError& error = *parser_.error();
+    rejectRequest(statusFor(error.kind()), error.what());
+    return;
+  }
+  if (parser_.readingHead() && !headerTimer_) {
+    std::weak_ptr<bool> alive = alive_;
+    headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, [this, alive] {
+      if (alive.expired() || lost_) return;
+      headerTimer_.reset();
+      // A client trickling its head (slowloris): nothing useful can be said mid-request.
+      transport()->abortConnection();
+    });
+  }
+}
+
+void HttpChannel::readConnectionLost() {
+  // The client sent all it will. Answer what it asked, then close.
+  if (!parser_.finish() && parser_.error()) {
+    rejectRequest(statusFor(parser_.error()->kind()), parser_.error()->what());
+    return;
+  }
+  parser_.stop();
+  closing_ = true;
+  if (pending_.empty()) transport()->loseConnection();
+}
+
+void HttpChannel::connectionLost(const Failure& reason) {
+  lost_ = true;
+  cancelTimer(headerTimer_);
+  cancelTimer(idleTimer_);
+  if (writer_) writer_->close(reason);
+  for (Pending& p : pending_) {
+    if (p.request.bodyStream) p.request.bodyStream->fail(reason);
+  }
+  if (running_) {
+    // The client is gone: stop the handler (a timer, a fetch) if it can be stopped.
+    std::optional<Deferred<void>> running = std::move(running_);
+    running_.reset();
+    running->cancel();
+  }
+}
+
+void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
+  cancelTimer(headerTimer_);
+  Pending p;
+  p.framing = framing;
+  p.request.peer = transport()->getPeer();
+  splitTarget(head.target, p.request.path, p.request.query);
+  if (head.version.minor >= 1 && !head.headers.has("Host")) {
+    p.errorStatus = 400;
+    p.errorText = "HTTP/1.1 request without a Host header";
+  }
+  if (std::optional<std::string_view> expect = head.headers.get("Expect")) {
+    if (equalsIgnoreCase(*expect, "100-continue") && head.version.minor >= 1) {
+      p.expectContinue = framing.kind != BodyFraming::Kind::kNone;
+    } else if (p.errorStatus == 0) {
+      p.errorStatus = 417;
+      p.errorText = absl::StrCat("unsupported Expect: ", std::string(*expect));
+    }
+  }
+  p.request.method = std::move(head.method);
+  p.request.target = std::move(head.target);
+  p.request.version = head.version;
+  p.request.headers = std::move(head.headers);
+  p.route = site_.router().find(p.request.path);
+  if (p.errorStatus != 0) {
+    // Answer it after the ones before it, then close: its body (if any) is never read.
+    p.complete = true;
+    parser_.stop();
+    closing_ = true;
+  } else if (p.route != nullptr && p.route->options.streamBody) {
+    p.request.bodyStream = std::make_shared<RequestBody>();
+    std::weak_ptr<bool> alive = alive_;
+    p.request.bodyStream->onDrained([this, alive] {
+      if (!alive.expired() && !lost_ && readPaused_) {
+        readPaused_ = false;
+        transport()->resumeProducing();
+      }
+    });
+  }
+  pending_.push_back(std::move(p));
+  sendContinueIfNeeded();
+  dispatchNext();
+}
+
+void HttpChannel::onBody(std::string_view data) {
+  Pending& p = pending_.back();
+  if (!p.request.bodyStream) {
+    p.request.body.append(data);
+    return;
+  }
+  // The handler may run, answer, and so retire `p` inside push(): hold the stream itself.
+  const std::shared_ptr<RequestBody> stream = p.request.bodyStream;
+  stream->push(data);
+  if (!lost_ && stream->buffered() > RequestBody::kHighWater && !readPaused_) {
+    readPaused_ = true;
+    transport()->pauseProducing();
+  }
+}
+
+void HttpChannel::onMessageComplete(Headers trailers) {
+  Pending& p = pending_.back();
+  for (auto& [name, value] : trailers) p.request.headers.add(std::move(name), std::move(value));
+  p.complete = true;
+  if (!p.framing.keepAlive) {
+    parser_.stop();
+    closing_ = true;
+  }
+  if (pending_.size() > site_.options().maxPipelined && !readPaused_) {
+    readPaused_ = true;
+    transport()->pauseProducing();
+  }
+  // Last, because it may run the handler to its end and retire `p`.
+  if (const std::shared_ptr<RequestBody> stream = p.request.bodyStream) stream->end();
+  dispatchNext();
+}
+
+void HttpChannel::rejectRequest(int status, std::string text) {
+  // A request that cannot be parsed: answered in its turn with `status`, then the connection
+  // closes. If its head was already taken, the error replaces that request's answer.
+  parser_.stop();
+  closing_ = true;
+  if (!pending_.empty() && !pending_.back().complete && !pending_.back().dispatched) {
+    pending_.back().errorStatus = status;
+    pending_.back().errorText = std::move(text);
+    pending_.back().complete = true;
+  } else if (!pending_.empty() && !pending_.back().complete) {
+    // Its handler already runs with a streamed body: the body fails; we close after.
+    if (pending_.back().request.bodyStream) {
+      pending_.back().request.bodyStream->fail(Failure(ParseError(ParseErrorKind::kBadChunk, text)));
+    }
+    return;
+  } else {
+    Pending p;
+    p.errorStatus = status;
+    p.errorText = std::move(text);
+    p.complete = true;
+    pending_.push_back(std::move(p));
+  }
+  dispatchNext();
+}
+
+void HttpChannel::sendContinueIfNeeded() {
+  if (pending_.empty() || lost_) return;
+  Pending& front = pending_.front();
+  if (front.expectContinue && front.errorStatus == 0 && !front.complete) {
+    front.expectContinue = false;
+    transport()->write("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+}
+
+void HttpChannel::dispatchNext() {
+  if (running_ || lost_ || pending_.empty()) return;
+  Pending& front = pending_.front();
+  if (front.dispatched) return;
+  if (front.errorStatus != 0) {
+    front.dispatched = true;
+    writeError(front.errorStatus, front.errorText);
+    return;
+  }
+  if (!front.complete && !front.request.bodyStream) return;  // its body is still arriving
+  dispatch(front);
+}
+
+void HttpChannel::dispatch(Pending& pending) {
+  pending.dispatched = true;
+  cancelTimer(idleTimer_);
+  Request request = pending.request;  // a copy: the handler owns its own; ours is for reports
+  pending.request.body.clear();
+  Deferred<Response> handled =
+      pending.route != nullptr
+          ? pending.route->handler(std::move(request))
+          : succeed(Response::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
+
+  std::weak_ptr<bool> alive = alive_;
+  const std::uint64_t before = site_.requestsAnswered_;
+  Deferred<void> done = std::move(handled).addCallbacks(
+      [this, alive](Response response) -> Deferred<void> {
+        if (alive.expired() || lost_) return succeed();
+        return respond(std::move(response));
+      },
+      [this, alive](Failure failure) -> Deferred<void> {
+        if (alive.expired() || lost_) return succeed();
+        site_.reportError(pending_.front().request, failure);
+        return respond(Response::text(500, "Internal Server Error\n"));
+      });
+  done.addCallbacks(
+      [this, alive] {
+        if (!alive.expired() && !lost_) finishResponse();
+      },
+      [this, alive](Failure failure) {
+        // A streamed body failed after its head went out: all we can do is cut the connection.
+        if (alive.expired() || lost_) return;
+        site_.reportError(pending_.front().request, failure);
+        running_.reset();
+        transport()->abortConnection();
+      });
+  // If it all happened now, finishResponse already ran (and maybe the next request too).
+  if (!lost_ && !alive.expired() && site_.requestsAnswered_ == before && !pending_.empty() &&
+      &pending_.front() == &pending) {
+    running_ = std::move(done);
+  }
+}
+
+Deferred<void> HttpChannel::respond(Response response) {
+  Pending& p = pending_.front();
+  ++site_.requestsAnswered_;
+  const bool headRequest = p.request.method == "HEAD";
+  const bool statusHasNoBody =
+      (response.status >= 100 && response.status < 200) || response.status == 204 ||
+      response.status == 304;
+  const bool streamed = static_cast<bool>(response.stream) && !headRequest && !statusHasNoBody;
+  const bool chunked = streamed && p.request.version.minor >= 1;
+  // Close after this one: the last request before a close, a body framed by the close, or a
+  // request whose body we will not have read.
+  const bool closeAfter =
+      (closing_ && pending_.size() == 1) || (streamed && !chunked) || !p.complete;
+
+  ResponseHead head{response.status, std::move(response.reason), std::move(response.headers),
+                    {1, 1}};
+  head.headers.remove("Content-Length");
+  head.headers.remove("Transfer-Encoding");
+  head.headers.remove("Connection");
+  if (!head.headers.has("Date")) head.headers.add("Date", site_.dateHeader());
+  if (!head.headers.has("Server")) head.headers.add("Server", site_.options().serverName);
+  if (chunked) {
+    head.headers.add("Transfer-Encoding", "chunked");
+  } else if (!streamed && !statusHasNoBody) {
+    head.headers.add("Content-Length", absl::StrCat(response.body.size()));
+  }
+  if (closeAfter) {
+    head.headers.add("Connection", "close");
+    closing_ = true;
+  } else if (p.request.version.minor == 0) {
+    head.headers.add("Connection", "keep-alive");
+  }
+
+  std::string out;
+  out.reserve(256 + (response.body.size() <= kInlineBody ? response.body.size() : 0));
+  try {
+    serializeTo(head, out);
+  } catch (const InvalidMessageError&) {
+    // The handler put CR/LF in a header: refuse to send it, and say so.
+    site_.reportError(p.request, Failure::fromCurrentException());
+    if (response.status == 500 && response.body == "Internal Server Error\n") return succeed();
+    return respond(Response::text(500, "Internal Server Error\n"));
+  }
+  const bool sendBody = !headRequest && !statusHasNoBody && !streamed;
+  if (sendBody && response.body.size() <= kInlineBody) {
+    out.append(response.body);
+    transport()->write(out);
+  } else if (sendBody) {
+    const std::array<std::string_view, 2> pieces{out, response.body};
+    transport()->writeSequence(pieces);
+  } else {
+    transport()->write(out);
+  }
+  if (!streamed) return succeed();
+
+  writer_ = std::make_shared<BodyWriter>(transport(), chunked);
+  transport()->registerProducer(static_cast<IPushProducer*>(this));
+  std::weak_ptr<bool> alive = alive_;
+  // Kept here, not in the local `response`: a coroutine lambda's captures live in the function
+  // object, which must outlive the coroutine.
+  stream_ = std::move(response.stream);
+  return maybeDeferred(stream_, writer_).addCallback([this, alive, chunked] {
+    if (alive.expired() || lost_) return;
+    transport()->unregisterProducer();
+    writer_.reset();
+    if (chunked) transport()->write(kLastChunk);
+  });
+}
+
+void HttpChannel::writeError(int status, const std::string& text) {
+  std::weak_ptr<bool> alive = alive_;
+  running_ = succeed();  // nothing else may start meanwhile
+  Response response = Response::text(status, text + "\n");
+  closing_ = true;
+  respond(std::move(response));
+  running_.reset();
+  if (!alive.expired() && !lost_) finishResponse();
+}
+
+void HttpChannel::finishResponse() {
+  running_.reset();
+  if (!pending_.front().complete) {
+    // A streaming handler answered before its body ended. The rest of the body would have to be
+    // read and thrown away to find the next request; closing is simpler and safe.
+    parser_.stop();
+    closing_ = true;
+  }
+  pending_.pop_front();
+  if (closing_ && pending_.empty()) {
+    transport()->loseConnection();
+    return;
+  }
+  if (readPaused_ && pending_.size() <= site_.options().maxPipelined) {
+    bool streamFull = false;
+    for (const Pending& p : pending_) {
+      streamFull = streamFull || (p.request.bodyStream &&
+                                  p.request.bodyStream->buffered() > RequestBody::kHighWater);
+    }
+    if (!streamFull) {
+      readPaused_ = false;
+      transport()->resumeProducing();
+    }
+  }
+  if (pending_.empty()) startIdleTimer();
+  sendContinueIfNeeded();
+  dispatchNext();
+}
+
+void HttpChannel::pauseProducing() {
+  if (writer_) writer_->pause();
+}
+
+void HttpChannel::resumeProducing() {
+  if (writer_) writer_->drained();
+}
+
+void HttpChannel::stopProducing() {}
+
+}  // namespace deft::http

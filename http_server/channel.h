@@ -1,0 +1,87 @@
+// File: http_server/channel.h
+//
+// One server connection (Twisted's HTTPChannel): parses requests, runs their handlers one at a
+// time in arrival order, writes the responses, and enforces the Site's timeouts and limits.
+// Built by Site; users do not make these themselves.
+
+#ifndef DEFT_HTTP_SERVER_CHANNEL_H_
+#define DEFT_HTTP_SERVER_CHANNEL_H_
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "deferred/deferred.h"
+#include "http/parser.h"
+#include "http_server/request.h"
+#include "http_server/response.h"
+#include "http_server/router.h"
+#include "reactor/protocol.h"
+
+namespace deft::http {
+
+class Site;
+
+class HttpChannel final : public Protocol,
+                          public RequestParser::Listener,
+                          public IPushProducer {
+ public:
+  explicit HttpChannel(Site& site);
+  ~HttpChannel() override;
+
+  // Protocol
+  void connectionMade() override;
+  void dataReceived(std::string_view data) override;
+  void readConnectionLost() override;
+  void connectionLost(const Failure& reason) override;
+
+  // RequestParser::Listener
+  void onHead(RequestHead head, const BodyFraming& framing) override;
+  void onBody(std::string_view data) override;
+  void onMessageComplete(Headers trailers) override;
+
+  // IPushProducer: the transport says when a streamed response may continue.
+  void pauseProducing() override;
+  void resumeProducing() override;
+  void stopProducing() override;
+
+ private:
+  // A request read (or being read), waiting for its turn or being answered.
+  struct Pending {
+    Request request;
+    BodyFraming framing;
+    bool complete = false;        // the whole message has been read
+    bool dispatched = false;      // its handler is running
+    bool expectContinue = false;  // send 100 Continue before reading its body
+    int errorStatus = 0;          // answer with this error instead of a handler
+    std::string errorText;
+    Router::Route* route = nullptr;
+  };
+
+  void startIdleTimer();
+  void cancelTimer(std::shared_ptr<IDelayedCall>& timer);
+  void rejectRequest(int status, std::string text);
+  void dispatchNext();
+  void dispatch(Pending& pending);
+  Deferred<void> respond(Response response);
+  void writeError(int status, const std::string& text);
+  void finishResponse();
+  void sendContinueIfNeeded();
+
+  Site& site_;
+  RequestParser parser_;
+  std::deque<Pending> pending_;
+  std::optional<Deferred<void>> running_;  // the front request's handler and response
+  std::shared_ptr<BodyWriter> writer_;     // while a response is streamed
+  std::function<Deferred<void>(std::shared_ptr<BodyWriter>)> stream_;  // ... and what streams it
+  std::shared_ptr<IDelayedCall> headerTimer_;
+  std::shared_ptr<IDelayedCall> idleTimer_;
+  bool closing_ = false;     // no more requests: close after the queued responses
+  bool readPaused_ = false;  // we paused the transport (queue full / body stream full)
+  bool lost_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace deft::http
+
+#endif  // DEFT_HTTP_SERVER_CHANNEL_H_

@@ -1,0 +1,416 @@
+// The HTTP server against a raw-socket client sending exact bytes: keep-alive, pipelining,
+// garbage, slowloris, disconnects, 100-continue, streaming both ways, handler failures.
+
+#include <dirent.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "http_server/site.h"
+#include "reactor/tcp.h"
+#include "tests/http_server/raw_client.h"
+#include "tests/reactor/loop_helpers.h"
+
+namespace deft::http {
+namespace {
+
+using deft::testing::runUntil;
+using testing::RawClient;
+
+std::size_t openFds() {
+  std::size_t n = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (::readdir(dir) != nullptr) ++n;
+  ::closedir(dir);
+  return n;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  // Routes every test uses; a test adds its own before start().
+  ServerTest() {
+    router.route("/", [](Request) { return Response::text(200, "home\n"); });
+    router.route("/echo", [](Request r) {
+      return Response::text(200, absl::StrCat(r.method, " ", r.target, " ", r.body));
+    });
+    router.route("/throw", [](Request) -> Response { throw std::runtime_error("kaboom"); });
+    router.route("/errback", [](Request) {
+      return fail<Response>(Failure(std::runtime_error("deferred kaboom")));
+    });
+    router.route("/delay", [this](Request r) -> Deferred<Response> {
+      co_await deferLater(scope.reactor(), absl::Milliseconds(std::stoi(r.query)), [] {});
+      co_return Response::text(200, "delayed " + r.query + "\n");
+    });
+    router.prefix("/files/", [](Request r) { return Response::text(200, "file " + r.path); });
+    router.prefix("/files/special/", [](Request) { return Response::text(200, "special"); });
+  }
+
+  void start(ServerOptions options = {}) {
+    site = std::make_shared<Site>(std::move(router), options, scope.reactor());
+    site->setErrorReporter([this](const Request& r, const Failure& f) {
+      reported.push_back(absl::StrCat(r.method, " ", r.target, ": ", f.getErrorMessage()));
+    });
+    port = listenTCP(0, site, {.interface = "127.0.0.1"}, scope.reactor());
+  }
+
+  std::uint16_t portNumber() const { return port->getHost().port(); }
+  Reactor& reactor() { return scope.reactor(); }
+
+  ReactorScope scope;
+  Router router;
+  std::shared_ptr<Site> site;
+  std::shared_ptr<ListeningPort> port;
+  std::vector<std::string> reported;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(1));
+  client.send("POST /echo?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(client.waitForResponses(2));
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].head.status, 200);
+  EXPECT_EQ(r.messages[0].body, "home\n");
+  EXPECT_EQ(r.messages[0].head.headers.get("Content-Length"), "5");
+  EXPECT_TRUE(r.messages[0].head.headers.has("Date"));
+  EXPECT_EQ(r.messages[1].body, "POST /echo?x=1 hello");
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(site->openConnections(), 1u);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send(
+      "GET /delay?200 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /delay?10 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /files/a HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(4));
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].body, "delayed 200\n");
+  EXPECT_EQ(r.messages[1].body, "home\n");
+  EXPECT_EQ(r.messages[2].body, "delayed 10\n");
+  EXPECT_EQ(r.messages[3].body, "file /files/a");
+}
+
+TEST_F(ServerTest, RoutingExactPrefixLongestAndNotFound) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send(
+      "GET /files/special/x HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /files/b?q HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET http://t/files/abs HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(4));
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].body, "special");
+  EXPECT_EQ(r.messages[1].body, "file /files/b");
+  EXPECT_EQ(r.messages[2].head.status, 404);
+  EXPECT_EQ(r.messages[3].body, "file /files/abs");
+}
+
+// The Tornado example from the design notes: a handler that finishes after a 5 s timer, while the
+// server keeps answering other requests at once.
+TEST_F(ServerTest, SlowHandlerDoesNotBlockOthers) {
+  router.route("/slow", [this](Request) -> Deferred<Response> {
+    co_await deferLater(reactor(), absl::Seconds(5), [] {});
+    co_return Response::text(200, "finally\n");
+  });
+  start();
+  const absl::Time begin = absl::Now();
+  RawClient slow(reactor(), portNumber());
+  slow.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 20; ++i) {
+    RawClient fast(reactor(), portNumber());
+    fast.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(fast.waitForResponses(1));
+    EXPECT_EQ(fast.responses().messages[0].body, "home\n");
+  }
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(4)) << "the fast requests waited for the slow one";
+  EXPECT_EQ(slow.completeResponses(), 0u);
+  ASSERT_TRUE(slow.waitForResponses(1));
+  EXPECT_EQ(slow.responses().messages[0].body, "finally\n");
+  EXPECT_GE(absl::Now() - begin, absl::Seconds(5));
+}
+
+struct BadRequestCase {
+  const char* name;
+  std::string bytes;
+  int status;
+};
+
+TEST_F(ServerTest, BadRequestsGetTheirStatusAndTheConnectionCloses) {
+  ServerOptions options;
+  options.limits.maxBodyBytes = 1000;
+  options.limits.maxHeaderBytes = 2000;
+  start(options);
+  const BadRequestCase cases[] = {
+      {"garbage", "\x16\x03\x01\x02\x01\x01\xfc\x03\x03 hello\r\n\r\n", 400},
+      {"bad length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 6\r\n\r\n", 400},
+      {"smuggling CL CL", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"no host", "GET / HTTP/1.1\r\n\r\n", 400},
+      {"too large body", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413},
+      {"too large head", "GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(3000, 'a') + "\r\n\r\n",
+       431},
+      {"http/2", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
+      {"unknown expect", "GET / HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417},
+      {"unknown coding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: zip\r\n\r\n", 501},
+  };
+  for (const auto& c : cases) {
+    RawClient client(reactor(), portNumber());
+    client.send(c.bytes);
+    ASSERT_TRUE(client.waitForClose()) << c.name;
+    auto r = client.responses();
+    ASSERT_EQ(r.messages.size(), 1u) << c.name << ": " << client.received();
+    EXPECT_EQ(r.messages[0].head.status, c.status) << c.name << ": " << r.messages[0].body;
+    EXPECT_EQ(r.messages[0].head.headers.get("Connection"), "close") << c.name;
+  }
+  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }));
+}
+
+TEST_F(ServerTest, GarbageAfterAGoodRequestIsAnsweredInTurn) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("GET /delay?50 HTTP/1.1\r\nHost: t\r\n\r\nBLAH BLAH BLAH BLAH\r\n\r\n");
+  ASSERT_TRUE(client.waitForClose());
+  auto r = client.responses();
+  ASSERT_EQ(r.messages.size(), 2u) << client.received();
+  EXPECT_EQ(r.messages[0].body, "delayed 50\n");
+  EXPECT_EQ(r.messages[1].head.status, 400);
+}
+
+TEST_F(ServerTest, HandlerThatThrowsOrErrbacksGives500AndTheConnectionLivesOn) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("GET /throw HTTP/1.1\r\nHost: t\r\n\r\nGET /errback HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(2));
+  client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(3));
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].head.status, 500);
+  EXPECT_EQ(r.messages[1].head.status, 500);
+  EXPECT_EQ(r.messages[2].head.status, 200);
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[0], "GET /throw: kaboom");
+  EXPECT_EQ(reported[1], "GET /errback: deferred kaboom");
+}
+
+TEST_F(ServerTest, HeaderInjectionByAHandlerIsRefusedWith500) {
+  router.route("/inject", [](Request) {
+    Response r = Response::text(200, "x");
+    r.headers.add("X-Evil", "a\r\nSet-Cookie: stolen=1");
+    return r;
+  });
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("GET /inject HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(1));
+  EXPECT_EQ(client.responses().messages[0].head.status, 500);
+  EXPECT_EQ(client.received().find("stolen"), std::string::npos);
+  EXPECT_EQ(reported.size(), 1u);
+}
+
+TEST_F(ServerTest, HeadGivesLengthWithoutBody) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForBytes("home\n"));
+  // The HEAD response has no body, so the GET response follows its head directly.
+  const std::string& bytes = client.received();
+  const std::size_t second = bytes.find("HTTP/1.1", 1);
+  ASSERT_NE(second, std::string::npos);
+  EXPECT_NE(bytes.substr(0, second).find("Content-Length: 5\r\n"), std::string::npos);
+  EXPECT_TRUE(bytes.substr(0, second).ends_with("\r\n\r\n"));
+}
+
+TEST_F(ServerTest, ConnectionCloseAndHttp10) {
+  start();
+  RawClient closer(reactor(), portNumber());
+  closer.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(closer.waitForClose());
+  EXPECT_EQ(closer.responses().messages[0].head.headers.get("Connection"), "close");
+
+  RawClient old(reactor(), portNumber());
+  old.send("GET / HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(old.waitForClose());
+  EXPECT_EQ(old.responses().messages[0].body, "home\n");
+
+  RawClient oldKeepAlive(reactor(), portNumber());
+  oldKeepAlive.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  ASSERT_TRUE(oldKeepAlive.waitForResponses(1));
+  EXPECT_EQ(oldKeepAlive.responses().messages[0].head.headers.get("Connection"), "keep-alive");
+  EXPECT_TRUE(oldKeepAlive.connected());
+}
+
+TEST_F(ServerTest, ExpectContinueWaitsForTheGoAhead) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(client.waitForBytes("HTTP/1.1 100 Continue\r\n\r\n"));
+  client.send("body");
+  ASSERT_TRUE(client.waitForResponses(1));
+  auto r = client.responses();
+  ASSERT_EQ(r.informational.size(), 1u);
+  EXPECT_EQ(r.messages[0].body, "POST /echo body");
+}
+
+TEST_F(ServerTest, ExpectContinueWithATooLargeBodyGets413WithoutContinue) {
+  ServerOptions options;
+  options.limits.maxBodyBytes = 10;
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(client.waitForClose());
+  EXPECT_EQ(client.received().find("100 Continue"), std::string::npos);
+  EXPECT_EQ(client.responses().messages[0].head.status, 413);
+}
+
+TEST_F(ServerTest, SlowlorisIsCutOff) {
+  ServerOptions options;
+  options.headerTimeout = absl::Milliseconds(300);
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.send("GET / HTTP/1.1\r\nHost: t\r\n");
+  const absl::Time begin = absl::Now();
+  // One header line every 50 ms, forever: the idle timer never fires, the header timer does.
+  while (!client.closed() && absl::Now() - begin < absl::Seconds(5)) {
+    client.send("X-Trickle: a\r\n");
+    reactor().iterate(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(client.closed());
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(2));
+}
+
+TEST_F(ServerTest, IdleConnectionsAreClosed) {
+  ServerOptions options;
+  options.idleTimeout = absl::Milliseconds(200);
+  start(options);
+  RawClient silent(reactor(), portNumber());
+  ASSERT_TRUE(silent.waitForClose(absl::Seconds(3)));
+
+  RawClient afterOne(reactor(), portNumber());
+  afterOne.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(afterOne.waitForResponses(1));
+  ASSERT_TRUE(afterOne.waitForClose(absl::Seconds(3)));
+  EXPECT_EQ(afterOne.completeResponses(), 1u);
+}
+
+TEST_F(ServerTest, ClientVanishingMidRequestOrMidHandlerLeavesNothingBehind) {
+  bool cancelled = false;
+  router.route("/forever", [&cancelled](Request) {
+    return Deferred<Response>([&cancelled](Deferred<Response>&) { cancelled = true; });
+  });
+  start();
+  {
+    RawClient midBody(reactor(), portNumber());
+    midBody.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly ten b");
+    reactor().iterate(absl::Milliseconds(20));
+    midBody.abort();
+  }
+  {
+    RawClient midHandler(reactor(), portNumber());
+    midHandler.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 1; }));
+    reactor().iterate(absl::Milliseconds(20));
+    midHandler.abort();
+  }
+  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0 && cancelled; }));
+  EXPECT_TRUE(reported.empty());
+}
+
+TEST_F(ServerTest, StreamedResponseWaitsForASlowClient) {
+  constexpr int kPieces = 256;
+  const std::string piece(16 * 1024, 'z');
+  int written = 0;
+  router.route("/stream", [&](Request) {
+    Response r;
+    r.headers.add("Content-Type", "application/octet-stream");
+    r.stream = [&](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
+      for (int i = 0; i < kPieces; ++i) {
+        co_await out->write(piece);
+        ++written;
+      }
+    };
+    return r;
+  });
+  start();
+  RawClient client(reactor(), portNumber());
+  client.transport()->pauseProducing();  // read nothing for now
+  client.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 50; ++i) reactor().iterate(absl::Milliseconds(5));
+  EXPECT_GT(written, 0);
+  EXPECT_LT(written, kPieces) << "the producer did not wait for the client";
+  client.transport()->resumeProducing();
+  ASSERT_TRUE(client.waitForResponses(1, absl::Seconds(20)))
+      << client.received().size() << " bytes, closed " << client.closed() << " "
+      << (client.closed() ? "" : "") << (reported.empty() ? "" : reported[0]);
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].head.headers.get("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(r.messages[0].body.size(), piece.size() * kPieces);
+  EXPECT_EQ(written, kPieces);
+}
+
+TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
+  std::vector<std::size_t> pieces;
+  router.route(
+      "/upload",
+      [&pieces](Request request) -> Deferred<Response> {
+        std::size_t total = 0;
+        while (true) {
+          std::string piece = co_await request.bodyStream->read();
+          if (piece.empty()) break;
+          pieces.push_back(piece.size());
+          total += piece.size();
+        }
+        co_return Response::text(200, std::to_string(total));
+      },
+      {.streamBody = true});
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 8; ++i) {
+    client.send("10000\r\n" + std::string(0x10000, 'u') + "\r\n");
+    reactor().iterate(absl::Milliseconds(5));
+  }
+  EXPECT_FALSE(pieces.empty()) << "the handler saw nothing before the body ended";
+  client.send("0\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(1));
+  EXPECT_EQ(client.responses().messages[0].body, std::to_string(8 * 0x10000));
+}
+
+TEST_F(ServerTest, TenThousandRequestsOverAHundredConnectionsLeaveNoFdOpen) {
+  start();
+  const std::size_t fdsBefore = openFds();
+  {
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 100; ++i) {
+      clients.push_back(std::make_unique<RawClient>(reactor(), portNumber()));
+    }
+    for (int round = 0; round < 10; ++round) {
+      for (auto& c : clients) {
+        std::string burst;
+        for (int k = 0; k < 10; ++k) burst += "GET /echo?n HTTP/1.1\r\nHost: t\r\n\r\n";
+        c->send(burst);
+      }
+      for (auto& c : clients) ASSERT_TRUE(c->waitForResponses((round + 1) * 10u));
+    }
+    EXPECT_EQ(site->requestsAnswered(), 10000u);
+    for (auto& c : clients) c->transport()->loseConnection();
+    ASSERT_TRUE(runUntil(reactor(), [&] {
+      for (auto& c : clients) {
+        if (!c->closed()) return false;
+      }
+      return site->openConnections() == 0;
+    }));
+  }
+  for (int i = 0; i < 5; ++i) reactor().iterate(absl::Milliseconds(1));
+  EXPECT_EQ(openFds(), fdsBefore);
+}
+
+}  // namespace
+}  // namespace deft::http
