@@ -17,22 +17,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "deferred/error.h"
 #include "deferred/failure.h"
 
 namespace deft {
-
-// The base of every error deft raises.
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message,
-                 absl::StatusCode code = absl::StatusCode::kUnknown)
-      : std::runtime_error(message), code_(code) {}
-
-  absl::StatusCode statusCode() const { return code_; }
-
- private:
-  absl::StatusCode code_;
-};
 
 // A Deferred was cancelled: `Deferred::cancel()` found it unfired and its canceller (if any)
 // did not fire it.

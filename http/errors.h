@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "deferred/errors.h"
+#include "deferred/error.h"
 
 namespace deft::http {
 
