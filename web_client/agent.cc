@@ -1,0 +1,253 @@
+#include "web_client/agent.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "http/errors.h"
+#include "http/message.h"
+#include "reactor/tcp.h"
+#include "web_client/errors.h"
+
+namespace deft::web {
+
+struct Agent::Waiter {
+  Deferred<ClientConnection*> ready;
+  http::Url url;
+};
+
+struct Agent::Host {
+  std::vector<ClientConnection*> idle;
+  absl::flat_hash_map<ClientConnection*, std::shared_ptr<IDelayedCall>> idleTimers;
+  std::size_t open = 0;  // connected or connecting
+  std::deque<std::shared_ptr<Waiter>> waiters;
+};
+
+namespace {
+
+std::string poolKey(const http::Url& url) {
+  return absl::StrCat(url.scheme, "://", url.host, ":", url.port);
+}
+
+// Builds the connection for one connect attempt and reports its fate to the Agent.
+class PoolFactory final : public ClientFactory {
+ public:
+  PoolFactory(std::weak_ptr<bool> alive, absl::AnyInvocable<void(ClientConnection*)> made,
+              absl::AnyInvocable<void(ClientConnection*)> lost,
+              absl::AnyInvocable<void(ClientConnection*)> idle,
+              absl::AnyInvocable<void(const Failure&)> failed)
+      : alive_(std::move(alive)),
+        made_(std::move(made)),
+        lost_(std::move(lost)),
+        idle_(std::move(idle)),
+        failed_(std::move(failed)) {}
+
+  std::unique_ptr<Protocol> buildProtocol(const Address&) override {
+    auto connection = std::make_unique<ClientConnection>();
+    std::weak_ptr<bool> alive = alive_;
+    connection->setOnMade([this, alive](ClientConnection* c) {
+      if (!alive.expired()) made_(c);
+    });
+    connection->setOnLost([this, alive](ClientConnection* c) {
+      if (!alive.expired()) lost_(c);
+    });
+    connection->setOnIdle([this, alive](ClientConnection* c) {
+      if (!alive.expired()) idle_(c);
+    });
+    return connection;
+  }
+  void clientConnectionFailed(Connector&, const Failure& reason) override {
+    if (!alive_.expired()) failed_(reason);
+  }
+
+ private:
+  std::weak_ptr<bool> alive_;
+  absl::AnyInvocable<void(ClientConnection*)> made_;
+  absl::AnyInvocable<void(ClientConnection*)> lost_;
+  absl::AnyInvocable<void(ClientConnection*)> idle_;
+  absl::AnyInvocable<void(const Failure&)> failed_;
+};
+
+}  // namespace
+
+bool isIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS" || method == "TRACE";
+}
+
+Agent::Agent(AgentOptions options, Reactor& reactor)
+    : options_(std::move(options)), reactor_(reactor) {}
+
+Agent::~Agent() {
+  *alive_ = false;
+  closeCachedConnections();
+}
+
+std::size_t Agent::idleConnections() const {
+  std::size_t n = 0;
+  for (const auto& [key, host] : hosts_) n += host->idle.size();
+  return n;
+}
+
+void Agent::closeCachedConnections() {
+  for (auto& [key, host] : hosts_) {
+    for (ClientConnection* c : host->idle) {
+      if (c->transport() != nullptr) c->transport()->loseConnection();
+    }
+  }
+}
+
+Deferred<Response> Agent::request(std::string method, std::string_view url, http::Headers headers,
+                                  std::string body, RequestOptions options) {
+  absl::StatusOr<http::Url> parsed = http::Url::parse(url);
+  if (!parsed.ok()) {
+    return fail<Response>(Failure(http::InvalidMessageError(std::string(parsed.status().message()))));
+  }
+  return request(std::move(method), *parsed, std::move(headers), std::move(body), options);
+}
+
+Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
+                                  std::string body, RequestOptions options) {
+  if (url.scheme != "http") return fail<Response>(Failure(SchemeNotSupported(url.scheme)));
+  http::RequestHead head{std::move(method), url.target(), std::move(headers), {1, 1}};
+  if (!head.headers.has("Host")) head.headers.add("Host", url.hostHeader());
+  if (!head.headers.has("User-Agent")) head.headers.add("User-Agent", options_.userAgent);
+  if (!body.empty() || head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
+    head.headers.set("Content-Length", absl::StrCat(body.size()));
+  }
+  std::string wire;
+  try {
+    wire = http::serialize(head);
+  } catch (...) {
+    return fail<Response>(Failure::fromCurrentException());
+  }
+  wire.append(body);
+  http::ParserLimits limits = options_.limits;
+  if (options.maxBodyBytes != 0) limits.maxBodyBytes = options.maxBodyBytes;
+
+  struct Attempt {
+    Agent* agent;
+    std::weak_ptr<bool> alive;
+    std::string wire;
+    std::string method;
+    http::Url url;
+    http::ParserLimits limits;
+
+    Deferred<Response> run(std::shared_ptr<Attempt> self, bool mayRetry, bool fresh) {
+      return agent->getConnection(url, fresh).addCallback(
+          [self, mayRetry](ClientConnection* connection) -> Deferred<Response> {
+            const bool reused = connection->served() > 0;
+            Deferred<Response> response =
+                connection->request(self->wire, self->method, self->url, self->limits);
+            if (!reused || !mayRetry) return response;
+            return std::move(response).addErrback([self](Failure failure) -> Deferred<Response> {
+              if (!failure.check<ResponseNeverStarted>() || self->alive.expired()) {
+                return fail<Response>(std::move(failure));
+              }
+              return self->run(self, /*mayRetry=*/false, /*fresh=*/true);
+            });
+          });
+    }
+  };
+  auto attempt = std::make_shared<Attempt>(
+      Attempt{this, alive_, std::move(wire), head.method, url, limits});
+  return attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
+}
+
+Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fresh) {
+  const std::string key = poolKey(url);
+  std::unique_ptr<Host>& slot = hosts_[key];
+  if (!slot) slot = std::make_unique<Host>();
+  Host& host = *slot;
+  while (!fresh && !host.idle.empty()) {
+    ClientConnection* connection = host.idle.back();
+    host.idle.pop_back();
+    if (auto timer = host.idleTimers.extract(connection)) {
+      if (timer.mapped() && timer.mapped()->active()) timer.mapped()->cancel();
+    }
+    if (connection->transport() != nullptr) return succeed(connection);
+  }
+  auto waiter = std::make_shared<Waiter>();
+  waiter->url = url;
+  std::weak_ptr<Waiter> weakWaiter = waiter;
+  std::weak_ptr<bool> alive = alive_;
+  waiter->ready = Deferred<ClientConnection*>([this, alive, key, weakWaiter](auto&) {
+    if (alive.expired()) return;
+    auto w = weakWaiter.lock();
+    auto it = hosts_.find(key);
+    if (!w || it == hosts_.end()) return;
+    auto& waiters = it->second->waiters;
+    waiters.erase(std::remove(waiters.begin(), waiters.end(), w), waiters.end());
+  });
+  Deferred<ClientConnection*> ready = waiter->ready;
+  host.waiters.push_back(std::move(waiter));
+  if (host.open < options_.maxConnectionsPerHost || fresh) {
+    ++host.open;
+    connect(key, url);
+  }
+  return ready;
+}
+
+void Agent::connect(const std::string& key, const http::Url& url) {
+  ++opened_;
+  auto factory = std::make_shared<PoolFactory>(
+      alive_, [this, key](ClientConnection* c) { release(key, c); },
+      [this, key](ClientConnection* c) { forget(key, c); },
+      [this, key](ClientConnection* c) { release(key, c); },
+      [this, key](const Failure& reason) {
+        Host& host = *hosts_[key];
+        --host.open;
+        serveWaiters(key, /*afterFailure=*/true);
+        // This attempt was for the first waiter: it gets the reason (others got their own try
+        // above). Last, because its callbacks may drop the last reference to this Agent.
+        if (!host.waiters.empty()) {
+          std::shared_ptr<Waiter> waiter = std::move(host.waiters.front());
+          host.waiters.pop_front();
+          waiter->ready.errback(reason);
+        }
+      });
+  connectTCP(url.host, url.port, std::move(factory), options_.connectTimeout, reactor_);
+}
+
+void Agent::release(const std::string& key, ClientConnection* connection) {
+  Host& host = *hosts_[key];
+  if (!host.waiters.empty()) {
+    std::shared_ptr<Waiter> waiter = std::move(host.waiters.front());
+    host.waiters.pop_front();
+    waiter->ready.callback(connection);
+    return;
+  }
+  host.idle.push_back(connection);
+  std::weak_ptr<bool> alive = alive_;
+  host.idleTimers[connection] = reactor_.callLater(options_.idleTimeout, [this, alive, key,
+                                                                           connection] {
+    if (alive.expired()) return;
+    Host& h = *hosts_[key];
+    h.idleTimers.erase(connection);
+    if (std::find(h.idle.begin(), h.idle.end(), connection) != h.idle.end() &&
+        connection->transport() != nullptr) {
+      connection->transport()->loseConnection();
+    }
+  });
+}
+
+void Agent::forget(const std::string& key, ClientConnection* connection) {
+  Host& host = *hosts_[key];
+  host.idle.erase(std::remove(host.idle.begin(), host.idle.end(), connection), host.idle.end());
+  if (auto timer = host.idleTimers.extract(connection)) {
+    if (timer.mapped() && timer.mapped()->active()) timer.mapped()->cancel();
+  }
+  if (host.open > 0) --host.open;
+  serveWaiters(key);
+}
+
+void Agent::serveWaiters(const std::string& key, bool afterFailure) {
+  Host& host = *hosts_[key];
+  // After a failed attempt the first waiter is about to get that failure: start one for the next.
+  const std::size_t waiting = host.waiters.size() - (afterFailure && !host.waiters.empty() ? 1 : 0);
+  if (waiting > 0 && host.open < options_.maxConnectionsPerHost) {
+    ++host.open;
+    connect(key, host.waiters.back()->url);
+  }
+}
+
+}  // namespace deft::web

@@ -1,0 +1,108 @@
+// File: web_client/agent.h
+//
+// Agent: HTTP/1.1 requests over a keep-alive connection pool (Twisted's twisted.web.client.Agent
+// with an HTTPConnectionPool). `request` gives a Deferred<Response> that fires when the response
+// head arrives; read the body from the Response.
+//
+//   auto agent = std::make_shared<Agent>();
+//   agent->request("GET", "http://example.com/", {{"Accept", "text/html"}})
+//       .addCallback([](Response r) { return r.readBody(); });
+//
+// THE POOL. Connections are kept per (scheme, host, port) after a response that allows it, up to
+// `maxConnectionsPerHost` per host (requests beyond wait their turn) and for `idleTimeout`. When
+// a pooled connection turns out dead before any byte of the response (the server's own idle
+// timeout racing our request), an idempotent request is retried once on a new connection.
+//
+// SAFETY. A URL or header with CR, LF or NUL is refused (InvalidMessageError) before anything is
+// sent; a URL's percent-escapes are sent as given; its fragment is not sent. `https://` fails with
+// SchemeNotSupported: nothing is ever sent in clear that was meant for TLS.
+//
+// Host names resolve through the reactor's resolver (c-ares). Cancelling the Deferred aborts the
+// connection at once.
+
+#ifndef DEFT_WEB_CLIENT_AGENT_H_
+#define DEFT_WEB_CLIENT_AGENT_H_
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "deferred/deferred.h"
+#include "http/headers.h"
+#include "http/parser.h"
+#include "http/url.h"
+#include "reactor/reactor.h"
+#include "web_client/connection.h"
+#include "web_client/response.h"
+
+namespace deft::web {
+
+struct AgentOptions {
+  absl::Duration connectTimeout = absl::Seconds(30);
+  std::size_t maxConnectionsPerHost = 8;
+  absl::Duration idleTimeout = absl::Seconds(60);  // how long a pooled connection is kept
+  std::string userAgent = "deft/0.1";
+  http::ParserLimits limits;  // on response heads and bodies
+};
+
+// Per-request settings that are not headers.
+struct RequestOptions {
+  // The body may not exceed this many bytes (ResponseTooLarge otherwise, as a ParseError of kind
+  // kBodyTooLarge from the parser). 0: the Agent's limit.
+  std::uint64_t maxBodyBytes = 0;
+};
+
+class Agent : public std::enable_shared_from_this<Agent> {
+ public:
+  explicit Agent(AgentOptions options = {}, Reactor& reactor = deft::reactor());
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Agent::request(method, url, headers, body)
+  //
+  // Sends the request on a pooled or new connection. Host, User-Agent and Content-Length (when
+  // there is a body, or the method usually has one) are added unless given.
+  Deferred<Response> request(std::string method, std::string_view url, http::Headers headers = {},
+                             std::string body = {}, RequestOptions options = {});
+  Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers = {},
+                             std::string body = {}, RequestOptions options = {});
+
+  // Closes every idle connection; the Deferred fires when they are closed.
+  void closeCachedConnections();
+
+  // Pool statistics, for tests and the curious.
+  std::size_t idleConnections() const;
+  std::size_t connectionsOpened() const { return opened_; }
+
+  const AgentOptions& options() const { return options_; }
+  Reactor& reactorRef() { return reactor_; }
+
+ private:
+  struct Host;
+  struct Waiter;
+
+  Deferred<ClientConnection*> getConnection(const http::Url& url, bool fresh);
+  void connect(const std::string& key, const http::Url& url);
+  void release(const std::string& key, ClientConnection* connection);
+  void forget(const std::string& key, ClientConnection* connection);
+  void serveWaiters(const std::string& key, bool afterFailure = false);
+
+  AgentOptions options_;
+  Reactor& reactor_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
+  std::size_t opened_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Whether a retry of `method` cannot do twice what once would (RFC 9110 §9.2.2).
+bool isIdempotent(std::string_view method);
+
+}  // namespace deft::web
+
+#endif  // DEFT_WEB_CLIENT_AGENT_H_

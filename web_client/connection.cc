@@ -1,0 +1,131 @@
+#include "web_client/connection.h"
+
+#include "absl/strings/str_cat.h"
+#include "http/errors.h"
+#include "reactor/errors.h"
+#include "web_client/errors.h"
+
+namespace deft::web {
+
+ClientConnection::~ClientConnection() { *alive_ = false; }
+
+void ClientConnection::connectionMade() {
+  transport()->setTcpNoDelay(true);
+  if (onMade_) onMade_(this);
+}
+
+Deferred<Response> ClientConnection::request(std::string wire, std::string_view method,
+                                             const http::Url& url, http::ParserLimits limits) {
+  busy_ = true;
+  sawBytes_ = false;
+  url_ = url;
+  parser_.emplace(*this, limits);
+  parser_->expectResponseTo(method);
+  std::weak_ptr<bool> alive = alive_;
+  waitingForHead_.emplace([this, alive](Deferred<Response>&) {
+    if (alive.expired()) return;
+    // Cancelled: it gets CancelledError now; the close that follows must not fire it again.
+    waitingForHead_.reset();
+    busy_ = false;
+    abort();
+  });
+  Deferred<Response> d = *waitingForHead_;
+  transport()->write(wire);
+  return d;
+}
+
+void ClientConnection::abort() {
+  if (!lost_ && transport() != nullptr) transport()->abortConnection();
+}
+
+void ClientConnection::dataReceived(std::string_view data) {
+  if (!busy_) {
+    // Bytes nobody asked for: the connection is not in a state we can trust.
+    abort();
+    return;
+  }
+  sawBytes_ = true;
+  if (!parser_->feed(data)) {
+    failExchange(Failure(*parser_->error()));
+    abort();
+    return;
+  }
+  // Offered for the next request only now that feed() has returned: a new request replaces the
+  // parser, which must not happen under its own call.
+  if (justCompleted_) {
+    justCompleted_ = false;
+    if (keepAlive_ && !lost_ && onIdle_) onIdle_(this);
+  }
+}
+
+void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& framing) {
+  keepAlive_ = framing.keepAlive;
+  body_ = std::make_shared<internal::ResponseBody>();
+  body_->head = std::move(head);
+  body_->url = url_;
+  std::weak_ptr<bool> alive = alive_;
+  body_->abort = [this, alive] {
+    if (!alive.expired()) abort();
+  };
+  body_->pause = [this, alive](bool paused) {
+    if (alive.expired() || lost_) return;
+    paused ? transport()->pauseProducing() : transport()->resumeProducing();
+  };
+  if (waitingForHead_) {
+    Deferred<Response> d = std::move(*waitingForHead_);
+    waitingForHead_.reset();
+    d.callback(Response(body_));
+  }
+}
+
+void ClientConnection::onBody(std::string_view data) {
+  if (body_) body_->append(data);
+}
+
+void ClientConnection::onMessageComplete(http::Headers) {
+  std::shared_ptr<internal::ResponseBody> body = std::move(body_);
+  busy_ = false;
+  ++served_;
+  justCompleted_ = true;
+  parser_->stop();
+  if (!keepAlive_ && !lost_) transport()->loseConnection();
+  // A response complete by its framing is delivered now, never after waiting for the close.
+  body->finish();
+}
+
+void ClientConnection::failExchange(Failure reason) {
+  busy_ = false;
+  if (waitingForHead_) {
+    Deferred<Response> d = std::move(*waitingForHead_);
+    waitingForHead_.reset();
+    d.errback(std::move(reason));
+  } else if (body_) {
+    std::shared_ptr<internal::ResponseBody> body = std::move(body_);
+    body->fail(std::move(reason));
+  }
+}
+
+void ClientConnection::connectionLost(const Failure& reason) {
+  lost_ = true;
+  if (busy_) {
+    if (parser_->finish()) {
+      if (busy_) {
+        failExchange(Failure(ResponseNeverStarted("the server closed the connection before responding")));
+      }
+    } else {
+      const http::ParseError& error = *parser_->error();
+      if (error.kind() == http::ParseErrorKind::kTruncated && body_) {
+        failExchange(Failure(PartialDownloadError(error.what(), body_->received)));
+      } else if (!sawBytes_) {
+        failExchange(Failure(ResponseNeverStarted(
+            absl::StrCat("the server closed the connection before responding (",
+                         reason.getErrorMessage(), ")"))));
+      } else {
+        failExchange(Failure(error));
+      }
+    }
+  }
+  if (onLost_) onLost_(this);
+}
+
+}  // namespace deft::web

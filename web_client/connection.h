@@ -1,0 +1,77 @@
+// File: web_client/connection.h
+//
+// One client HTTP/1.1 connection (Twisted's HTTP11ClientProtocol): sends one request at a time
+// and parses its response. The Agent's pool owns the choice of which connection carries what;
+// users do not make these themselves.
+
+#ifndef DEFT_WEB_CLIENT_CONNECTION_H_
+#define DEFT_WEB_CLIENT_CONNECTION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "deferred/deferred.h"
+#include "http/parser.h"
+#include "reactor/protocol.h"
+#include "web_client/response.h"
+
+namespace deft::web {
+
+class ClientConnection final : public Protocol, public http::ResponseParser::Listener {
+ public:
+  // `onIdle` runs when a response completed and the connection can carry another request;
+  // `onLost` when the connection ends. Both may be empty.
+  ClientConnection() = default;
+  ~ClientConnection() override;
+
+  // Sends a request (head already serialized, body after it). The Deferred fires with the
+  // Response when its head has arrived. Cancelling it aborts the connection.
+  Deferred<Response> request(std::string wire, std::string_view method, const http::Url& url,
+                             http::ParserLimits limits);
+
+  // Whether no byte of the current response has arrived (a retry is safe for idempotent
+  // requests when a reused connection fails so).
+  bool sawResponseBytes() const { return sawBytes_; }
+  bool busy() const { return busy_; }
+  // Requests this connection has answered completely.
+  int served() const { return served_; }
+
+  void setOnIdle(absl::AnyInvocable<void(ClientConnection*)> f) { onIdle_ = std::move(f); }
+  void setOnLost(absl::AnyInvocable<void(ClientConnection*)> f) { onLost_ = std::move(f); }
+  void setOnMade(absl::AnyInvocable<void(ClientConnection*)> f) { onMade_ = std::move(f); }
+
+  // Protocol
+  void connectionMade() override;
+  void dataReceived(std::string_view data) override;
+  void connectionLost(const Failure& reason) override;
+
+  // ResponseParser::Listener
+  void onHead(http::ResponseHead head, const http::BodyFraming& framing) override;
+  void onBody(std::string_view data) override;
+  void onMessageComplete(http::Headers trailers) override;
+
+ private:
+  void failExchange(Failure reason);
+  void abort();
+
+  std::optional<http::ResponseParser> parser_;
+  std::optional<Deferred<Response>> waitingForHead_;
+  std::shared_ptr<internal::ResponseBody> body_;
+  http::Url url_;
+  bool keepAlive_ = false;
+  bool busy_ = false;
+  bool sawBytes_ = false;
+  bool lost_ = false;
+  bool justCompleted_ = false;  // a response ended inside feed(): hand back after it returns
+  int served_ = 0;
+  absl::AnyInvocable<void(ClientConnection*)> onIdle_;
+  absl::AnyInvocable<void(ClientConnection*)> onLost_;
+  absl::AnyInvocable<void(ClientConnection*)> onMade_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace deft::web
+
+#endif  // DEFT_WEB_CLIENT_CONNECTION_H_

@@ -1,0 +1,126 @@
+#include "web_client/get_page.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "http/errors.h"
+#include "reactor/errors.h"
+#include "web_client/errors.h"
+#include "web_client/gzip.h"
+
+namespace deft::web {
+namespace {
+
+bool isRedirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOptions options) {
+  absl::StatusOr<http::Url> parsed = http::Url::parse(url);
+  if (!parsed.ok()) throw http::InvalidMessageError(std::string(parsed.status().message()));
+  if (options.compressed && !options.headers.has("Accept-Encoding")) {
+    options.headers.add("Accept-Encoding", "gzip, deflate");
+  }
+  RequestOptions requestOptions;
+  // With decoding, the limit applies to the decoded body (below); the encoded one is smaller.
+  requestOptions.maxBodyBytes = options.compressed ? 0 : options.maxSize;
+  Response response = co_await requestFollowingRedirects(
+      agent, options.method, *parsed, std::move(options.headers), std::move(options.body),
+      requestOptions, options.followRedirects ? options.maxRedirects : 0);
+  Page page;
+  page.body = co_await response.readBody();
+  page.status = response.code();
+  page.reason = response.phrase();
+  page.headers = response.headers();
+  page.url = response.url();
+  page.redirects = response.redirects();
+  if (options.compressed) {
+    const std::string coding(page.headers.get("Content-Encoding").value_or(""));
+    if (http::equalsIgnoreCase(coding, "gzip") || http::equalsIgnoreCase(coding, "deflate")) {
+      page.body = gunzip(page.body, options.maxSize != 0
+                                        ? options.maxSize
+                                        : std::numeric_limits<std::uint64_t>::max());
+      page.headers.remove("Content-Encoding");
+    }
+  }
+  co_return page;
+}
+
+// The errors a caller acts on, in the terms they act on them: a connect timeout is a timeout, a
+// body over the limit is "too large".
+Failure translate(Failure failure) {
+  if (const auto* timedOut = failure.value<TCPTimedOutError>()) {
+    return Failure(TimeoutError(absl::StrCat("connect timed out: ", timedOut->what())));
+  }
+  if (const auto* parse = failure.value<http::ParseError>();
+      parse != nullptr && parse->kind() == http::ParseErrorKind::kBodyTooLarge) {
+    return Failure(ResponseTooLarge(parse->what()));
+  }
+  return failure;
+}
+
+}  // namespace
+
+Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
+                                             http::Url url, http::Headers headers,
+                                             std::string body, RequestOptions options,
+                                             int maxRedirects) {
+  for (int hops = 0;; ++hops) {
+    Response response = co_await agent->request(method, url, headers, body, options);
+    response.body().redirects = hops;
+    const int status = response.code();
+    const std::optional<std::string_view> location = response.headers().get("Location");
+    const bool followable =
+        isRedirect(status) && location.has_value() &&
+        (status == 303 || method == "GET" || method == "HEAD" || status == 307 || status == 308);
+    if (!followable || maxRedirects == 0) co_return response;
+    absl::StatusOr<http::Url> next = url.resolve(*location);
+    if (!next.ok()) {
+      throw http::InvalidMessageError(absl::StrCat("redirect to a bad Location: ",
+                                                   std::string(next.status().message())));
+    }
+    if (hops == maxRedirects) throw TooManyRedirects(maxRedirects, next->toString());
+    if (next->scheme != "http") throw SchemeNotSupported(next->scheme);
+    // Read the redirect's body to the end, so its connection goes back to the pool.
+    co_await response.readBody();
+    if (status == 303 && method != "HEAD") {
+      method = "GET";
+      body.clear();
+      headers.remove("Content-Type");
+      headers.remove("Content-Length");
+    }
+    if (!url.sameOrigin(*next)) {
+      headers.remove("Authorization");
+      headers.remove("Cookie");
+    }
+    headers.remove("Host");  // the Agent writes the new one, with the new port
+    url = std::move(*next);
+  }
+}
+
+Deferred<Page> fetchPage(std::string url, PageOptions options) {
+  std::shared_ptr<Agent> agent = options.agent;
+  if (!agent) {
+    AgentOptions agentOptions;
+    agentOptions.connectTimeout = options.connectTimeout;
+    agent = std::make_shared<Agent>(agentOptions);
+  }
+  const absl::Duration timeout = options.timeout;
+  Deferred<Page> page = fetchOnce(agent, std::move(url), std::move(options));
+  if (timeout != absl::InfiniteDuration()) page.addTimeout(timeout, agent->reactorRef());
+  return std::move(page).addErrback([](Failure failure) -> Page {
+    translate(std::move(failure)).raiseException();
+    return {};
+  });
+}
+
+Deferred<std::string> getPage(std::string url, PageOptions options) {
+  return fetchPage(std::move(url), std::move(options)).addCallback([](Page page) -> std::string {
+    if (page.status < 200 || page.status > 299) {
+      throw HttpError(page.status, page.reason, std::move(page.body));
+    }
+    return std::move(page.body);
+  });
+}
+
+}  // namespace deft::web

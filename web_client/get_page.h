@@ -1,0 +1,73 @@
+// File: web_client/get_page.h
+//
+// getPage(url): Twisted's getPage, on the Agent and HTTP/1.1. The whole body of a 2xx final
+// response, after following redirects; anything else errbacks.
+//
+//   getPage("http://example.com/")
+//       .addCallback([](std::string body) { ... })
+//       .addErrback([](Failure f) { ... f.value<HttpError>()->status() ... });
+//
+// fetchPage(url) gives the final response whatever its status, with its headers, the URL it came
+// from and how many redirects led there: what the getpage demo prints.
+//
+// Failures: HttpError (non-2xx, with status, reason and body), TimeoutError (connect timeout or
+// the overall deadline), DNSLookupError, ConnectError, TooManyRedirects, ResponseTooLarge,
+// PartialDownloadError (with the partial body), http::ParseError (a malformed response),
+// SchemeNotSupported, http::InvalidMessageError (a URL or header with CR/LF/NUL), DecodingError.
+
+#ifndef DEFT_WEB_CLIENT_GET_PAGE_H_
+#define DEFT_WEB_CLIENT_GET_PAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "deferred/deferred.h"
+#include "http/headers.h"
+#include "http/url.h"
+#include "web_client/agent.h"
+#include "web_client/response.h"
+
+namespace deft::web {
+
+struct PageOptions {
+  std::string method = "GET";
+  http::Headers headers;
+  std::string body;
+  // The whole fetch, redirects included: a server trickling a byte a second cannot keep it alive.
+  absl::Duration timeout = absl::InfiniteDuration();
+  absl::Duration connectTimeout = absl::Seconds(30);  // used when `agent` is not given
+  bool followRedirects = true;
+  int maxRedirects = 20;
+  std::uint64_t maxSize = 0;  // bytes of body (decoded, with `compressed`); 0: no limit
+  bool compressed = false;    // send Accept-Encoding: gzip, deflate and decode the body
+  // The Agent to use (its pool and options). A new one for this fetch when null.
+  std::shared_ptr<Agent> agent;
+};
+
+// The final response of a fetch.
+struct Page {
+  int status = 0;
+  std::string reason;
+  http::Headers headers;
+  std::string body;
+  http::Url url;      // after redirects
+  int redirects = 0;
+};
+
+Deferred<Page> fetchPage(std::string url, PageOptions options = {});
+Deferred<std::string> getPage(std::string url, PageOptions options = {});
+
+// Agent::request following redirects (Twisted's RedirectAgent): 301/302/307/308 for GET and
+// HEAD, 303 becomes GET, 307/308 keep method and body; relative Locations resolved; the Host
+// updated; Authorization and Cookie dropped on a cross-origin hop; TooManyRedirects past
+// `maxRedirects`. A redirect it does not follow (301 to a POST) is returned as the response.
+Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
+                                             http::Url url, http::Headers headers,
+                                             std::string body, RequestOptions options,
+                                             int maxRedirects);
+
+}  // namespace deft::web
+
+#endif  // DEFT_WEB_CLIENT_GET_PAGE_H_

@@ -1,0 +1,89 @@
+#include "web_client/response.h"
+
+#include <stdexcept>
+
+namespace deft::web {
+
+int Response::code() const { return body_->head.status; }
+const std::string& Response::phrase() const { return body_->head.reason; }
+const http::Version& Response::version() const { return body_->head.version; }
+const http::Headers& Response::headers() const { return body_->head.headers; }
+const http::Url& Response::url() const { return body_->url; }
+int Response::redirects() const { return body_->redirects; }
+
+Deferred<std::string> Response::readBody() {
+  internal::ResponseBody& b = *body_;
+  if (b.reader || b.consumer) throw std::logic_error("Response body is already being read");
+  std::weak_ptr<internal::ResponseBody> weak = body_;
+  b.reader.emplace([weak](Deferred<std::string>&) {
+    auto body = weak.lock();
+    if (!body) return;
+    // Cancelled: it gets CancelledError now; the close that follows must not fire it again.
+    body->reader.reset();
+    if (body->abort) body->abort();
+  });
+  Deferred<std::string> d = *b.reader;
+  if (b.complete || b.failure) b.finish();
+  return d;
+}
+
+void Response::deliverBody(BodyConsumer consumer) {
+  internal::ResponseBody& b = *body_;
+  if (b.reader || b.consumer) throw std::logic_error("Response body is already being read");
+  b.consumer = std::move(consumer);
+  if (!b.received.empty()) {
+    std::string pending = std::move(b.received);
+    b.received.clear();
+    b.consumer->dataReceived(pending);
+  }
+  if (b.complete || b.failure) b.finish();
+}
+
+void Response::pauseProducing() {
+  if (body_->pause) body_->pause(true);
+}
+void Response::resumeProducing() {
+  if (body_->pause) body_->pause(false);
+}
+
+namespace internal {
+
+void ResponseBody::append(std::string_view data) {
+  if (consumer) {
+    consumer->dataReceived(data);
+  } else {
+    received.append(data);
+  }
+}
+
+void ResponseBody::finish() {
+  complete = !failure;
+  settle();
+}
+
+void ResponseBody::fail(Failure reason) {
+  if (!failure && !complete) failure = std::move(reason);
+  settle();
+}
+
+void ResponseBody::settle() {
+  abort = nullptr;
+  pause = nullptr;
+  if (reader) {
+    Deferred<std::string> d = std::move(*reader);
+    reader.reset();
+    if (failure) {
+      d.errback(*failure);
+    } else {
+      d.callback(std::move(received));
+      received.clear();
+    }
+  } else if (consumer) {
+    BodyConsumer c = std::move(*consumer);
+    consumer.reset();
+    c.connectionLost(failure);
+  }
+}
+
+}  // namespace internal
+}  // namespace deft::web

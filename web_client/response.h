@@ -1,0 +1,96 @@
+// File: web_client/response.h
+//
+// A response as the Agent hands it over: when its head has arrived, before its body. The body is
+// then read whole (readBody, Twisted's `readBody(response)`) or streamed (deliverBody). Copies
+// are handles on the same response.
+//
+//   agent->request("GET", "http://example.com/")
+//       .addCallback([](Response response) { return response.readBody(); })
+//       .addCallback([](std::string body) { ... });
+
+#ifndef DEFT_WEB_CLIENT_RESPONSE_H_
+#define DEFT_WEB_CLIENT_RESPONSE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/any_invocable.h"
+#include "deferred/deferred.h"
+#include "http/headers.h"
+#include "http/message.h"
+#include "http/url.h"
+
+namespace deft::web {
+
+// Where a streamed body goes (Twisted's IProtocol given to deliverBody).
+struct BodyConsumer {
+  absl::AnyInvocable<void(std::string_view)> dataReceived;
+  // The end: no failure when the body is complete; PartialDownloadError, ParseError,
+  // ConnectionLost... otherwise.
+  absl::AnyInvocable<void(std::optional<Failure>)> connectionLost;
+};
+
+namespace internal {
+struct ResponseBody;
+}
+
+class Response {
+ public:
+  int code() const;
+  const std::string& phrase() const;
+  const http::Version& version() const;
+  const http::Headers& headers() const;
+  // The URL this response answers (after redirects: the last one).
+  const http::Url& url() const;
+  // How many redirects led here (RedirectAgent sets it).
+  int redirects() const;
+
+  // The whole body, once it has all arrived. A response cut short errbacks with
+  // PartialDownloadError, carrying what arrived. Cancelling it aborts the connection. Call once.
+  Deferred<std::string> readBody();
+
+  // Streams the body to `consumer` as it arrives, instead. Call once, instead of readBody.
+  void deliverBody(BodyConsumer consumer);
+  // Backpressure for deliverBody: stop / restart reading from the connection.
+  void pauseProducing();
+  void resumeProducing();
+
+  explicit Response(std::shared_ptr<internal::ResponseBody> body) : body_(std::move(body)) {}
+  internal::ResponseBody& body() const { return *body_; }
+
+ private:
+  std::shared_ptr<internal::ResponseBody> body_;
+};
+
+namespace internal {
+
+// The state a Response handle shares with the connection that fills it.
+struct ResponseBody {
+  http::ResponseHead head;
+  http::Url url;
+  int redirects = 0;
+
+  std::string received;  // until a reader or consumer takes it
+  bool complete = false;
+  std::optional<Failure> failure;
+  std::optional<Deferred<std::string>> reader;
+  std::optional<BodyConsumer> consumer;
+  // Set by the connection while it is attached: abort, pause and resume its transport.
+  absl::AnyInvocable<void()> abort;
+  absl::AnyInvocable<void(bool)> pause;
+
+  void append(std::string_view data);
+  void finish();
+  void fail(Failure reason);
+
+ private:
+  void settle();
+};
+
+}  // namespace internal
+}  // namespace deft::web
+
+#endif  // DEFT_WEB_CLIENT_RESPONSE_H_
