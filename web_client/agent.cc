@@ -18,7 +18,8 @@ struct Agent::Waiter {
 struct Agent::Host {
   std::vector<ClientConnection*> idle;
   absl::flat_hash_map<ClientConnection*, std::shared_ptr<IDelayedCall>> idleTimers;
-  std::size_t open = 0;  // connected or connecting
+  std::size_t open = 0;        // connected or connecting
+  std::size_t connecting = 0;  // of which still connecting: each will serve one waiter
   std::deque<std::shared_ptr<Waiter>> waiters;
 };
 
@@ -180,7 +181,7 @@ Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fres
   });
   Deferred<ClientConnection*> ready = waiter->ready;
   host.waiters.push_back(std::move(waiter));
-  if (host.open < options_.maxConnectionsPerHost || fresh) {
+  if (host.waiters.size() > host.connecting && (host.open < options_.maxConnectionsPerHost || fresh)) {
     ++host.open;
     connect(key, url);
   }
@@ -189,13 +190,19 @@ Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fres
 
 void Agent::connect(const std::string& key, const http::Url& url) {
   ++opened_;
+  ++hosts_[key]->connecting;
   auto factory = std::make_shared<PoolFactory>(
-      alive_, [this, key](ClientConnection* c) { release(key, c); },
+      alive_,
+      [this, key](ClientConnection* c) {
+        --hosts_[key]->connecting;
+        release(key, c);
+      },
       [this, key](ClientConnection* c) { forget(key, c); },
       [this, key](ClientConnection* c) { release(key, c); },
       [this, key](const Failure& reason) {
         Host& host = *hosts_[key];
         --host.open;
+        --host.connecting;
         serveWaiters(key, /*afterFailure=*/true);
         // This attempt was for the first waiter: it gets the reason (others got their own try
         // above). Last, because its callbacks may drop the last reference to this Agent.
@@ -244,7 +251,7 @@ void Agent::serveWaiters(const std::string& key, bool afterFailure) {
   Host& host = *hosts_[key];
   // After a failed attempt the first waiter is about to get that failure: start one for the next.
   const std::size_t waiting = host.waiters.size() - (afterFailure && !host.waiters.empty() ? 1 : 0);
-  if (waiting > 0 && host.open < options_.maxConnectionsPerHost) {
+  if (waiting > host.connecting && host.open < options_.maxConnectionsPerHost) {
     ++host.open;
     connect(key, host.waiters.back()->url);
   }

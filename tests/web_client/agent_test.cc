@@ -1,0 +1,354 @@
+// The Agent and getPage against the project's own server and against a scripted server sending
+// exact bytes: truncations, trickles, silence, redirects, stale pooled connections, gzip.
+
+#include <zlib.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "deferred/deferred_list.h"
+#include "gtest/gtest.h"
+#include "http/errors.h"
+#include "http_server/site.h"
+#include "reactor/tcp.h"
+#include "tests/reactor/loop_helpers.h"
+#include "tests/web_client/scripted_server.h"
+#include "web_client/agent.h"
+#include "web_client/errors.h"
+#include "web_client/get_page.h"
+
+namespace deft::web {
+namespace {
+
+using deft::testing::runUntil;
+using http::Request;
+using testing::ScriptedConnection;
+using testing::ScriptedServer;
+
+template <class T>
+struct Result {
+  std::optional<T> value;
+  std::optional<Failure> failure;
+  bool done() const { return value || failure; }
+};
+
+template <class T>
+Result<T> wait(Reactor& reactor, Deferred<T> d, absl::Duration limit = absl::Seconds(10)) {
+  auto result = std::make_shared<Result<T>>();
+  std::move(d).addCallbacks([result](T v) { result->value = std::move(v); },
+                            [result](Failure f) { result->failure = std::move(f); });
+  EXPECT_TRUE(runUntil(reactor, [&] { return result->done(); }, limit)) << "never fired";
+  return *result;
+}
+
+std::string gzipped(const std::string& text) {
+  z_stream s{};
+  deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(text.size()) + 64, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  s.avail_in = static_cast<uInt>(text.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest() {
+    router.route("/", [](Request) { return http::Response::text(200, "root"); });
+    router.route("/r1", [](Request) { return http::Response::redirect(302, "r2"); });
+    router.route("/r2", [](Request) { return http::Response::redirect(301, "/final?x=1"); });
+    router.route("/final", [](Request r) { return http::Response::text(200, "final " + r.query); });
+    router.route("/loop", [](Request) { return http::Response::redirect(302, "/loop"); });
+    router.route("/see-other", [](Request) { return http::Response::redirect(303, "/method"); });
+    router.route("/temporary", [](Request) { return http::Response::redirect(307, "/method"); });
+    router.route("/method", [](Request r) {
+      return http::Response::text(200, absl::StrCat(r.method, " ", r.body));
+    });
+    router.route("/headers", [](Request r) {
+      std::string seen;
+      for (const auto& [name, value] : r.headers) seen += name + "=" + value + "\n";
+      return http::Response::text(200, seen);
+    });
+    router.route("/missing", [](Request) { return http::Response::text(404, "no such page"); });
+    router.route("/gzip", [](Request) {
+      http::Response r = http::Response::text(200, gzipped(std::string(10000, 'g')));
+      r.headers.add("Content-Encoding", "gzip");
+      return r;
+    });
+  }
+
+  void start() {
+    site = std::make_shared<http::Site>(std::move(router), http::ServerOptions{}, reactor());
+    port = listenTCP(0, site, {.interface = "127.0.0.1"}, reactor());
+  }
+  std::string url(const std::string& path) const {
+    return absl::StrCat("http://127.0.0.1:", port->getHost().port(), path);
+  }
+  Reactor& reactor() { return scope.reactor(); }
+
+  ReactorScope scope;
+  http::Router router;
+  std::shared_ptr<http::Site> site;
+  std::shared_ptr<ListeningPort> port;
+};
+
+TEST_F(AgentTest, GetPageAndPoolReuse) {
+  start();
+  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  for (int i = 0; i < 3; ++i) {
+    auto r = wait(reactor(), getPage(url("/"), {.agent = agent}));
+    ASSERT_TRUE(r.value) << r.failure->describe();
+    EXPECT_EQ(*r.value, "root");
+  }
+  EXPECT_EQ(agent->connectionsOpened(), 1u) << "keep-alive connection not reused";
+  EXPECT_EQ(agent->idleConnections(), 1u);
+}
+
+TEST_F(AgentTest, PerHostCapQueuesRequests) {
+  start();
+  AgentOptions options;
+  options.maxConnectionsPerHost = 2;
+  auto agent = std::make_shared<Agent>(options, reactor());
+  std::vector<Deferred<std::string>> pages;
+  for (int i = 0; i < 10; ++i) pages.push_back(getPage(url("/"), {.agent = agent}));
+  auto all = wait(reactor(), DeferredList(std::move(pages), {.consumeErrors = true}));
+  ASSERT_TRUE(all.value);
+  for (auto& outcome : *all.value) EXPECT_TRUE(outcome.ok());
+  EXPECT_EQ(agent->connectionsOpened(), 2u);
+}
+
+TEST_F(AgentTest, RedirectsFollowedRelativeAndCounted) {
+  start();
+  auto r = wait(reactor(), fetchPage(url("/r1")));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(r.value->body, "final x=1");
+  EXPECT_EQ(r.value->redirects, 2);
+  EXPECT_EQ(r.value->url.target(), "/final?x=1");
+
+  auto loop = wait(reactor(), getPage(url("/loop"), {.maxRedirects = 5}));
+  ASSERT_TRUE(loop.failure);
+  EXPECT_TRUE(loop.failure->check<TooManyRedirects>()) << loop.failure->describe();
+
+  auto off = wait(reactor(), fetchPage(url("/r1"), {.followRedirects = false}));
+  ASSERT_TRUE(off.value);
+  EXPECT_EQ(off.value->status, 302);
+}
+
+TEST_F(AgentTest, SeeOtherBecomesGetAndTemporaryKeepsMethodAndBody) {
+  start();
+  auto seeOther = wait(reactor(), getPage(url("/see-other"), {.method = "POST", .body = "data"}));
+  ASSERT_TRUE(seeOther.value) << seeOther.failure->describe();
+  EXPECT_EQ(*seeOther.value, "GET ");
+  auto temporary = wait(reactor(), getPage(url("/temporary"), {.method = "POST", .body = "data"}));
+  ASSERT_TRUE(temporary.value) << temporary.failure->describe();
+  EXPECT_EQ(*temporary.value, "POST data");
+}
+
+TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
+  start();
+  // A second server on another port, redirected to from the first.
+  http::Router other;
+  other.route("/headers", [](Request r) {
+    std::string seen;
+    for (const auto& [name, value] : r.headers) seen += name + "=" + value + "\n";
+    return http::Response::text(200, seen);
+  });
+  auto otherPort = listenTCP(0, std::make_shared<http::Site>(std::move(other), http::ServerOptions{}, reactor()),
+                             {.interface = "127.0.0.1"}, reactor());
+  const std::string target =
+      absl::StrCat("//127.0.0.1:", otherPort->getHost().port(), "/headers");
+  // Routes cannot be added to a running Site: this one redirects by a scripted server instead.
+  ScriptedServer redirector(reactor(), [target](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write(absl::StrCat("HTTP/1.1 302 Found\r\nLocation: ", target,
+                                      "\r\nContent-Length: 0\r\n\r\n"));
+      c.requests = 2;
+    }
+  });
+  http::Headers headers{{"Authorization", "Bearer secret"}, {"Cookie", "a=b"}, {"X-Keep", "1"}};
+  auto r = wait(reactor(), getPage(redirector.url("/"), {.headers = headers}));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(r.value->find("secret"), std::string::npos) << *r.value;
+  EXPECT_EQ(r.value->find("Cookie"), std::string::npos) << *r.value;
+  EXPECT_NE(r.value->find("X-Keep=1"), std::string::npos) << *r.value;
+  EXPECT_NE(r.value->find(absl::StrCat("Host=127.0.0.1:", otherPort->getHost().port())),
+            std::string::npos)
+      << *r.value;
+}
+
+TEST_F(AgentTest, Non2xxIsHttpErrorWithStatusAndBody) {
+  start();
+  auto r = wait(reactor(), getPage(url("/missing")));
+  ASSERT_TRUE(r.failure);
+  const HttpError* error = r.failure->value<HttpError>();
+  ASSERT_NE(error, nullptr) << r.failure->describe();
+  EXPECT_EQ(error->status(), 404);
+  EXPECT_EQ(error->reason(), "Not Found");
+  EXPECT_EQ(error->body(), "no such page");
+}
+
+TEST_F(AgentTest, GzipDecodedWithACap) {
+  start();
+  auto r = wait(reactor(), getPage(url("/gzip"), {.compressed = true}));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(*r.value, std::string(10000, 'g'));
+  auto capped = wait(reactor(), getPage(url("/gzip"), {.maxSize = 5000, .compressed = true}));
+  ASSERT_TRUE(capped.failure);
+  EXPECT_TRUE(capped.failure->check<ResponseTooLarge>()) << capped.failure->describe();
+  auto headers = wait(reactor(), getPage(url("/headers")));
+  EXPECT_EQ(headers.value->find("Accept-Encoding"), std::string::npos) << "asked without --compressed";
+}
+
+TEST_F(AgentTest, UnsafeRequestsAreRefusedBeforeSending) {
+  start();
+  auto https = wait(reactor(), getPage("https://127.0.0.1/"));
+  EXPECT_TRUE(https.failure && https.failure->check<SchemeNotSupported>());
+  auto crlf = wait(reactor(), getPage(url("/"), {.headers = {{"X", "a\r\nInjected: 1"}}}));
+  EXPECT_TRUE(crlf.failure && crlf.failure->check<http::InvalidMessageError>());
+  auto badUrl = wait(reactor(), getPage(url("/a\r\nInjected: 1")));
+  EXPECT_TRUE(badUrl.failure && badUrl.failure->check<http::InvalidMessageError>());
+  // Escapes are sent as given, and the fragment not at all.
+  ScriptedServer recorder(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+      c.requests = 2;
+    }
+  });
+  auto sent = wait(reactor(), getPage(recorder.url("/p%0D%0Aq?x=%20#frag")));
+  ASSERT_TRUE(sent.value);
+  const std::string& request = recorder.connections->at(0)->received;
+  EXPECT_TRUE(request.starts_with("GET /p%0D%0Aq?x=%20 HTTP/1.1\r\n")) << request;
+  EXPECT_NE(request.find("User-Agent: "), std::string::npos);
+}
+
+TEST_F(AgentTest, TruncatedBodyIsPartialDownloadErrorWithThePart) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd");
+      c.transport->loseConnection();
+    }
+  });
+  auto r = wait(reactor(), getPage(server.url()));
+  ASSERT_TRUE(r.failure);
+  const PartialDownloadError* partial = r.failure->value<PartialDownloadError>();
+  ASSERT_NE(partial, nullptr) << r.failure->describe();
+  EXPECT_EQ(partial->partialBody(), "abcd");
+}
+
+TEST_F(AgentTest, CompleteResponseIsDeliveredWithoutWaitingForClose) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+      c.requests = 2;  // and hold the connection open
+    }
+  });
+  const absl::Time begin = absl::Now();
+  auto r = wait(reactor(), getPage(server.url()), absl::Seconds(2));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(*r.value, "abc");
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(1));
+}
+
+TEST_F(AgentTest, SilentAndTricklingServersTimeOut) {
+  ScriptedServer silent(reactor(), [](ScriptedConnection&) {});
+  auto r = wait(reactor(), getPage(silent.url(), {.timeout = absl::Milliseconds(300)}));
+  ASSERT_TRUE(r.failure);
+  EXPECT_TRUE(r.failure->check<TimeoutError>()) << r.failure->describe();
+  EXPECT_TRUE(runUntil(reactor(), [&] { return silent.connections->at(0)->lost; }))
+      << "the connection was not aborted";
+
+  // One byte every 50 ms, forever: the overall deadline still ends it.
+  auto trickle = std::make_shared<std::function<void()>>();
+  ScriptedServer trickler(reactor(), [&](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+      c.requests = 2;
+      *trickle = [this, &c, trickle] {
+        if (c.transport == nullptr) return;
+        c.transport->write("x");
+        reactor().callLater(absl::Milliseconds(50), *trickle);
+      };
+      (*trickle)();
+    }
+  });
+  const absl::Time begin = absl::Now();
+  auto slow = wait(reactor(), getPage(trickler.url(), {.timeout = absl::Milliseconds(500)}));
+  ASSERT_TRUE(slow.failure);
+  EXPECT_TRUE(slow.failure->check<TimeoutError>()) << slow.failure->describe();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
+}
+
+TEST_F(AgentTest, MalformedResponseIsAParseError) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
+      c.requests = 2;
+    }
+  });
+  auto r = wait(reactor(), getPage(server.url()));
+  ASSERT_TRUE(r.failure);
+  const http::ParseError* error = r.failure->value<http::ParseError>();
+  ASSERT_NE(error, nullptr) << r.failure->describe();
+  EXPECT_EQ(error->kind(), http::ParseErrorKind::kConflictingContentLength);
+}
+
+TEST_F(AgentTest, StalePooledConnectionIsRetriedOnce) {
+  // Answers one request per connection with keep-alive, then closes as soon as the next arrives
+  // (a server whose idle timeout raced our request).
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.transport == nullptr) return;
+    if (c.requests == 1) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      c.requests = 100;
+    } else if (c.requests > 100) {
+      c.transport->abortConnection();
+    }
+  });
+  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  ASSERT_TRUE(wait(reactor(), getPage(server.url(), {.agent = agent})).value);
+  auto again = wait(reactor(), getPage(server.url(), {.agent = agent}));
+  ASSERT_TRUE(again.value) << again.failure->describe();
+  EXPECT_EQ(*again.value, "ok");
+  EXPECT_EQ(server.connections->size(), 2u);
+
+  // Not for a POST: it might have been acted on.
+  auto post = wait(reactor(), getPage(server.url(), {.method = "POST", .body = "x", .agent = agent}));
+  EXPECT_TRUE(post.failure) << "a non-idempotent request was retried";
+}
+
+TEST_F(AgentTest, CancellingMidBodyAbortsTheConnection) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part");
+      c.requests = 2;
+    }
+  });
+  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto response = wait(reactor(), agent->request("GET", server.url()));
+  ASSERT_TRUE(response.value);
+  Deferred<std::string> body = response.value->readBody();
+  auto failure = std::make_shared<std::optional<Failure>>();
+  body.addErrback([failure](Failure f) -> std::string {
+    *failure = f;
+    return "";
+  });
+  body.cancel();
+  ASSERT_TRUE(failure->has_value());
+  EXPECT_TRUE((*failure)->check<CancelledError>());
+  EXPECT_TRUE(runUntil(reactor(), [&] { return server.connections->at(0)->lost; }));
+}
+
+TEST_F(AgentTest, ConnectAndDnsFailures) {
+  auto refused = wait(reactor(), getPage("http://127.0.0.1:1/"));
+  ASSERT_TRUE(refused.failure);
+  EXPECT_TRUE(refused.failure->check<ConnectError>()) << refused.failure->describe();
+}
+
+}  // namespace
+}  // namespace deft::web

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The getpage command: the demo (no URL) and curl-mode flags and exit codes against the demo's
+# own embedded server is not reachable from here, so against examples/web_server.
+set -uo pipefail
+getpage=$1
+web_server=$2
+fail=0
+check() {  # expected-exit description command...
+  local expected=$1 what=$2
+  shift 2
+  "$@" >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err"
+  local rc=$?
+  if [[ $rc -ne $expected ]]; then
+    echo "FAIL: $what: exit $rc, expected $expected"; cat "$TEST_TMPDIR/err"; fail=1
+  elif [[ $expected -ne 0 && ! -s $TEST_TMPDIR/err ]]; then
+    echo "FAIL: $what: no error line on stderr"; fail=1
+  else
+    echo "ok: $what ($rc)"
+  fi
+}
+
+check 0 "demo with no URL" "$getpage"
+grep -q "fetched 8 pages concurrently" "$TEST_TMPDIR/out" || { echo "FAIL: no summary line"; fail=1; }
+grep -q "/missing .* 404" "$TEST_TMPDIR/out" || { echo "FAIL: 404 row missing"; cat "$TEST_TMPDIR/out"; fail=1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$web_server" --port="$port" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null && break; sleep 0.1; done
+base="http://127.0.0.1:$port"
+
+check 0 "-o - with -w" "$getpage" -o - -w '|%{http_code}|%{size_download}|%{num_redirects}' "$base/hello?name=t"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, t"$'\n''|200|9|0' ]] || { echo "FAIL: -w output: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 22 "404 is 22, body still written" "$getpage" -o "$TEST_TMPDIR/body" "$base/nowhere"
+grep -q "No route" "$TEST_TMPDIR/body" || { echo "FAIL: 404 body not written"; fail=1; }
+check 0 "-d posts" "$getpage" -o - -d 'abc' "$base/echo"
+[[ $(cat "$TEST_TMPDIR/out") == abc ]] || { echo "FAIL: -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+echo -n "from a file" >"$TEST_TMPDIR/data"
+check 0 "-d @file -X PUT" "$getpage" -o - -X PUT -d "@$TEST_TMPDIR/data" "$base/echo"
+[[ $(cat "$TEST_TMPDIR/out") == "from a file" ]] || { echo "FAIL: -d @file"; fail=1; }
+check 28 "--max-time" "$getpage" -o - --max-time 0.3 "$base/slow?seconds=5"
+check 63 "--max-filesize" "$getpage" -o - --max-filesize 10 "$base/bytes/100"
+check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
+check 1 "https refused" "$getpage" -o - "https://127.0.0.1:$port/"
+check 3 "malformed URL" "$getpage" -o - "http://"
+exit $fail
