@@ -78,7 +78,8 @@ struct CaresResolver::Query {
   int family = 0;
   Deferred<std::vector<std::string>> result;
   absl::Time deadline;
-  std::list<Query*>::iterator inDeadlines;  // valid while hasDeadline
+  Query* older = nullptr;  // neighbours in the deadline list, while hasDeadline
+  Query* newer = nullptr;
   bool hasDeadline = false;
   bool abandoned = false;  // the Deferred has fired already (cancelled or past its deadline)
   int status = ARES_SUCCESS;
@@ -198,8 +199,9 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
     query->resolver->forgetDeadline(query);
   });
   query->deadline = reactor_.seconds() + options_.deadline;
-  byDeadline_.push_back(query);
-  query->inDeadlines = std::prev(byDeadline_.end());
+  query->older = newest_;
+  (newest_ != nullptr ? newest_->newer : oldest_) = query;
+  newest_ = query;
   query->hasDeadline = true;
   armDeadlineTimer();
   query->family = family;
@@ -262,17 +264,18 @@ void CaresResolver::onAddrInfo(void* data, int status, int, ares_addrinfo* resul
   auto* query = static_cast<Query*>(data);
   query->status = status;
   if (status == ARES_SUCCESS && result != nullptr) {
-    std::vector<std::string> v4, v6;
-    for (ares_addrinfo_node* node = result->nodes; node != nullptr; node = node->ai_next) {
-      std::string text = addressText(node->ai_addr);
-      auto& list = node->ai_family == AF_INET6 ? v6 : v4;
-      if (!text.empty() && std::find(list.begin(), list.end(), text) == list.end()) {
-        list.push_back(std::move(text));
+    // IPv4 addresses first, then IPv6, each once, built straight into the result.
+    std::vector<std::string>& addresses = query->addresses;
+    for (int family : {AF_INET, AF_INET6}) {
+      for (ares_addrinfo_node* node = result->nodes; node != nullptr; node = node->ai_next) {
+        if (node->ai_family != family) continue;
+        std::string text = addressText(node->ai_addr);
+        if (!text.empty() && std::find(addresses.begin(), addresses.end(), text) == addresses.end()) {
+          addresses.push_back(std::move(text));
+        }
       }
     }
-    v4.insert(v4.end(), v6.begin(), v6.end());
-    query->addresses = std::move(v4);
-    if (query->addresses.empty()) query->status = ARES_ENODATA;
+    if (addresses.empty()) query->status = ARES_ENODATA;
   }
   if (result != nullptr) ares_freeaddrinfo(result);
   // Never fire from inside c-ares: queue it for afterAresCall().
@@ -281,13 +284,15 @@ void CaresResolver::onAddrInfo(void* data, int status, int, ares_addrinfo* resul
 
 void CaresResolver::forgetDeadline(Query* query) {
   if (!query->hasDeadline) return;
-  byDeadline_.erase(query->inDeadlines);
+  (query->older != nullptr ? query->older->newer : oldest_) = query->newer;
+  (query->newer != nullptr ? query->newer->older : newest_) = query->older;
+  query->older = query->newer = nullptr;
   query->hasDeadline = false;
 }
 
 void CaresResolver::armDeadlineTimer() {
-  if (byDeadline_.empty() || (deadlineTimer_ && deadlineTimer_->active())) return;
-  deadlineTimer_ = reactor_.callLater(byDeadline_.front()->deadline - reactor_.seconds(),
+  if (oldest_ == nullptr || (deadlineTimer_ && deadlineTimer_->active())) return;
+  deadlineTimer_ = reactor_.callLater(oldest_->deadline - reactor_.seconds(),
                                       [this] { expireDeadlines(); });
 }
 
@@ -295,8 +300,8 @@ void CaresResolver::armDeadlineTimer() {
 // (It may fire for a lookup that has finished since; it then just re-arms.)
 void CaresResolver::expireDeadlines() {
   const absl::Time now = reactor_.seconds();
-  while (!byDeadline_.empty() && byDeadline_.front()->deadline <= now) {
-    Query* query = byDeadline_.front();
+  while (oldest_ != nullptr && oldest_->deadline <= now) {
+    Query* query = oldest_;
     forgetDeadline(query);
     query->abandoned = true;
     Deferred<std::vector<std::string>> result = std::move(query->result);
@@ -332,12 +337,17 @@ void CaresResolver::process(int readFd, int writeFd) {
 }
 
 void CaresResolver::afterAresCall(bool queriesOnlyStarted) {
-  while (!answered_.empty()) {
-    std::vector<Query*> batch = std::move(answered_);
-    answered_.clear();
-    for (Query* query : batch) finish(query);  // callbacks may start lookups: a new batch
-    if (!destroying_) startWaiting();           // room for waiting lookups (may answer at once)
+  // Callbacks may start lookups, which come back here: the outermost call fires everything,
+  // by index, so the vector keeps its capacity and nothing is fired twice.
+  if (draining_) return;
+  draining_ = true;
+  for (std::size_t next = 0; next < answered_.size();) {
+    finish(answered_[next++]);
+    // Room for waiting lookups (which may answer at once, appending here).
+    if (next == answered_.size() && !destroying_) startWaiting();
   }
+  answered_.clear();
+  draining_ = false;
   if (destroying_) return;
   if (queriesOnlyStarted && timer_ && timer_->active()) {
     // A query just sent first times out `timeout` from now: no need to ask c-ares (whose

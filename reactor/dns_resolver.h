@@ -31,7 +31,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -118,11 +117,14 @@ class CaresResolver final : public IHostResolver {
   ares_channeldata* channel_ = nullptr;
   absl::flat_hash_map<int, std::unique_ptr<Socket>> sockets_;
   std::vector<std::unique_ptr<Socket>> closedSockets_;  // freed at the next process()
-  std::vector<Query*> answered_;                          // fired by afterAresCall()
+  std::vector<Query*> answered_;  // fired by afterAresCall(), kept for its capacity
+  bool draining_ = false;         // afterAresCall() is firing answered_
   std::shared_ptr<IDelayedCall> timer_;
-  // Lookups not yet finished, oldest first. Every lookup gets the same deadline length, so this
-  // is also deadline order: one timer, on the oldest, serves them all.
-  std::list<Query*> byDeadline_;
+  // Lookups not yet finished, oldest first, linked through the queries themselves (no node to
+  // allocate). Every lookup gets the same deadline length, so this is also deadline order: one
+  // timer, on the oldest, serves them all.
+  Query* oldest_ = nullptr;
+  Query* newest_ = nullptr;
   std::shared_ptr<IDelayedCall> deadlineTimer_;
   absl::Time aresTimerDue_;  // when timer_ fires; moved only when c-ares needs it sooner
   void armDeadlineTimer();

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The web client against libcurl, curl --parallel and wrk, in the same run, fetching from a local
+# nginx (one worker, started and stopped here, on 127.0.0.1):
+#   small: a 1 KiB file 20,000 times with 100 in flight;
+#   big:   a 1 MiB file 500 times with 20 in flight.
+#
+#   bench/http_client.sh [--runs N]
+#
+# Prints medians of N runs: requests/s and the client's CPU seconds per 1,000 requests (its own
+# getrusage for deft and libcurl; /proc for curl and wrk). wrk runs for 5 s at 100 (small) or
+# 20 (big) connections: the practical ceiling. Installs nginx-light, wrk and curl when missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs=5
+while (($#)); do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
+  esac
+done
+
+bench/install_peers.sh wrk nginx-light curl libcurl4-openssl-dev
+./bazelw build --config=opt //bench:http_client_load //bench:curl_multi_load >&2
+bin=bazel-bin
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+head -c 1024 /dev/zero | tr '\0' 's' >"$work/1k"
+head -c $((1 << 20)) /dev/zero | tr '\0' 'b' >"$work/1m"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/error.log;
+pid $work/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  sendfile on;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
+  uwsgi_temp_path $work; scgi_temp_path $work;
+  server { listen 127.0.0.1:$port; root $work; }
+}
+CONF
+nginx -p "$work" -c "$work/nginx.conf" &
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/1k" && break; sleep 0.1; done
+
+ticks=$(getconf CLK_TCK)
+median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[2:]]; print(f"{statistics.median(v):.{sys.argv[1]}f}")' "$@"; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# curl --parallel over a config file of N identical URLs; rate and CPU from its rusage.
+run_curl() {  # url requests in_flight
+  local config="$work/curl.cfg"
+  : >"$config"
+  for ((k = 0; k < $2; k++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$1"; done >>"$config"
+  python3 - "$config" "$2" "$3" <<'PY'
+import resource, subprocess, sys, time
+config, n, inflight = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+start = time.monotonic()
+subprocess.run(["curl", "-s", "--parallel", "--parallel-max", inflight, "-K", config], check=True)
+seconds = time.monotonic() - start
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"rate={n / seconds:.0f} cpu_per_1k={(u.ru_utime + u.ru_stime) / n * 1000:.4f}")
+PY
+}
+
+run_wrk() {  # url connections
+  wrk -t1 -c"$2" -d5s "$1" >"$work/wrk.out" &
+  local pid=$!
+  sleep 0.2
+  local before after
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep 4.7
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "$before")
+  wait "$pid"
+  local requests rate
+  requests=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
+  rate=$requests
+  python3 -c "print(f'rate=$rate cpu_per_1k={($after - $before) / $ticks / ($rate * 4.7) * 1000:.4f}')"
+}
+
+for size in small big; do
+  if [[ $size == small ]]; then url="http://127.0.0.1:$port/1k"; n=20000; c=100;
+  else url="http://127.0.0.1:$port/1m"; n=500; c=20; fi
+  echo "== $size file: $n requests, $c in flight, median of $runs"
+  printf "%-16s %12s %26s\n" client "requests/s" "client CPU s per 1k req"
+  for client in deft libcurl-multi curl-parallel wrk; do
+    rates=() cpus=()
+    for ((i = 0; i < runs; i++)); do
+      case $client in
+        deft) out=$("$bin/bench/http_client_load" --url="$url" --requests=$n --in-flight=$c) ;;
+        libcurl-multi) out=$("$bin/bench/curl_multi_load" "$url" $n $c) ;;
+        curl-parallel) out=$(run_curl "$url" $n $c) ;;
+        wrk) out=$(run_wrk "$url" $c) ;;
+      esac
+      rates+=("$(field rate "$out")")
+      cpus+=("$(field cpu_per_1k "$out")")
+    done
+    printf "%-16s %12s %26s\n" "$client" "$(median 0 "${rates[@]}")" "$(median 4 "${cpus[@]}")"
+  done
+  echo
+done

@@ -1,0 +1,77 @@
+// Fetches one URL `--requests` times with `--in-flight` at once through deft's Agent (a pool of
+// that many keep-alive connections), reading every body whole. Prints the rate and this
+// process's CPU per 1,000 requests: the Agent's side of bench/http_client.sh.
+//
+//   http_client_load --url=http://127.0.0.1:8080/1k --requests=20000 --in-flight=100
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "bench/bench_util.h"
+#include "reactor/reactor.h"
+#include "web_client/agent.h"
+
+namespace {
+
+struct Load {
+  std::shared_ptr<deft::web::Agent> agent;
+  std::string url;
+  long remaining = 0;  // requests not yet started
+  long completed = 0;
+  long failed = 0;
+  long bytes = 0;
+  long inFlight = 0;
+
+  void startOne() {
+    --remaining;
+    ++inFlight;
+    agent->request("GET", url)
+        .addCallback([](deft::web::Response r) { return r.readBody(); })
+        .addCallbacks([this](std::string body) { finished(body.size(), false); },
+                      [this](deft::Failure f) {
+                        if (failed++ == 0) std::fprintf(stderr, "%s\n", f.describe().c_str());
+                        finished(0, true);
+                      });
+  }
+  void finished(std::size_t size, bool error) {
+    --inFlight;
+    ++completed;
+    bytes += static_cast<long>(size);
+    (void)error;
+    if (remaining > 0) {
+      startOne();
+    } else if (inFlight == 0) {
+      deft::reactor().stop();
+    }
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using deft::bench::flag;
+  const long requests = std::atol(flag(argc, argv, "requests", "20000").c_str());
+  const long inFlight = std::atol(flag(argc, argv, "in-flight", "100").c_str());
+  deft::web::AgentOptions options;
+  options.maxConnectionsPerHost = static_cast<std::size_t>(inFlight);
+  Load load;
+  load.agent = std::make_shared<deft::web::Agent>(options);
+  load.url = flag(argc, argv, "url", "http://127.0.0.1:8080/");
+  load.remaining = requests;
+
+  const double cpuBefore = deft::bench::cpuSeconds();
+  const absl::Time start = absl::Now();
+  deft::reactor().callWhenRunning([&] {
+    for (long i = 0; i < inFlight && load.remaining > 0; ++i) load.startOne();
+  });
+  deft::reactor().run(false);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double cpu = deft::bench::cpuSeconds() - cpuBefore;
+  std::printf("requests=%ld failed=%ld bytes=%ld seconds=%.3f rate=%.0f cpu_per_1k=%.4f\n",
+              load.completed, load.failed, load.bytes, seconds, load.completed / seconds,
+              cpu / load.completed * 1000);
+  return load.failed == 0 ? 0 : 1;
+}
