@@ -20,14 +20,17 @@ dnsmasq_pid=$!
 sleep 0.5
 median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 printf "%-6s %10s %12s %20s\n" impl in_flight names/s cpu_us_per_lookup
+# Runs alternate deft, c-ares, deft, ... so drift in dnsmasq or the machine hits both alike.
 for inflight in 200 50; do
-  for impl in deft cares; do
-    rates=() cpus=()
-    for ((r = 0; r < runs; r++)); do
+  deft_rates=() deft_cpus=() cares_rates=() cares_cpus=()
+  for ((r = 0; r < runs; r++)); do
+    for impl in deft cares; do
       line=$(bazel-bin/bench/dns_resolve --impl=$impl --server=127.0.0.1:$port --count=10000 --in-flight=$inflight)
-      rates+=("$(sed 's/.*names_per_s=\([0-9]*\).*/\1/' <<<"$line")")
-      cpus+=("$(sed 's/.*cpu_us_per_lookup=\([0-9.]*\).*/\1/' <<<"$line")")
+      rate="$(sed 's/.*names_per_s=\([0-9]*\).*/\1/' <<<"$line")"
+      cpu="$(sed 's/.*cpu_us_per_lookup=\([0-9.]*\).*/\1/' <<<"$line")"
+      if [[ $impl == deft ]]; then deft_rates+=("$rate") deft_cpus+=("$cpu"); else cares_rates+=("$rate") cares_cpus+=("$cpu"); fi
     done
-    printf "%-6s %10s %12.0f %20.2f\n" "$impl" "$inflight" "$(median "${rates[@]}")" "$(median "${cpus[@]}")"
   done
+  printf "%-6s %10s %12.0f %20.2f\n" deft "$inflight" "$(median "${deft_rates[@]}")" "$(median "${deft_cpus[@]}")"
+  printf "%-6s %10s %12.0f %20.2f\n" cares "$inflight" "$(median "${cares_rates[@]}")" "$(median "${cares_cpus[@]}")"
 done

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
@@ -65,6 +66,17 @@ std::string addressText(const sockaddr* address) {
                 sizeof text);
   }
   return text;
+}
+
+// Whether `name` could be an IP literal: only hex digits, dots, colons (and '%' for a scope).
+// Host names almost never are, and parsing them as addresses costs more than this look.
+bool mightBeLiteral(std::string_view name) {
+  for (char c : name) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.' && c != ':' && c != '%') {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -178,7 +190,8 @@ Deferred<std::vector<Address>> CaresResolver::resolveHost(std::string_view host,
 Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, int family) {
   using Result = std::vector<std::string>;
   if (name.empty()) return fail<Result>(DNSLookupError("cannot resolve an empty host name"));
-  if (std::optional<Address> literal = Address::fromLiteral(name, 0)) {
+  if (std::optional<Address> literal = mightBeLiteral(name) ? Address::fromLiteral(name, 0)
+                                                             : std::nullopt) {
     if (family == AF_UNSPEC || literal->family() == family) {
       return succeed(Result{literal->host()});
     }
