@@ -7,7 +7,9 @@
 #   bench/http_client.sh [--runs N]
 #
 # Prints medians of N runs: requests/s and the client's CPU seconds per 1,000 requests (its own
-# getrusage for deft and libcurl; /proc for curl and wrk). wrk runs for 5 s at 100 (small) or
+# getrusage for deft and libcurl; /proc for curl and wrk). "deft" reads each body whole
+# (readBody); "deft-stream" counts it as it arrives (deliverBody), like the libcurl program's
+# write callback: that is the like-for-like pair. wrk runs for 5 s at 100 (small) or
 # 20 (big) connections: the practical ceiling. Installs nginx-light, wrk and curl when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -59,7 +61,7 @@ run_curl() {  # url requests in_flight
 import resource, subprocess, sys, time
 config, n, inflight = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 start = time.monotonic()
-subprocess.run(["curl", "-s", "--parallel", "--parallel-max", inflight, "-K", config], check=True)
+subprocess.run(["curl", "-s", "--no-progress-meter", "--parallel", "--parallel-max", inflight, "-K", config], check=True)
 seconds = time.monotonic() - start
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"rate={n / seconds:.0f} cpu_per_1k={(u.ru_utime + u.ru_stime) / n * 1000:.4f}")
@@ -86,11 +88,12 @@ for size in small big; do
   else url="http://127.0.0.1:$port/1m"; n=500; c=20; fi
   echo "== $size file: $n requests, $c in flight, median of $runs"
   printf "%-16s %12s %26s\n" client "requests/s" "client CPU s per 1k req"
-  for client in deft libcurl-multi curl-parallel wrk; do
+  for client in deft deft-stream libcurl-multi curl-parallel wrk; do
     rates=() cpus=()
     for ((i = 0; i < runs; i++)); do
       case $client in
         deft) out=$("$bin/bench/http_client_load" --url="$url" --requests=$n --in-flight=$c) ;;
+        deft-stream) out=$("$bin/bench/http_client_load" --url="$url" --requests=$n --in-flight=$c --stream=true) ;;
         libcurl-multi) out=$("$bin/bench/curl_multi_load" "$url" $n $c) ;;
         curl-parallel) out=$(run_curl "$url" $n $c) ;;
         wrk) out=$(run_wrk "$url" $c) ;;

@@ -3,10 +3,13 @@
 // process's CPU per 1,000 requests: the Agent's side of bench/http_client.sh.
 //
 //   http_client_load --url=http://127.0.0.1:8080/1k --requests=20000 --in-flight=100
+//   --stream=true counts each body as it arrives (deliverBody), as libcurl's write callback in
+//   bench/curl_multi_load does; by default bodies are read whole (readBody).
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -25,22 +28,38 @@ struct Load {
   long bytes = 0;
   long inFlight = 0;
 
+  bool stream = false;  // count the body as it arrives (as curl's write callback) vs read it whole
+
   void startOne() {
     --remaining;
     ++inFlight;
     agent->request("GET", url)
-        .addCallback([](deft::web::Response r) { return r.readBody(); })
-        .addCallbacks([this](std::string body) { finished(body.size(), false); },
+        .addCallback([this](deft::web::Response r) -> deft::Deferred<std::size_t> {
+          if (!stream) {
+            return r.readBody().addCallback([](std::string body) { return body.size(); });
+          }
+          auto size = std::make_shared<std::size_t>(0);
+          deft::Deferred<std::size_t> done;
+          r.deliverBody({.dataReceived = [size](std::string_view data) { *size += data.size(); },
+                         .connectionLost = [size, done](std::optional<deft::Failure> f) mutable {
+                           if (f) {
+                             done.errback(*f);
+                           } else {
+                             done.callback(*size);
+                           }
+                         }});
+          return done;
+        })
+        .addCallbacks([this](std::size_t size) { finished(size); },
                       [this](deft::Failure f) {
                         if (failed++ == 0) std::fprintf(stderr, "%s\n", f.describe().c_str());
-                        finished(0, true);
+                        finished(0);
                       });
   }
-  void finished(std::size_t size, bool error) {
+  void finished(std::size_t size) {
     --inFlight;
     ++completed;
     bytes += static_cast<long>(size);
-    (void)error;
     if (remaining > 0) {
       startOne();
     } else if (inFlight == 0) {
@@ -61,6 +80,7 @@ int main(int argc, char** argv) {
   load.agent = std::make_shared<deft::web::Agent>(options);
   load.url = flag(argc, argv, "url", "http://127.0.0.1:8080/");
   load.remaining = requests;
+  load.stream = flag(argc, argv, "stream", "false") == "true";
 
   const double cpuBefore = deft::bench::cpuSeconds();
   const absl::Time start = absl::Now();

@@ -1,5 +1,7 @@
 #include "web_client/connection.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "reactor/errors.h"
@@ -63,6 +65,12 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_ = std::make_shared<internal::ResponseBody>();
   body_->head = std::move(head);
   body_->url = url_;
+  if (framing.kind == http::BodyFraming::Kind::kLength) {
+    // One allocation for the whole body when it is read whole; capped, because the length is the
+    // peer's word.
+    constexpr std::uint64_t kMaxReserve = 8 << 20;
+    body_->received.reserve(static_cast<std::size_t>(std::min(framing.length, kMaxReserve)));
+  }
   std::weak_ptr<bool> alive = alive_;
   body_->abort = [this, alive] {
     if (!alive.expired()) abort();
