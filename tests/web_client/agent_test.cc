@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "deferred/deferred_list.h"
 #include "gtest/gtest.h"
 #include "http/errors.h"
@@ -343,6 +344,93 @@ TEST_F(AgentTest, CancellingMidBodyAbortsTheConnection) {
   ASSERT_TRUE(failure->has_value());
   EXPECT_TRUE((*failure)->check<CancelledError>());
   EXPECT_TRUE(runUntil(reactor(), [&] { return server.connections->at(0)->lost; }));
+}
+
+TEST_F(AgentTest, OversizedHeadAndResetMidBody) {
+  ScriptedServer bigHead(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nX-Big: " + std::string(100000, 'h') + "\r\n\r\n");
+      c.requests = 2;
+    }
+  });
+  auto big = wait(reactor(), getPage(bigHead.url()));
+  ASSERT_TRUE(big.failure);
+  const http::ParseError* error = big.failure->value<http::ParseError>();
+  ASSERT_NE(error, nullptr) << big.failure->describe();
+  EXPECT_EQ(error->kind(), http::ParseErrorKind::kHeaderSectionTooLarge);
+
+  ScriptedServer reset(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome");
+      c.requests = 2;
+      c.transport->abortConnection();  // an RST, not a FIN
+    }
+  });
+  auto cut = wait(reactor(), getPage(reset.url()));
+  ASSERT_TRUE(cut.failure);
+  EXPECT_TRUE(cut.failure->check<PartialDownloadError>()) << cut.failure->describe();
+}
+
+TEST_F(AgentTest, RedirectToAQueryOnlyLocation) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.transport == nullptr || c.answered == c.requests) return;
+    ++c.answered;
+    if (c.received.find("GET /search?q=2 ") != std::string::npos) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+    } else {
+      c.transport->write("HTTP/1.1 301 Moved\r\nLocation: ?q=2\r\nContent-Length: 0\r\n\r\n");
+    }
+  });
+  auto r = wait(reactor(), fetchPage(server.url("/search?q=1")));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(r.value->body, "done");
+  EXPECT_EQ(r.value->url.target(), "/search?q=2");
+}
+
+TEST_F(AgentTest, BodyStreamedWithBackpressure) {
+  router.route("/large", [](Request) { return http::Response::text(200, std::string(4 << 20, 'L')); });
+  start();
+  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto response = wait(reactor(), agent->request("GET", url("/large")));
+  ASSERT_TRUE(response.value);
+  Response r = *response.value;
+  std::size_t received = 0;
+  bool ended = false;
+  r.deliverBody({.dataReceived = [&](std::string_view data) { received += data.size(); },
+                 .connectionLost = [&](std::optional<Failure> f) {
+                   EXPECT_FALSE(f) << f->describe();
+                   ended = true;
+                 }});
+  r.pauseProducing();
+  for (int i = 0; i < 20; ++i) reactor().iterate(absl::Milliseconds(5));
+  const std::size_t whilePaused = received;
+  for (int i = 0; i < 20; ++i) reactor().iterate(absl::Milliseconds(5));
+  EXPECT_EQ(received, whilePaused) << "data kept coming while paused";
+  EXPECT_LT(received, std::size_t{4 << 20});
+  r.resumeProducing();
+  ASSERT_TRUE(runUntil(reactor(), [&] { return ended; }));
+  EXPECT_EQ(received, std::size_t{4 << 20});
+}
+
+TEST_F(AgentTest, IdlePooledConnectionsCloseAfterTheIdleTimeout) {
+  start();
+  AgentOptions options;
+  options.idleTimeout = absl::Milliseconds(100);
+  auto agent = std::make_shared<Agent>(options, reactor());
+  ASSERT_TRUE(wait(reactor(), getPage(url("/"), {.agent = agent})).value);
+  EXPECT_EQ(agent->idleConnections(), 1u);
+  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }, absl::Seconds(3)));
+  EXPECT_EQ(agent->idleConnections(), 0u);
+  ASSERT_TRUE(wait(reactor(), getPage(url("/"), {.agent = agent})).value);
+  EXPECT_EQ(agent->connectionsOpened(), 2u);
+}
+
+TEST_F(AgentTest, HostNamesResolveThroughTheReactorsResolver) {
+  start();
+  // "localhost" comes from the hosts file, which the c-ares resolver reads before DNS.
+  auto r = wait(reactor(), getPage(absl::StrCat("http://localhost:", port->getHost().port(), "/")));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(*r.value, "root");
 }
 
 TEST_F(AgentTest, ConnectAndDnsFailures) {

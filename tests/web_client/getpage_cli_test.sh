@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The getpage command: the demo (no URL) and curl-mode flags and exit codes against the demo's
-# own embedded server is not reachable from here, so against examples/web_server.
+# The getpage command: the demo (no URL); curl-mode flags and exit codes against
+# examples/web_server; and the failures a well-behaved server cannot produce (a malformed
+# response, one cut short, a redirect loop) against a few lines of Python sending exact bytes.
 set -uo pipefail
 getpage=$1
 web_server=$2
@@ -44,4 +45,37 @@ check 63 "--max-filesize" "$getpage" -o - --max-filesize 10 "$base/bytes/100"
 check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
 check 1 "https refused" "$getpage" -o - "https://127.0.0.1:$port/"
 check 3 "malformed URL" "$getpage" -o - "http://"
+# A server that misbehaves on purpose, by path.
+bad_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$bad_port" <<'PY' &
+import socket, sys, threading
+replies = {
+    b"/malformed": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    b"/cut": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",
+    b"/loop": b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+}
+def serve(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+    path = data.split(b" ")[1]
+    conn.sendall(replies.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+    conn.close()
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen(16)
+while True:
+    threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
+PY
+bad=$!
+trap 'kill $server $bad 2>/dev/null' EXIT
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$bad_port))" 2>/dev/null && break; sleep 0.1; done
+check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
+check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
+check 47 "redirect loop" "$getpage" -o - --max-redirs 3 "http://127.0.0.1:$bad_port/loop"
+check 22 "--max-redirs 0 gives the 302 itself" "$getpage" -o - --max-redirs 0 "http://127.0.0.1:$bad_port/loop"
 exit $fail

@@ -17,6 +17,7 @@ struct ScriptedConnection {
   ITransport* transport = nullptr;
   std::string received;
   int requests = 0;  // blank lines ending a head seen so far
+  int answered = 0;  // for the script's own bookkeeping
   bool lost = false;
 };
 
