@@ -248,8 +248,15 @@ void HttpChannel::dispatchNext() {
 void HttpChannel::dispatch(Pending& pending) {
   pending.dispatched = true;
   cancelTimer(idleTimer_);
-  Request request = pending.request;  // a copy: the handler owns its own; ours is for reports
-  pending.request.body.clear();
+  // The handler owns the request. Keep what answering and reporting need, and the body stream
+  // that onBody() still feeds.
+  Request request = std::move(pending.request);
+  pending.request = Request();
+  pending.request.method = request.method;
+  pending.request.target = request.target;
+  pending.request.path = request.path;
+  pending.request.version = request.version;
+  pending.request.bodyStream = request.bodyStream;
   Deferred<Response> handled =
       pending.route != nullptr
           ? pending.route->handler(std::move(request))

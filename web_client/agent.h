@@ -52,8 +52,8 @@ struct AgentOptions {
 
 // Per-request settings that are not headers.
 struct RequestOptions {
-  // The body may not exceed this many bytes (ResponseTooLarge otherwise, as a ParseError of kind
-  // kBodyTooLarge from the parser). 0: the Agent's limit.
+  // The body may not exceed this many bytes: past it the body errbacks with an http::ParseError
+  // of kind kBodyTooLarge (getPage says ResponseTooLarge). 0: the Agent's limit.
   std::uint64_t maxBodyBytes = 0;
 };
 
@@ -73,7 +73,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers = {},
                              std::string body = {}, RequestOptions options = {});
 
-  // Closes every idle connection; the Deferred fires when they are closed.
+  // Closes every idle connection (Twisted's HTTPConnectionPool.closeCachedConnections). Requests
+  // in progress keep theirs.
   void closeCachedConnections();
 
   // Pool statistics, for tests and the curious.
