@@ -3,10 +3,10 @@
 # (started and stopped here, on 127.0.0.1 only), with 200 and with 50 queries in flight.
 # Medians of N runs: names/s and CPU microseconds per lookup.
 #
-#   bench/dns.sh [--runs N]
+#   bench/dns.sh [--runs N]     (15 by default: single runs here vary by ±20%)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-runs=5
+runs=15
 [[ "${1:-}" == "--runs" ]] && runs="$2"
 ./bazelw build --config=opt //bench:dns_resolve >&2
 work=$(mktemp -d)
