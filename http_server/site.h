@@ -15,7 +15,8 @@
 // answered in order: pipelined requests wait for the ones before them.
 //
 // Bad requests get the status RFC 9110 names (400, 413 body too large, 431 head too large, 505,
-// 417 for an Expect we do not know) and the connection is closed. A handler that throws or
+// 417 for an Expect we do not know, 501 for a transfer coding we do not know) and the connection
+// is closed. A handler that throws or
 // errbacks gives a 500; the failure goes to the error reporter (stderr by default) and the server
 // lives on. A client that trickles its head is cut off after `headerTimeout`; one that sends
 // nothing for `idleTimeout` between requests (or while we wait for its body) too.
