@@ -74,6 +74,11 @@ void HttpChannel::startIdleTimer() {
   idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, [this, alive] {
     if (alive.expired() || lost_) return;
     idleTimer_.reset();
+    if (!pending_.empty() && pending_.front().dispatched) {
+      // We are the slow side (a handler still runs): the client is not idle.
+      startIdleTimer();
+      return;
+    }
     transport()->loseConnection();
   });
 }
@@ -246,8 +251,9 @@ void HttpChannel::dispatchNext() {
 }
 
 void HttpChannel::dispatch(Pending& pending) {
+  // The idle timer keeps running (re-arming it per request would cost a timer each): it
+  // spares a connection whose handler is still at work.
   pending.dispatched = true;
-  cancelTimer(idleTimer_);
   // The handler owns the request. Keep what answering and reporting need, and the body stream
   // that onBody() still feeds.
   Request request = std::move(pending.request);
@@ -395,7 +401,7 @@ void HttpChannel::finishResponse() {
       transport()->resumeProducing();
     }
   }
-  if (pending_.empty()) startIdleTimer();
+  startIdleTimer();  // silence from here on is the client's
   sendContinueIfNeeded();
   dispatchNext();
 }

@@ -293,6 +293,12 @@ TEST_F(ServerTest, IdleConnectionsAreClosed) {
   RawClient silent(reactor(), portNumber());
   ASSERT_TRUE(silent.waitForClose(absl::Seconds(3)));
 
+  // A handler slower than the idle timeout: the client is waiting on us, not idle.
+  RawClient waiting(reactor(), portNumber());
+  waiting.send("GET /delay?500 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(waiting.waitForResponses(1, absl::Seconds(3)));
+  EXPECT_EQ(waiting.responses().messages[0].body, "delayed 500\n");
+
   RawClient afterOne(reactor(), portNumber());
   afterOne.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(afterOne.waitForResponses(1));
