@@ -213,9 +213,10 @@ void HttpChannel::rejectRequest(int status, std::string text) {
     pending_.back().errorText = std::move(text);
     pending_.back().complete = true;
   } else if (!pending_.empty() && !pending_.back().complete) {
-    // Its handler already runs with a streamed body: the body fails; we close after.
-    if (pending_.back().request.bodyStream) {
-      pending_.back().request.bodyStream->fail(Failure(ParseError(ParseErrorKind::kBadChunk, text)));
+    // Its handler already runs with a streamed body: the body fails with the parse error (a
+    // handler that lets it through answers with its status, below); we close after.
+    if (pending_.back().request.bodyStream && parser_.error()) {
+      pending_.back().request.bodyStream->fail(Failure(*parser_.error()));
     }
     return;
   } else {
@@ -277,6 +278,10 @@ void HttpChannel::dispatch(Pending& pending) {
       },
       [this, alive](Failure failure) -> Deferred<void> {
         if (alive.expired() || lost_) return succeed();
+        if (const ParseError* bad = failure.value<ParseError>()) {
+          // The request's own streamed body was invalid or too large: the client's fault.
+          return respond(Response::text(statusFor(bad->kind()), std::string(bad->what()) + "\n"));
+        }
         site_.reportError(pending_.front().request, failure);
         return respond(Response::text(500, "Internal Server Error\n"));
       });

@@ -389,6 +389,28 @@ TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
   EXPECT_EQ(client.responses().messages[0].body, std::to_string(8 * 0x10000));
 }
 
+TEST_F(ServerTest, StreamedRequestBodyOverTheLimitGets413) {
+  router.route(
+      "/upload",
+      [](Request request) -> Deferred<Response> {
+        while (!(co_await request.bodyStream->read()).empty()) {
+        }
+        co_return Response::text(200, "all read");
+      },
+      {.streamBody = true});
+  ServerOptions options;
+  options.limits.maxBodyBytes = 100000;
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 4; ++i) client.send("8000\r\n" + std::string(0x8000, 'u') + "\r\n");
+  ASSERT_TRUE(client.waitForClose());
+  auto r = client.responses();
+  ASSERT_EQ(r.messages.size(), 1u) << client.received();
+  EXPECT_EQ(r.messages[0].head.status, 413);
+  EXPECT_TRUE(reported.empty()) << "a client's error is not a server failure";
+}
+
 TEST_F(ServerTest, TenThousandRequestsOverAHundredConnectionsLeaveNoFdOpen) {
   start();
   const std::size_t fdsBefore = openFds();
