@@ -53,6 +53,7 @@ class Headers {
   std::vector<std::string_view> getAll(std::string_view name) const;
   bool has(std::string_view name) const { return get(name).has_value(); }
 
+  void reserve(std::size_t fields) { fields_.reserve(fields); }
   std::size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }
   void clear() { fields_.clear(); }

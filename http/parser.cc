@@ -353,10 +353,12 @@ std::size_t Parser<Head>::consumeHead(std::string_view data) {
 
 template <class Head>
 bool Parser<Head>::parseHead(std::string_view text) {
-  std::vector<std::string_view> lines;
-  lines.reserve(16);
+  // Reused across heads (parseHead never nests): no allocation per message once warm.
+  static thread_local std::vector<std::string_view> lines;
+  lines.clear();
   std::optional<LineError> problem = splitLines(text, lines);
   Head head;
+  if (!lines.empty()) head.headers.reserve(lines.size() - 1);
   if (!problem) problem = parseStartLine(lines.front(), head);
   if (!problem) {
     problem = parseFields(std::span<const std::string_view>(lines).subspan(1), limits_,
