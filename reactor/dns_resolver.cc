@@ -88,7 +88,8 @@ struct CaresResolver::Query {
   CaresResolver* resolver;
   std::string name;
   int family = 0;
-  Deferred<std::vector<std::string>> result;
+  // Optional only so that a Query is not born with a Deferred of its own to throw away.
+  std::optional<Deferred<std::vector<std::string>>> result;
   absl::Time deadline;
   Query* older = nullptr;  // neighbours in the deadline list, while hasDeadline
   Query* newer = nullptr;
@@ -207,7 +208,7 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
   query->name = std::string(name);
   // Cancelling abandons the query: the canceller does not fire it, so cancel() errbacks with
   // CancelledError at once; c-ares's answer, when it comes, is dropped.
-  query->result = Deferred<Result>([query](Deferred<Result>&) {
+  query->result.emplace([query](Deferred<Result>&) {
     query->abandoned = true;
     query->resolver->forgetDeadline(query);
   });
@@ -218,7 +219,7 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
   query->hasDeadline = true;
   armDeadlineTimer();
   query->family = family;
-  Deferred<Result> result = query->result;
+  Deferred<Result> result = *query->result;
   ++pending_;
   waiting_.push_back(query);
   startWaiting();
@@ -317,7 +318,7 @@ void CaresResolver::expireDeadlines() {
     Query* query = oldest_;
     forgetDeadline(query);
     query->abandoned = true;
-    Deferred<std::vector<std::string>> result = std::move(query->result);
+    Deferred<std::vector<std::string>> result = std::move(*query->result);
     result.errback(Failure(DNSQueryTimeoutError(absl::StrCat(
         "DNS lookup timed out for ", query->name, " after ", absl::FormatDuration(options_.deadline)))));
   }
@@ -333,7 +334,7 @@ void CaresResolver::complete(Query* query) {
   --pending_;
   forgetDeadline(query);
   if (!query->abandoned) {
-    Deferred<std::vector<std::string>> result = std::move(query->result);
+    Deferred<std::vector<std::string>> result = std::move(*query->result);
     if (query->status == ARES_SUCCESS) {
       result.callback(std::move(query->addresses));
     } else {
