@@ -2,10 +2,6 @@
 
 #include "reactor/tcp.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 
@@ -15,6 +11,7 @@
 #include "reactor/errors.h"
 #include "reactor/reactor.h"
 #include "tests/reactor/loop_helpers.h"
+#include "tests/support/stalled_listener.h"
 
 namespace deft {
 namespace {
@@ -144,29 +141,12 @@ TEST_F(TcpTest, ConnectionRefusedIsReportedToTheFactory) {
 }
 
 TEST_F(TcpTest, ConnectTimesOutWhenThePeerNeverAnswers) {
-  // A listening socket whose accept queue is full: the kernel drops further SYNs, so a connect
-  // hangs. Nothing leaves the machine.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 0), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    fillers.push_back(fd);
-  }
+  testing::StalledListener listener;
   auto factory = std::make_shared<OneShotClientFactory>(
       std::make_unique<Recorder>(std::make_shared<testing::Record>()));
-  connectTCP("127.0.0.1", ntohs(address.sin_port), factory, absl::Milliseconds(300), reactor_);
+  connectTCP("127.0.0.1", listener.port(), factory, absl::Milliseconds(300), reactor_);
   ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
   EXPECT_TRUE(factory->failed->check<TCPTimedOutError>()) << factory->failed->describe();
-  for (int fd : fillers) ::close(fd);
-  ::close(listener);
 }
 
 TEST_F(TcpTest, HostNamesResolveThroughTheReactorsResolver) {

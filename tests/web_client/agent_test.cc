@@ -1,10 +1,6 @@
 // The Agent and getPage against the project's own server and against a scripted server sending
 // exact bytes: truncations, trickles, silence, redirects, stale pooled connections, gzip.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <memory>
@@ -19,6 +15,7 @@
 #include "http_server/site.h"
 #include "reactor/tcp.h"
 #include "tests/reactor/loop_helpers.h"
+#include "tests/support/stalled_listener.h"
 #include "tests/web_client/scripted_server.h"
 #include "web_client/agent.h"
 #include "web_client/errors.h"
@@ -438,28 +435,13 @@ TEST_F(AgentTest, HostNamesResolveThroughTheReactorsResolver) {
 }
 
 TEST_F(AgentTest, ConnectTimeoutIsATimeoutError) {
-  // A listening socket whose accept queue is full drops further SYNs: connects to it hang.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 0), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
-    ::connect(fillers.back(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-  }
+  deft::testing::StalledListener listener;
   const absl::Time begin = absl::Now();
-  auto r = wait(reactor(), getPage(absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/"),
+  auto r = wait(reactor(), getPage(absl::StrCat("http://127.0.0.1:", listener.port(), "/"),
                                    {.connectTimeout = absl::Milliseconds(300)}));
   ASSERT_TRUE(r.failure);
   EXPECT_TRUE(r.failure->check<TimeoutError>()) << r.failure->describe();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
-  for (int fd : fillers) ::close(fd);
-  ::close(listener);
 }
 
 TEST_F(AgentTest, ConnectAndDnsFailures) {
