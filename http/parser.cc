@@ -13,6 +13,8 @@
 namespace deft::http {
 namespace {
 
+using internal::trimOws;
+
 constexpr std::size_t kMaxChunkLine = 4096;  // a size and its extensions
 
 std::string quoted(std::string_view s) {
@@ -46,12 +48,6 @@ int hexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 struct LineError {

@@ -41,6 +41,13 @@ inline bool isFieldValue(std::string_view s) {
   return true;
 }
 
+// Without the optional whitespace (SP, HTAB) around a field value or list element.
+inline std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace deft::http::internal
 
 #endif  // DEFT_HTTP_INTERNAL_CHARS_H_
