@@ -18,7 +18,7 @@ dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --bind
   --user=root --pid-file= --log-facility=/dev/null &
 dnsmasq_pid=$!
 sleep 0.5
-median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+. bench/lib.sh
 printf "%-6s %10s %12s %20s\n" impl in_flight names/s cpu_us_per_lookup
 # Runs alternate deft, c-ares, deft, ... so drift in dnsmasq or the machine hits both alike.
 for inflight in 200 50; do
@@ -31,6 +31,6 @@ for inflight in 200 50; do
       if [[ $impl == deft ]]; then deft_rates+=("$rate") deft_cpus+=("$cpu"); else cares_rates+=("$rate") cares_cpus+=("$cpu"); fi
     done
   done
-  printf "%-6s %10s %12.0f %20.2f\n" deft "$inflight" "$(median "${deft_rates[@]}")" "$(median "${deft_cpus[@]}")"
-  printf "%-6s %10s %12.0f %20.2f\n" cares "$inflight" "$(median "${cares_rates[@]}")" "$(median "${cares_cpus[@]}")"
+  printf "%-6s %10s %12.0f %20.2f\n" deft "$inflight" "$(median 0 "${deft_rates[@]}")" "$(median 2 "${deft_cpus[@]}")"
+  printf "%-6s %10s %12.0f %20.2f\n" cares "$inflight" "$(median 0 "${cares_rates[@]}")" "$(median 2 "${cares_cpus[@]}")"
 done

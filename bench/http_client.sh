@@ -21,6 +21,7 @@ while (($#)); do
   esac
 done
 
+. bench/lib.sh
 bench/install_peers.sh wrk nginx-light curl libcurl4-openssl-dev
 ./bazelw build --config=opt //bench:http_client_load //bench:curl_multi_load >&2
 bin=bazel-bin
@@ -29,28 +30,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 head -c 1024 /dev/zero | tr '\0' 's' >"$work/1k"
 head -c $((1 << 20)) /dev/zero | tr '\0' 'b' >"$work/1m"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/error.log;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  sendfile on;
-  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
-  uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$port; root $work; }
-}
-CONF
-nginx -p "$work" -c "$work/nginx.conf" &
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/1k" && break; sleep 0.1; done
-
-ticks=$(getconf CLK_TCK)
-median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[2:]]; print(f"{statistics.median(v):.{sys.argv[1]}f}")' "$@"; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+port=$(free_port)
+start_nginx "$work" "$port" on
+wait_for_http "http://127.0.0.1:$port/1k"
 
 # curl --parallel over a config file of N identical URLs; rate and CPU from its rusage.
 run_curl() {  # url requests in_flight

@@ -8,8 +8,7 @@
 # Prints medians: requests/s and the server's CPU seconds per 1,000 requests (from
 # /proc/PID/stat: deft's one process, nginx's one worker). Installs wrk and nginx-light (Debian)
 # when missing; starts and stops both servers itself, on 127.0.0.1. nginx runs a master and one
-# worker, access log off, keepalive_requests raised so neither server re-opens connections
-# during the run.
+# worker (bench/lib.sh's start_nginx).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=5
@@ -22,6 +21,7 @@ while (($#)); do
   esac
 done
 
+. bench/lib.sh
 bench/install_peers.sh wrk nginx-light
 ./bazelw build --config=opt //examples:web_server //bench:http_parser_benchmark >&2
 bin=bazel-bin
@@ -30,46 +30,19 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 head -c 1024 /dev/zero | tr '\0' 'x' >"$work/1k"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-ticks=$(getconf CLK_TCK)
-median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[2:]]; print(f"{statistics.median(v):.{sys.argv[1]}f}")' "$@"; }
-
-start_server() {  # $1 = deft|nginx, $2 = port; sets pid and url
+start_server() {  # $1 = deft|nginx, $2 = port; sets url, stop (to kill) and pid (whose CPU counts)
   if [[ $1 == deft ]]; then
     "$bin/examples/web_server" --port="$2" >/dev/null &
-    pid=$!
+    stop=$!
     url="http://127.0.0.1:$2/bytes/1024"
   else
-    cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/error.log;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
-  uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$2; root $work; }
-}
-CONF
-    nginx -p "$work" -c "$work/nginx.conf" &
-    master=$!
+    start_nginx "$work" "$2" off
+    stop=$nginx_master
     url="http://127.0.0.1:$2/1k"
   fi
-  for _ in $(seq 50); do
-    if curl -sf -o /dev/null "$url"; then
-      # nginx's CPU is its worker's; stopping the master stops both.
-      [[ $1 == nginx ]] && pid=$(pgrep -P "$master") && stop=$master
-      [[ $1 == deft ]] && stop=$pid
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "server $1 did not start" >&2
-  exit 1
+  wait_for_http "$url" || exit 1
+  pid=$stop
+  if [[ $1 == nginx ]]; then pid=$(pgrep -P "$stop"); fi  # nginx's CPU is its worker's
 }
 
 echo "== HTTP server: wrk -t1 -c100 -d${seconds}s, 1 KiB body, median of $runs"

@@ -28,8 +28,7 @@ done
   //bench:reactor_benchmark //examples:echo_server >&2
 bin=bazel-bin
 
-median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.0f}")' "$@"; }
-median3() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f}")' "$@"; }
+. bench/lib.sh
 
 echo "== Timers: CPU ns per timer (schedule + fire), median of $runs"
 printf "%-6s %12s %12s %12s %12s\n" impl dense cancel cancel_op sparse
@@ -42,13 +41,10 @@ for impl in deft libuv asio; do
     cancelop+=("$(sed 's/.*cancel_ns=\([0-9]*\).*/\1/' <<<"$line")")
     sparse+=("$("$bin/bench/timers" --impl=$impl --mode=sparse | sed 's/.*ns_per_timer=\([0-9]*\).*/\1/')")
   done
-  printf "%-6s %12s %12s %12s %12s\n" "$impl" "$(median "${dense[@]}")" "$(median "${cancel[@]}")" \
-    "$(median "${cancelop[@]}")" "$(median "${sparse[@]}")"
+  printf "%-6s %12s %12s %12s %12s\n" "$impl" "$(median 0 "${dense[@]}")" "$(median 0 "${cancel[@]}")" \
+    "$(median 0 "${cancelop[@]}")" "$(median 0 "${sparse[@]}")"
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-ticks=$(getconf CLK_TCK)
 
 echo
 echo "== Echo: 100 connections, 64-byte ping-pong, ${seconds}s, median of $runs"
@@ -73,7 +69,7 @@ for server in deft libuv; do
     rates+=("$(sed 's/.*rate=\([0-9]*\).*/\1/' <<<"$out")")
     cpus+=("$(python3 -c "print(($after - $before) / $ticks / $messages * 100000)")")
   done
-  printf "%-6s %14s %26s\n" "$server" "$(median "${rates[@]}")" "$(median3 "${cpus[@]}")"
+  printf "%-6s %14s %26s\n" "$server" "$(median 0 "${rates[@]}")" "$(median 3 "${cpus[@]}")"
 done
 
 echo
