@@ -270,7 +270,7 @@ void HttpChannel::dispatch(Pending& pending) {
           : succeed(Response::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
 
   std::weak_ptr<bool> alive = alive_;
-  const std::uint64_t before = site_.requestsAnswered_;
+  const std::uint64_t finishedBefore = finishedResponses_;
   Deferred<void> done = std::move(handled).addCallbacks(
       [this, alive](Response response) -> Deferred<void> {
         if (alive.expired() || lost_) return succeed();
@@ -296,11 +296,9 @@ void HttpChannel::dispatch(Pending& pending) {
         running_.reset();
         transport()->abortConnection();
       });
-  // If it all happened now, finishResponse already ran (and maybe the next request too).
-  if (!lost_ && !alive.expired() && site_.requestsAnswered_ == before && !pending_.empty() &&
-      &pending_.front() == &pending) {
-    running_ = std::move(done);
-  }
+  // Unless it all happened now (finishResponse ran, and maybe the next request too), this is
+  // what runs until the response is out.
+  if (!lost_ && finishedResponses_ == finishedBefore) running_ = std::move(done);
 }
 
 Deferred<void> HttpChannel::respond(Response response) {
@@ -373,17 +371,14 @@ Deferred<void> HttpChannel::respond(Response response) {
 }
 
 void HttpChannel::writeError(int status, const std::string& text) {
-  std::weak_ptr<bool> alive = alive_;
-  running_ = succeed();  // nothing else may start meanwhile
-  Response response = Response::text(status, text + "\n");
   closing_ = true;
-  respond(std::move(response));
-  running_.reset();
-  if (!alive.expired() && !lost_) finishResponse();
+  respond(Response::text(status, text + "\n"));  // a body given whole: out at once
+  if (!lost_) finishResponse();
 }
 
 void HttpChannel::finishResponse() {
   running_.reset();
+  ++finishedResponses_;
   if (!pending_.front().complete) {
     // A streaming handler answered before its body ended. The rest of the body would have to be
     // read and thrown away to find the next request; closing is simpler and safe.

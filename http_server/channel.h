@@ -7,6 +7,7 @@
 #ifndef DEFT_HTTP_SERVER_CHANNEL_H_
 #define DEFT_HTTP_SERVER_CHANNEL_H_
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -72,6 +73,7 @@ class HttpChannel final : public Protocol,
   RequestParser parser_;
   std::deque<Pending> pending_;
   std::optional<Deferred<void>> running_;  // the front request's handler and response
+  std::uint64_t finishedResponses_ = 0;     // tells dispatch() whether it all finished at once
   std::shared_ptr<BodyWriter> writer_;     // while a response is streamed
   std::function<Deferred<void>(std::shared_ptr<BodyWriter>)> stream_;  // ... and what streams it
   std::shared_ptr<IDelayedCall> headerTimer_;

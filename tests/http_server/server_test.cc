@@ -361,6 +361,30 @@ TEST_F(ServerTest, StreamedResponseWaitsForASlowClient) {
   EXPECT_EQ(written, kPieces);
 }
 
+TEST_F(ServerTest, ClientVanishingMidStreamEndsTheProducer) {
+  bool producerEnded = false;
+  router.route("/endless", [&](Request) {
+    Response r;
+    r.stream = [&](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
+      try {
+        while (true) co_await out->write(std::string(16 * 1024, 'e'));
+      } catch (const std::exception&) {
+        producerEnded = true;  // the write failed: the client is gone
+      }
+    };
+    return r;
+  });
+  start();
+  RawClient client(reactor(), portNumber());
+  client.transport()->pauseProducing();
+  client.send("GET /endless HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 20; ++i) reactor().iterate(absl::Milliseconds(5));
+  EXPECT_FALSE(producerEnded);
+  client.abort();
+  EXPECT_TRUE(runUntil(reactor(), [&] { return producerEnded && site->openConnections() == 0; }));
+  EXPECT_TRUE(reported.empty()) << reported[0];
+}
+
 TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
   std::vector<std::size_t> pieces;
   router.route(
