@@ -23,7 +23,7 @@ Deferred<std::string> Response::readBody() {
     if (body->abort) body->abort();
   });
   Deferred<std::string> d = *b.reader;
-  if (b.complete || b.failure) b.finish();
+  if (b.complete || b.failure) b.settle();  // it has already ended: deliver the end now
   return d;
 }
 
@@ -36,7 +36,7 @@ void Response::deliverBody(BodyConsumer consumer) {
     b.received.clear();
     b.consumer->dataReceived(pending);
   }
-  if (b.complete || b.failure) b.finish();
+  if (b.complete || b.failure) b.settle();  // it has already ended: deliver the end now
 }
 
 void Response::pauseProducing() {

@@ -85,8 +85,7 @@ struct ResponseBody {
   void append(std::string_view data);
   void finish();
   void fail(Failure reason);
-
- private:
+  // Hands the end (the body, or the failure) to the reader or consumer, if there is one yet.
   void settle();
 };
 

@@ -59,6 +59,13 @@ std::string gzipped(const std::string& text) {
   return out;
 }
 
+// A handler answering with the request's header fields, one "Name=value" per line.
+http::Response echoHeaders(Request request) {
+  std::string seen;
+  for (const auto& [name, value] : request.headers) seen += name + "=" + value + "\n";
+  return http::Response::text(200, seen);
+}
+
 class AgentTest : public ::testing::Test {
  protected:
   AgentTest() {
@@ -72,11 +79,7 @@ class AgentTest : public ::testing::Test {
     router.route("/method", [](Request r) {
       return http::Response::text(200, absl::StrCat(r.method, " ", r.body));
     });
-    router.route("/headers", [](Request r) {
-      std::string seen;
-      for (const auto& [name, value] : r.headers) seen += name + "=" + value + "\n";
-      return http::Response::text(200, seen);
-    });
+    router.route("/headers", echoHeaders);
     router.route("/missing", [](Request) { return http::Response::text(404, "no such page"); });
     router.route("/gzip", [](Request) {
       http::Response r = http::Response::text(200, gzipped(std::string(10000, 'g')));
@@ -156,11 +159,7 @@ TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
   start();
   // A second server on another port, redirected to from the first.
   http::Router other;
-  other.route("/headers", [](Request r) {
-    std::string seen;
-    for (const auto& [name, value] : r.headers) seen += name + "=" + value + "\n";
-    return http::Response::text(200, seen);
-  });
+  other.route("/headers", echoHeaders);
   auto otherPort = listenTCP(0, std::make_shared<http::Site>(std::move(other), http::ServerOptions{}, reactor()),
                              {.interface = "127.0.0.1"}, reactor());
   const std::string target =
