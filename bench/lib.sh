@@ -1,0 +1,49 @@
+# Helpers the benchmark scripts share. Source it from the repository root: `. bench/lib.sh`.
+
+# A free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# User plus system CPU of process $1 so far, in clock ticks (divide by $ticks for seconds).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks=$(getconf CLK_TCK)
+
+# median DIGITS VALUE...: the median, printed with DIGITS decimals.
+median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[2:]]; print(f"{statistics.median(v):.{sys.argv[1]}f}")' "$@"; }
+
+# field NAME LINE: the number after "NAME=" in LINE (the programs print name=value pairs).
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# wait_for_http URL: until URL answers 2xx (5 s at most); fails otherwise.
+wait_for_http() {
+  for _ in $(seq 50); do
+    curl -sf -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "nothing answered at $1" >&2
+  return 1
+}
+
+# start_nginx DIR PORT SENDFILE: serves the files in DIR on 127.0.0.1:PORT in the background, as
+# Debian's nginx with a master and one worker, access log off, keepalive_requests raised so that
+# no client re-opens connections during a run, and `sendfile` SENDFILE (on|off: off is nginx's
+# faster choice for 1 KiB files here, on for 1 MiB ones). Sets nginx_master (kill it to stop
+# both).
+start_nginx() {
+  cat >"$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $1/error.log;
+pid $1/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  sendfile $3;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
+  uwsgi_temp_path $1; scgi_temp_path $1;
+  server { listen 127.0.0.1:$2; root $1; }
+}
+CONF
+  nginx -p "$1" -c "$1/nginx.conf" &
+  nginx_master=$!
+}
