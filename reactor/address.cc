@@ -1,6 +1,7 @@
 #include "reactor/address.h"
 
 #include <arpa/inet.h>
+#include <strings.h>
 
 #include <cstring>
 
@@ -61,6 +62,27 @@ std::uint16_t Address::port() const {
 
 std::string Address::toString() const {
   return isIPv6() ? absl::StrCat("[", host(), "]:", port()) : absl::StrCat(host(), ":", port());
+}
+
+bool isLocalhostName(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  constexpr std::string_view kLocalhost = "localhost";
+  if (name.size() < kLocalhost.size()) return false;
+  const std::string_view tail = name.substr(name.size() - kLocalhost.size());
+  // (Debian's Abseil has its own string_view, so absl::EqualsIgnoreCase would need a copy.)
+  if (::strncasecmp(tail.data(), kLocalhost.data(), kLocalhost.size()) != 0) return false;
+  return name.size() == kLocalhost.size() || name[name.size() - kLocalhost.size() - 1] == '.';
+}
+
+std::vector<std::string> loopbackHosts(int family) {
+  switch (family) {
+    case AF_INET:
+      return {"127.0.0.1"};
+    case AF_INET6:
+      return {"::1"};
+    default:
+      return {"127.0.0.1", "::1"};
+  }
 }
 
 }  // namespace deft

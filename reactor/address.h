@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace deft {
 
@@ -41,6 +42,19 @@ class Address {
   sockaddr_storage storage_{};
   socklen_t length_ = 0;
 };
+
+// isLocalhostName(name)
+//
+// Whether `name` is "localhost" or ends in ".localhost" (any case, an optional final dot). RFC 6761
+// §6.3 reserves these for the loopback interface: every resolver of deft answers them with
+// loopbackHosts() itself, without the hosts file or DNS, as curl and c-ares 1.30+ do. A machine
+// whose /etc/hosts lacks the entry (a minimal container) then still reaches its own servers, and
+// no query for them ever leaves the machine.
+bool isLocalhostName(std::string_view name);
+
+// The loopback addresses as text for `family` (AF_INET, AF_INET6, or AF_UNSPEC for IPv4 first,
+// then IPv6).
+std::vector<std::string> loopbackHosts(int family);
 
 }  // namespace deft
 

@@ -198,6 +198,7 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
     }
     return fail<Result>(DNSNoDataError(absl::StrCat("no address of that kind for ", std::string(name))));
   }
+  if (isLocalhostName(name)) return succeed(loopbackHosts(family));
   if (options_.useHostsFile) {
     if (std::vector<std::string> known = fromHostsFile(name, family); !known.empty()) {
       return succeed(std::move(known));

@@ -13,7 +13,9 @@
 // re-read when it changes), then the DNS servers: those of /etc/resolv.conf unless `servers` says
 // otherwise. (The hosts file is read here, not by c-ares: c-ares 1.18's getaddrinfo offers no way
 // to name the file.)
-// An IP literal resolves at once, without a query. CNAMEs are followed.
+// An IP literal resolves at once, without a query; so do "localhost" and names ending in
+// ".localhost", to 127.0.0.1 and ::1, whatever the hosts file says (RFC 6761 §6.3; address.h).
+// CNAMEs are followed.
 //
 // FAILURES. Errbacks with a DNSLookupError subclass naming the host (reactor/errors.h):
 // DNSNameError (NXDOMAIN), DNSNoDataError, DNSServerError (SERVFAIL, REFUSED or unreachable:

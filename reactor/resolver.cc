@@ -17,6 +17,11 @@ Deferred<std::vector<Address>> ThreadedResolver::resolveHost(std::string_view ho
   if (std::optional<Address> literal = Address::fromLiteral(host, port)) {
     return succeed(std::vector<Address>{*literal});
   }
+  if (isLocalhostName(host)) {
+    std::vector<Address> loopback;
+    for (const std::string& ip : loopbackHosts(AF_UNSPEC)) loopback.push_back(*Address::fromLiteral(ip, port));
+    return succeed(std::move(loopback));
+  }
   return reactor_.deferToThread([name = std::string(host), port]() -> std::vector<Address> {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;

@@ -27,7 +27,7 @@ class IHostResolver {
   // IHostResolver::resolveHost(host, port)
   //
   // The addresses of `host` (IPv4 first, then IPv6), each with `port`. An IP literal resolves at
-  // once with no lookup. Errbacks with DNSLookupError (reactor/errors.h) naming the host when
+  // once with no lookup, and so does a localhost name (isLocalhostName, address.h). Errbacks with DNSLookupError (reactor/errors.h) naming the host when
   // there are none. Fires on the reactor thread. Cancelling it abandons the lookup.
   virtual Deferred<std::vector<Address>> resolveHost(std::string_view host, std::uint16_t port) = 0;
 };

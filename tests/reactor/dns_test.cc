@@ -23,6 +23,7 @@
 #include "deferred/deferred_list.h"
 #include "gtest/gtest.h"
 #include "reactor/errors.h"
+#include "reactor/resolver.h"
 #include "reactor/tcp.h"
 #include "tests/reactor/dnsmasq.h"
 #include "tests/reactor/loop_helpers.h"
@@ -230,6 +231,36 @@ TEST_F(DnsTest, IpLiteralResolvesAtOnceWithoutAQuery) {
   EXPECT_TRUE(d.called());
   EXPECT_EQ(wait(std::move(d)).value(), (Addresses{"192.0.2.7"}));
   EXPECT_EQ(wait(resolver.lookupIPv6("::1")).value(), (Addresses{"::1"}));
+}
+
+TEST_F(DnsTest, LocalhostNamesAreLoopbackWithoutHostsFileOrDns) {
+  // Both the hosts file and the DNS server it would ask say otherwise; RFC 6761 §6.3 wins, and
+  // a server that never answers shows that no query is sent.
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/hosts-localhost";
+  std::ofstream(path) << "10.5.5.5 localhost app.localhost\n";
+  SilentServer silent;
+  CaresResolver resolver(reactor_, {.servers = {silent.server()},
+                                    .useHostsFile = true,
+                                    .hostsFile = path});
+  for (const char* name : {"localhost", "LocalHost", "localhost.", "app.localhost",
+                           "a.b.LOCALHOST"}) {
+    Deferred<Addresses> d = resolver.lookupAll(name);
+    EXPECT_TRUE(d.called()) << name;
+    EXPECT_EQ(wait(std::move(d)).value(), (Addresses{"127.0.0.1", "::1"})) << name;
+  }
+  EXPECT_EQ(wait(resolver.lookupIPv4("localhost")).value(), (Addresses{"127.0.0.1"}));
+  EXPECT_EQ(wait(resolver.lookupIPv6("x.localhost")).value(), (Addresses{"::1"}));
+  // Only the whole label counts: these are ordinary names.
+  EXPECT_FALSE(isLocalhostName("notlocalhost"));
+  EXPECT_FALSE(isLocalhostName("localhost.test"));
+  EXPECT_FALSE(isLocalhostName("localhos"));
+
+  ThreadedResolver threaded(reactor_);
+  Outcome<std::vector<Address>> viaThreads = wait(threaded.resolveHost("db.localhost", 5432));
+  ASSERT_TRUE(viaThreads.ok());
+  ASSERT_EQ(viaThreads.value().size(), 2u);
+  EXPECT_EQ(viaThreads.value()[0].toString(), "127.0.0.1:5432");
+  EXPECT_EQ(viaThreads.value()[1].toString(), "[::1]:5432");
 }
 
 TEST_F(DnsTest, EmptyNameIsAnError) {

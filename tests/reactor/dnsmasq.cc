@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -59,20 +60,31 @@ bool answers(std::uint16_t port) {
 Dnsmasq::Dnsmasq(const std::vector<std::string>& hostsFile,
                  const std::vector<std::string>& extraArguments) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  port_ = freeUdpPort();
-  hostsPath_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/dnsmasq-hosts-" + std::to_string(port_);
+  hostsPath_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/dnsmasq-hosts-" +
+               std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
   {
     std::ofstream hosts(hostsPath_);
     for (const std::string& line : hostsFile) hosts << line << "\n";
   }
+  // dnsmasq cannot bind port 0 and report the port it got, so a port that was free a moment ago
+  // is named, and another process (any TCP client: they share the port range) may take its UDP or
+  // TCP side first. dnsmasq then exits at once; the next try uses another port.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (start(freeUdpPort(), extraArguments)) return;
+  }
+  ::unlink(hostsPath_.c_str());
+  throw std::runtime_error("dnsmasq did not start (is dnsmasq-base installed? ./bazelw installs it)");
+}
+
+bool Dnsmasq::start(std::uint16_t port, const std::vector<std::string>& extraArguments) {
   std::vector<std::string> arguments = {
       "dnsmasq",          "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
       "--no-hosts",       "--bind-interfaces",    "--listen-address=127.0.0.1",
-      "--port=" + std::to_string(port_), "--addn-hosts=" + hostsPath_, "--local=/test/",
+      "--port=" + std::to_string(port), "--addn-hosts=" + hostsPath_, "--local=/test/",
       "--user=root",      "--pid-file=",          "--log-facility=/dev/null"};
   arguments.insert(arguments.end(), extraArguments.begin(), extraArguments.end());
-  pid_ = ::fork();
-  if (pid_ == 0) {
+  const int pid = ::fork();
+  if (pid == 0) {
     std::vector<char*> argv;
     for (std::string& a : arguments) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -80,16 +92,19 @@ Dnsmasq::Dnsmasq(const std::vector<std::string>& hostsFile,
     ::execv("/usr/sbin/dnsmasq", argv.data());
     ::_exit(127);
   }
-  for (int i = 0; i < 100; ++i) {
-    if (answers(port_)) return;
+  for (int i = 0; i < 250; ++i) {
     int status;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) break;  // it exited: bad arguments, no binary
+    if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // bind failed, or no binary
+    if (answers(port)) {
+      pid_ = pid;
+      port_ = port;
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-  throw std::runtime_error("dnsmasq did not start (is dnsmasq-base installed? ./bazelw installs it)");
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return false;
 }
 
 Dnsmasq::~Dnsmasq() {

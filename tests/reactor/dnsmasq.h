@@ -1,5 +1,6 @@
-// A real DNS server for resolver tests: dnsmasq on 127.0.0.1 at a free port, answering only
-// from records the test gives it (--no-resolv --no-hosts), stopped when this object goes.
+// A real DNS server for resolver tests: dnsmasq on 127.0.0.1 at a free port (another one tried
+// when the port turns out to be taken), answering only from records the test gives it
+// (--no-resolv --no-hosts), stopped when this object goes.
 
 #ifndef DEFT_TESTS_REACTOR_DNSMASQ_H_
 #define DEFT_TESTS_REACTOR_DNSMASQ_H_
@@ -24,6 +25,9 @@ class Dnsmasq {
   bool running() const { return pid_ > 0; }
 
  private:
+  // Starts dnsmasq on `port`; false if it exits (the port was taken) or never answers.
+  bool start(std::uint16_t port, const std::vector<std::string>& extraArguments);
+
   int pid_ = -1;
   std::uint16_t port_ = 0;
   std::string hostsPath_;

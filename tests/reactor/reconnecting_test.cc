@@ -3,7 +3,13 @@
 
 #include "reactor/reconnecting_client_factory.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
+#include <stdexcept>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -16,13 +22,34 @@ namespace {
 
 using testing::runUntil;
 
-// A port that was free a moment ago and that nobody listens on now: connections are refused.
-std::uint16_t unlistenedPort(Reactor& reactor) {
-  auto probe = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor);
-  const std::uint16_t port = probe->getHost().port();
-  probe->stopListening();
-  return port;
-}
+// A loopback port that refuses connections now and that the test can listen on later without
+// racing other processes for it: a socket bound with SO_REUSEPORT and not listening holds the
+// port (connections to it are refused), and a listenTCP with reusePort joins it later.
+class ReservedPort {
+ public:
+  ReservedPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int on = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      throw std::runtime_error("ReservedPort: cannot bind on loopback");
+    }
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~ReservedPort() { ::close(fd_); }
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 class CountingFactory : public ReconnectingClientFactory {
  public:
@@ -48,7 +75,8 @@ TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndRecon
   ReactorScope scope;
   Reactor& reactor = scope.reactor();
   Clock clock;
-  const std::uint16_t port = unlistenedPort(reactor);
+  ReservedPort reserved;
+  const std::uint16_t port = reserved.port();
 
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
@@ -64,7 +92,8 @@ TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndRecon
   // The server comes up: the next retry connects, and the delay resets.
   std::shared_ptr<ListeningPort> server;
   std::vector<std::shared_ptr<testing::Record>> serverSide;
-  server = listenTCP(port, testing::recordingFactory(serverSide), {.interface = "127.0.0.1"}, reactor);
+  server = listenTCP(port, testing::recordingFactory(serverSide),
+                     {.interface = "127.0.0.1", .reusePort = true}, reactor);
   clock.advance(factory->delay());
   ASSERT_TRUE(runUntil(reactor, [&] { return factory->connections == 1; }));
   EXPECT_EQ(factory->retries(), 0);
@@ -91,7 +120,8 @@ TEST(ReconnectingClientFactoryTest, MaxRetriesBoundsTheAttempts) {
   ReactorScope scope;
   Reactor& reactor = scope.reactor();
   Clock clock;
-  const std::uint16_t port = unlistenedPort(reactor);
+  ReservedPort reserved;
+  const std::uint16_t port = reserved.port();
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
   factory->maxRetries = 2;

@@ -36,7 +36,7 @@ class TcpTest : public ::testing::Test {
 
   void SetUp() override {
     // Names go to c-ares; any DNS query goes to a closed loopback port (refused at once), never
-    // to the machine's own servers. "localhost" still comes from the hosts file.
+    // to the machine's own servers. "localhost" is loopback without a query (RFC 6761).
     reactor_.setResolver(std::make_shared<CaresResolver>(
         reactor_, CaresResolver::Options{.servers = {"127.0.0.1:9"}, .timeout = absl::Milliseconds(200)}));
   }

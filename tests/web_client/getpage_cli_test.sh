@@ -24,11 +24,22 @@ check 0 "demo with no URL" "$getpage"
 grep -q "fetched 8 pages concurrently" "$TEST_TMPDIR/out" || { echo "FAIL: no summary line"; fail=1; }
 grep -q "/missing .* 404" "$TEST_TMPDIR/out" || { echo "FAIL: 404 row missing"; cat "$TEST_TMPDIR/out"; fail=1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$web_server" --port="$port" >/dev/null 2>&1 &
+# Servers bind port 0 and say which port they got: no test races another process for a port.
+# listening_port FILE: waits for the "http://127.0.0.1:PORT/" line (or a bare port) a server wrote.
+listening_port() {
+  for _ in $(seq 100); do
+    local found
+    found=$(grep -oE '(127\.0\.0\.1:)?[0-9]+' "$1" 2>/dev/null | head -1)
+    if [[ -n $found ]]; then echo "${found##*:}"; return 0; fi
+    sleep 0.05
+  done
+  echo "server did not report its port: $(cat "$1")" >&2
+  return 1
+}
+"$web_server" --port=0 >"$TEST_TMPDIR/web_server.out" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
-for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null && break; sleep 0.1; done
+port=$(listening_port "$TEST_TMPDIR/web_server.out") || exit 1
 base="http://127.0.0.1:$port"
 
 check 0 "-o - with -w" "$getpage" -o - -w '|%{http_code}|%{size_download}|%{num_redirects}' "$base/hello?name=t"
@@ -46,8 +57,7 @@ check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
 check 1 "https refused" "$getpage" -o - "https://127.0.0.1:$port/"
 check 3 "malformed URL" "$getpage" -o - "http://"
 # A server that misbehaves on purpose, by path.
-bad_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$bad_port" <<'PY' &
+python3 - >"$TEST_TMPDIR/bad_server.out" <<'PY' &
 import socket, sys, threading
 replies = {
     b"/malformed": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
@@ -66,14 +76,15 @@ def serve(conn):
     conn.close()
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.bind(("127.0.0.1", 0))
 listener.listen(16)
+print(listener.getsockname()[1], flush=True)
 while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 PY
 bad=$!
 trap 'kill $server $bad 2>/dev/null' EXIT
-for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$bad_port))" 2>/dev/null && break; sleep 0.1; done
+bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
 check 47 "redirect loop" "$getpage" -o - --max-redirs 3 "http://127.0.0.1:$bad_port/loop"
