@@ -106,6 +106,10 @@ void RunStack::pop() {
 
 StateBase::~StateBase() {
   steps_.clear();
+  if (guard_ != nullptr) {
+    if (guard_->ended()) discardResult();  // cut off on purpose: not an unhandled failure
+    guard_->release();
+  }
   if (result_ == Result::kFailure) {
     Failure failure = takeFailure();
     reportUnhandledFailure(failure);
@@ -185,6 +189,10 @@ void StateBase::runLoop() {
     StateBase* current = stack.top();
     bool descended = false;
     while (current->canRun()) {
+      if (current->guard_ != nullptr && current->guard_->ended()) [[unlikely]] {
+        current->cutOff();
+        break;
+      }
       current->steps_.runNext(*current, stack);
       if (stack.top() != current) {
         descended = true;  // a step handed its result to another Deferred: run that one first
@@ -193,6 +201,12 @@ void StateBase::runLoop() {
     }
     if (!descended) stack.pop();
   }
+}
+
+void StateBase::cutOff() noexcept {
+  steps_.clear();  // may destroy a suspended coroutine, or release a Deferred waiting on this one
+  discardResult();
+  setValue<Unit>();
 }
 
 void StateBase::unpause() {

@@ -23,6 +23,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "deferred/failure.h"
+#include "deferred/internal/scope_core.h"
 #include "deferred/internal/step_queue.h"
 #include "deferred/outcome.h"
 
@@ -215,7 +216,8 @@ class StateBase {
   // Whether the result can be taken right now without waiting: a returned Deferred in this state
   // is used at once, and co_await does not suspend.
   bool readyToHandOff() const {
-    return called_ && pauseCount_ == 0 && !waiting_ && !onStack_ && steps_.empty();
+    return called_ && pauseCount_ == 0 && !waiting_ && !onStack_ && steps_.empty() &&
+           !cutOffByScope();
   }
   // A callback of `this` returned `inner` (one reference handed over); the chain continues with
   // its result, now or when it fires.
@@ -226,6 +228,16 @@ class StateBase {
   void pause() { ++pauseCount_; }
   void unpause();
   bool paused() const { return pauseCount_ > 0; }
+
+  // --- Scope (deferred/scope.h) ----------------------------------------------------------------
+  // Guarded by `scope` (one reference taken): once it has ended, none of this Deferred's steps
+  // run any more; those queued are dropped unrun and its result is discarded, unreported.
+  void setGuard(ScopeCore* scope) {
+    scope->addRef();
+    if (guard_ != nullptr) guard_->release();
+    guard_ = scope;
+  }
+  bool cutOffByScope() const { return guard_ != nullptr && guard_->ended(); }
 
   // --- Cancellation ---------------------------------------------------------------------------
   void setCanceller(Canceller canceller) {
@@ -250,6 +262,7 @@ class StateBase {
 
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
   void runLoop();
+  void cutOff() noexcept;
   bool beginSecondFire();
   static void checkFiringThread();
   [[noreturn]] void throwTailMismatch(const TypeOps* expected, const char* operation) const;
@@ -268,6 +281,7 @@ class StateBase {
   const TypeOps* valueType_ = nullptr;  // what the slot holds when result_ == kValue
   StateBase* waitingOn_ = nullptr;
   StateBase* nextOnStack_ = nullptr;  // the state below this one on its RunStack
+  ScopeCore* guard_ = nullptr;        // see setGuard()
   alignas(kInlineValueAlign) unsigned char slot_[kInlineValueBytes];
   StepQueue steps_;
   Canceller canceller_;
