@@ -27,7 +27,9 @@
 //     (locals and all) when the scope ends; its own Deferred never fires. Track the work a
 //     coroutine awaits, not the coroutine from outside, when the coroutine itself holds `this`.
 //   - bind(f) gives a callable that calls f only while the scope has not ended: for timers and
-//     other plain callbacks (`reactor.callLater(delay, scope.bind([this] { ... }))`).
+//     other plain callbacks (`reactor.callLater(delay, scope.bind([this] { ... }))`), and for
+//     code that must know whether its owner is still there (a value-returning f gives a
+//     std::optional, empty after the end).
 //   - end() ends the scope (idempotent); the destructor ends it. A Scope does not start again.
 //     track() after the end cancels the Deferred at once; bind() gives a callable that does
 //     nothing.
@@ -45,6 +47,7 @@
 #ifndef DEFT_DEFERRED_SCOPE_H_
 #define DEFT_DEFERRED_SCOPE_H_
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -58,6 +61,19 @@ namespace deft {
 
 namespace internal {
 
+// One reference to a Deferred's state, for a canceller to carry.
+struct Held {
+  explicit Held(StateBase* s) : state(s) { state->addRef(); }
+  Held(Held&& other) noexcept : state(std::exchange(other.state, nullptr)) {}
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+  Held& operator=(Held&&) = delete;
+  ~Held() {
+    if (state != nullptr) state->release();
+  }
+  StateBase* state;
+};
+
 // The step track() leaves at the end of a tracked Deferred's chain: hands its result on to the
 // guarded Deferred if the scope is still open, and drops it otherwise. Its link in the scope's
 // list lives here, so it is unlinked exactly when the tracked Deferred fires or is freed unfired.
@@ -67,16 +83,14 @@ class ScopeForwardStep {
       : scope_(scope), out_(out) {
     scope_->addRef();
     link_.producer = producer;
+    link_.out = out;
     if (!scope_->ended()) scope_->link(link_);
-    // Cancelling `out` cancels the producer. Not owning: the link dies with this step, which
-    // clears the canceller first.
-    out_->setCanceller([link = &link_](StateBase&) {
-      if (link->producer != nullptr) {
-        StateBase* producer = link->producer;
-        producer->addRef();
-        producer->cancel();
-        producer->release();
-      }
+    // Cancelling `out` cancels the producer, so `out` holds the producer, as a Deferred holds
+    // one its callback returned: a producer nobody else holds (a handler's Deferred with a
+    // canceller) can still be cancelled. The cycle this makes (the producer holds `out` through
+    // this step) ends when the producer fires, or at the latest when the scope ends.
+    out_->setCanceller([producer = Held(producer)](StateBase&) {
+      producer.state->cancel();
       return true;  // the producer's result (its CancelledError, or what its canceller gave)
     });
   }
@@ -137,9 +151,17 @@ class ScopeBound {
     if (scope_ != nullptr) scope_->release();
   }
 
+  // Returns nothing for an f that returns nothing; otherwise std::optional of what f returns,
+  // empty after the end.
   template <class... Args>
-  void operator()(Args&&... args) {
-    if (scope_ != nullptr && !scope_->ended()) f_(std::forward<Args>(args)...);
+  auto operator()(Args&&... args) {
+    using R = std::invoke_result_t<F&, Args&&...>;
+    const bool open = scope_ != nullptr && !scope_->ended();
+    if constexpr (std::is_void_v<R>) {
+      if (open) f_(std::forward<Args>(args)...);
+    } else {
+      return open ? std::optional<R>(f_(std::forward<Args>(args)...)) : std::optional<R>();
+    }
   }
 
  private:
@@ -177,7 +199,10 @@ class Scope {
     producer->pushStep<internal::ScopeForwardStep>(scope, producer, outState);
     producer->setTailType(internal::typeOps<internal::Unit>());
     producer->runCallbacks();
-    if (scope->ended()) producer->cancel();  // tracked after the end: stop the work at once
+    if (scope->ended()) {  // tracked after the end: stop the work at once, and let go of it
+      producer->cancel();
+      outState->setCanceller(nullptr);
+    }
     producer->release();
     return out;
   }
@@ -185,7 +210,8 @@ class Scope {
   // Scope::bind(f)
   //
   // A callable (copyable if f is) that calls f with its arguments while the scope has not ended,
-  // and does nothing after. For callbacks that return nothing: timers, triggers, plain hooks.
+  // and does nothing after. For timers, triggers, cancellers and plain hooks. When f returns a
+  // value, the callable returns a std::optional of it: empty once the scope has ended.
   template <class F>
   auto bind(F f) {
     return internal::ScopeBound<F>(core(), std::move(f));
@@ -207,9 +233,14 @@ class Scope {
     // more (cancelled at once, never linked) or fire other tracked Deferreds (which unlink).
     while (internal::ScopeCore::Link* link = core_->first()) {
       internal::StateBase* producer = link->producer;
+      internal::StateBase* out = link->out;
       internal::ScopeCore::unlink(*link);
       producer->addRef();
+      out->addRef();
       producer->cancel();
+      // If the producer did not fire, `out` lets go of it: whoever can still fire it holds it.
+      out->setCanceller(nullptr);
+      out->release();
       producer->release();
     }
   }

@@ -49,7 +49,6 @@ HttpChannel::HttpChannel(Site& site) : site_(site), parser_(*this, site.options(
 }
 
 HttpChannel::~HttpChannel() {
-  *alive_ = false;
   cancelTimer(headerTimer_);
   cancelTimer(idleTimer_);
   --site_.openConnections_;
@@ -70,9 +69,8 @@ void HttpChannel::startIdleTimer() {
     idleTimer_->reset(site_.options().idleTimeout);
     return;
   }
-  std::weak_ptr<bool> alive = alive_;
-  idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, [this, alive] {
-    if (alive.expired() || lost_) return;
+  idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
+    if (lost_) return;
     idleTimer_.reset();
     if (!pending_.empty() && pending_.front().dispatched) {
       // We are the slow side (a handler still runs): the client is not idle.
@@ -80,7 +78,7 @@ void HttpChannel::startIdleTimer() {
       return;
     }
     transport()->loseConnection();
-  });
+  }));
 }
 
 void HttpChannel::dataReceived(std::string_view data) {
@@ -91,13 +89,12 @@ void HttpChannel::dataReceived(std::string_view data) {
     return;
   }
   if (parser_.readingHead() && !headerTimer_) {
-    std::weak_ptr<bool> alive = alive_;
-    headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, [this, alive] {
-      if (alive.expired() || lost_) return;
+    headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, scope().bind([this] {
+      if (lost_) return;
       headerTimer_.reset();
       // A client trickling its head (slowloris): nothing useful can be said mid-request.
       transport()->abortConnection();
-    });
+    }));
   }
 }
 
@@ -158,13 +155,12 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
     closing_ = true;
   } else if (p.route != nullptr && p.route->options.streamBody) {
     p.request.bodyStream = std::make_shared<RequestBody>();
-    std::weak_ptr<bool> alive = alive_;
-    p.request.bodyStream->onDrained([this, alive] {
-      if (!alive.expired() && !lost_ && readPaused_) {
+    p.request.bodyStream->onDrained(scope().bind([this] {
+      if (!lost_ && readPaused_) {
         readPaused_ = false;
         transport()->resumeProducing();
       }
-    });
+    }));
   }
   pending_.push_back(std::move(p));
   sendContinueIfNeeded();
@@ -269,15 +265,14 @@ void HttpChannel::dispatch(Pending& pending) {
           ? pending.route->handler(std::move(request))
           : succeed(Response::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
 
-  std::weak_ptr<bool> alive = alive_;
   const std::uint64_t finishedBefore = finishedResponses_;
-  Deferred<void> done = std::move(handled).addCallbacks(
-      [this, alive](Response response) -> Deferred<void> {
-        if (alive.expired() || lost_) return succeed();
+  Deferred<void> done = scope().track(std::move(handled)).addCallbacks(
+      [this](Response response) -> Deferred<void> {
+        if (lost_) return succeed();
         return respond(std::move(response));
       },
-      [this, alive](Failure failure) -> Deferred<void> {
-        if (alive.expired() || lost_) return succeed();
+      [this](Failure failure) -> Deferred<void> {
+        if (lost_) return succeed();
         if (const ParseError* bad = failure.value<ParseError>()) {
           // The request's own streamed body was invalid or too large: the client's fault.
           return respond(Response::text(statusFor(bad->kind()), std::string(bad->what()) + "\n"));
@@ -286,12 +281,12 @@ void HttpChannel::dispatch(Pending& pending) {
         return respond(Response::text(500, "Internal Server Error\n"));
       });
   done.addCallbacks(
-      [this, alive] {
-        if (!alive.expired() && !lost_) finishResponse();
+      [this] {
+        if (!lost_) finishResponse();
       },
-      [this, alive](Failure failure) {
+      [this](Failure failure) {
         // A streamed body failed after its head went out: all we can do is cut the connection.
-        if (alive.expired() || lost_) return;
+        if (lost_) return;
         site_.reportError(pending_.front().request, failure);
         running_.reset();
         transport()->abortConnection();
@@ -358,12 +353,11 @@ Deferred<void> HttpChannel::respond(Response response) {
 
   writer_ = std::make_shared<BodyWriter>(transport(), chunked);
   transport()->registerProducer(static_cast<IPushProducer*>(this));
-  std::weak_ptr<bool> alive = alive_;
   // Kept here, not in the local `response`: a coroutine lambda's captures live in the function
   // object, which must outlive the coroutine.
   stream_ = std::move(response.stream);
-  return maybeDeferred(stream_, writer_).addCallback([this, alive, chunked] {
-    if (alive.expired() || lost_) return;
+  return scope().track(maybeDeferred(stream_, writer_)).addCallback([this, chunked] {
+    if (lost_) return;
     transport()->unregisterProducer();
     writer_.reset();
     if (chunked) transport()->write(kLastChunk);

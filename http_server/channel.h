@@ -81,7 +81,6 @@ class HttpChannel final : public Protocol,
   bool closing_ = false;     // no more requests: close after the queued responses
   bool readPaused_ = false;  // we paused the transport (queue full / body stream full)
   bool lost_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace deft::http

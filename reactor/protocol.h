@@ -18,6 +18,18 @@
 // protocol (a chat room's member list) drops it in connectionLost. The transport pointer is valid
 // until then. Factories are shared: ports and connections keep theirs alive.
 //
+// CALLBACKS THAT CAPTURE `this`. A protocol is destroyed soon after connectionLost, but work it
+// started (a page fetch, a timer, a query) may finish later. Start such work through scope(),
+// which ends right after connectionLost returns: what it tracks is cancelled then, and the
+// callbacks added through it never run after that (deferred/scope.h).
+//
+//   void lineReceived(std::string_view url) override {
+//     scope().track(getPage(std::string(url))).addCallback([this](std::string body) {
+//       sendLine(body);   // never after the connection has gone
+//     });
+//     reactor().callLater(absl::Seconds(5), scope().bind([this] { sendLine("still here"); }));
+//   }
+//
 // BACKPRESSURE. write() never blocks and never loses data: what the kernel does not take now is
 // buffered. A producer registered on the transport (registerProducer) is paused when more than
 // the high-water mark (64 KiB by default) is buffered, and resumed when the buffer drains.
@@ -33,6 +45,7 @@
 #include <utility>
 
 #include "deferred/failure.h"
+#include "deferred/scope.h"
 #include "reactor/address.h"
 
 namespace deft {
@@ -123,6 +136,9 @@ class Protocol {
 
   ITransport* transport() const { return transport_; }
   bool connected() const { return connected_; }
+  // Work tied to this connection: ends right after connectionLost (see above), or when the
+  // protocol is destroyed if it never connected.
+  Scope& scope() { return scope_; }
   // The factory that built this protocol, if a factory did.
   Factory* factory() const { return factory_; }
 
@@ -132,6 +148,7 @@ class Protocol {
   ITransport* transport_ = nullptr;
   Factory* factory_ = nullptr;
   bool connected_ = false;
+  Scope scope_;
 };
 
 // Builds a Protocol for each connection (Twisted's Factory / ServerFactory).

@@ -343,6 +343,11 @@ void TcpConnection::closeWith(Failure reason) {
   } catch (...) {
     internal::reportUnhandledFailure(Failure::fromCurrentException());
   }
+  try {
+    protocol_->scope_.end();  // cancels its work: cancellers and producers' callbacks run here
+  } catch (...) {
+    internal::reportUnhandledFailure(Failure::fromCurrentException());
+  }
   if (onLost_) {
     auto onLost = std::move(onLost_);
     onLost(reason);

@@ -32,39 +32,29 @@ std::string poolKey(const http::Url& url) {
 // Builds the connection for one connect attempt and reports its fate to the Agent.
 class PoolFactory final : public ClientFactory {
  public:
-  PoolFactory(std::weak_ptr<bool> alive, absl::AnyInvocable<void(ClientConnection*)> made,
-              absl::AnyInvocable<void(ClientConnection*)> lost,
-              absl::AnyInvocable<void(ClientConnection*)> idle,
+  // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing.
+  using OnConnection = absl::AnyInvocable<void(ClientConnection*)>;
+  PoolFactory(OnConnection made, OnConnection lost, OnConnection idle,
               absl::AnyInvocable<void(const Failure&)> failed)
-      : alive_(std::move(alive)),
-        made_(std::move(made)),
+      : made_(std::move(made)),
         lost_(std::move(lost)),
         idle_(std::move(idle)),
         failed_(std::move(failed)) {}
 
   std::unique_ptr<Protocol> buildProtocol(const Address&) override {
     auto connection = std::make_unique<ClientConnection>();
-    std::weak_ptr<bool> alive = alive_;
-    connection->setOnMade([this, alive](ClientConnection* c) {
-      if (!alive.expired()) made_(c);
-    });
-    connection->setOnLost([this, alive](ClientConnection* c) {
-      if (!alive.expired()) lost_(c);
-    });
-    connection->setOnIdle([this, alive](ClientConnection* c) {
-      if (!alive.expired()) idle_(c);
-    });
+    // `this` is safe here: the connection's connector and transport hold this factory.
+    connection->setOnMade([this](ClientConnection* c) { made_(c); });
+    connection->setOnLost([this](ClientConnection* c) { lost_(c); });
+    connection->setOnIdle([this](ClientConnection* c) { idle_(c); });
     return connection;
   }
-  void clientConnectionFailed(Connector&, const Failure& reason) override {
-    if (!alive_.expired()) failed_(reason);
-  }
+  void clientConnectionFailed(Connector&, const Failure& reason) override { failed_(reason); }
 
  private:
-  std::weak_ptr<bool> alive_;
-  absl::AnyInvocable<void(ClientConnection*)> made_;
-  absl::AnyInvocable<void(ClientConnection*)> lost_;
-  absl::AnyInvocable<void(ClientConnection*)> idle_;
+  OnConnection made_;
+  OnConnection lost_;
+  OnConnection idle_;
   absl::AnyInvocable<void(const Failure&)> failed_;
 };
 
@@ -79,7 +69,7 @@ Agent::Agent(AgentOptions options, Reactor& reactor)
     : options_(std::move(options)), reactor_(reactor) {}
 
 Agent::~Agent() {
-  *alive_ = false;
+  scope_.end();
   closeCachedConnections();
 }
 
@@ -126,8 +116,7 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   if (options.maxBodyBytes != 0) limits.maxBodyBytes = options.maxBodyBytes;
 
   struct Attempt {
-    Agent* agent;
-    std::weak_ptr<bool> alive;
+    Agent* agent;  // used only through `retry`, which does nothing once the Agent is gone
     std::string wire;
     std::string method;
     http::Url url;
@@ -140,17 +129,20 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
             Deferred<Response> response =
                 connection->request(self->wire, self->method, self->url, self->limits);
             if (!reused || !mayRetry) return response;
-            return std::move(response).addErrback([self](Failure failure) -> Deferred<Response> {
-              if (!failure.check<ResponseNeverStarted>() || self->alive.expired()) {
-                return fail<Response>(std::move(failure));
-              }
-              return self->run(self, /*mayRetry=*/false, /*fresh=*/true);
-            });
+            auto retry = self->agent->scope_.bind(
+                [self] { return self->run(self, /*mayRetry=*/false, /*fresh=*/true); });
+            return std::move(response).addErrback(
+                [retry = std::move(retry)](Failure failure) mutable -> Deferred<Response> {
+                  if (!failure.check<ResponseNeverStarted>()) return fail<Response>(std::move(failure));
+                  std::optional<Deferred<Response>> again = retry();
+                  if (!again) return fail<Response>(std::move(failure));  // the Agent is gone
+                  return std::move(*again);
+                });
           });
     }
   };
   auto attempt = std::make_shared<Attempt>(
-      Attempt{this, alive_, std::move(wire), head.method, url, limits});
+      Attempt{this, std::move(wire), head.method, url, limits});
   return attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
 }
 
@@ -170,15 +162,14 @@ Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fres
   auto waiter = std::make_shared<Waiter>();
   waiter->url = url;
   std::weak_ptr<Waiter> weakWaiter = waiter;
-  std::weak_ptr<bool> alive = alive_;
-  waiter->ready = Deferred<ClientConnection*>([this, alive, key, weakWaiter](auto&) {
-    if (alive.expired()) return;
+  waiter->ready = Deferred<ClientConnection*>(scope_.bind([this, key, weakWaiter](
+                                                              Deferred<ClientConnection*>&) {
     auto w = weakWaiter.lock();
     auto it = hosts_.find(key);
     if (!w || it == hosts_.end()) return;
     auto& waiters = it->second->waiters;
     waiters.erase(std::remove(waiters.begin(), waiters.end(), w), waiters.end());
-  });
+  }));
   Deferred<ClientConnection*> ready = waiter->ready;
   host.waiters.push_back(std::move(waiter));
   if (host.waiters.size() > host.connecting && (host.open < options_.maxConnectionsPerHost || fresh)) {
@@ -192,14 +183,13 @@ void Agent::connect(const std::string& key, const http::Url& url) {
   ++opened_;
   ++hosts_[key]->connecting;
   auto factory = std::make_shared<PoolFactory>(
-      alive_,
-      [this, key](ClientConnection* c) {
+      scope_.bind([this, key](ClientConnection* c) {
         --hosts_[key]->connecting;
         release(key, c);
-      },
-      [this, key](ClientConnection* c) { forget(key, c); },
-      [this, key](ClientConnection* c) { release(key, c); },
-      [this, key](const Failure& reason) {
+      }),
+      scope_.bind([this, key](ClientConnection* c) { forget(key, c); }),
+      scope_.bind([this, key](ClientConnection* c) { release(key, c); }),
+      scope_.bind([this, key](const Failure& reason) {
         Host& host = *hosts_[key];
         --host.open;
         --host.connecting;
@@ -211,7 +201,7 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           host.waiters.pop_front();
           waiter->ready.errback(reason);
         }
-      });
+      }));
   connectTCP(url.host, url.port, std::move(factory), options_.connectTimeout, reactor_);
 }
 
@@ -224,17 +214,15 @@ void Agent::release(const std::string& key, ClientConnection* connection) {
     return;
   }
   host.idle.push_back(connection);
-  std::weak_ptr<bool> alive = alive_;
-  host.idleTimers[connection] = reactor_.callLater(options_.idleTimeout, [this, alive, key,
-                                                                           connection] {
-    if (alive.expired()) return;
+  host.idleTimers[connection] = reactor_.callLater(options_.idleTimeout, scope_.bind([this, key,
+                                                                                     connection] {
     Host& h = *hosts_[key];
     h.idleTimers.erase(connection);
     if (std::find(h.idle.begin(), h.idle.end(), connection) != h.idle.end() &&
         connection->transport() != nullptr) {
       connection->transport()->loseConnection();
     }
-  });
+  }));
 }
 
 void Agent::forget(const std::string& key, ClientConnection* connection) {

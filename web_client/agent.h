@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "deferred/deferred.h"
+#include "deferred/scope.h"
 #include "http/headers.h"
 #include "http/parser.h"
 #include "http/url.h"
@@ -98,7 +99,9 @@ class Agent : public std::enable_shared_from_this<Agent> {
   Reactor& reactor_;
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
   std::size_t opened_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // What the pool's timers, connectors and connections call back through: nothing of this
+  // Agent is touched after it is destroyed.
+  Scope scope_;
 };
 
 // Whether a retry of `method` cannot do twice what once would (RFC 9110 §9.2.2).

@@ -9,8 +9,6 @@
 
 namespace deft::web {
 
-ClientConnection::~ClientConnection() { *alive_ = false; }
-
 void ClientConnection::connectionMade() {
   transport()->setTcpNoDelay(true);
   if (onMade_) onMade_(this);
@@ -23,14 +21,12 @@ Deferred<Response> ClientConnection::request(std::string wire, std::string_view 
   url_ = url;
   parser_.emplace(*this, limits);
   parser_->expectResponseTo(method);
-  std::weak_ptr<bool> alive = alive_;
-  waitingForHead_.emplace([this, alive](Deferred<Response>&) {
-    if (alive.expired()) return;
+  waitingForHead_.emplace(scope().bind([this](Deferred<Response>&) {
     // Cancelled: it gets CancelledError now; the close that follows must not fire it again.
     waitingForHead_.reset();
     busy_ = false;
     abort();
-  });
+  }));
   Deferred<Response> d = *waitingForHead_;
   transport()->write(wire);
   return d;
@@ -71,14 +67,11 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
     constexpr std::uint64_t kMaxReserve = 8 << 20;
     body_->received.reserve(static_cast<std::size_t>(std::min(framing.length, kMaxReserve)));
   }
-  std::weak_ptr<bool> alive = alive_;
-  body_->abort = [this, alive] {
-    if (!alive.expired()) abort();
-  };
-  body_->pause = [this, alive](bool paused) {
-    if (alive.expired() || lost_) return;
+  body_->abort = scope().bind([this] { abort(); });
+  body_->pause = scope().bind([this](bool paused) {
+    if (lost_) return;
     paused ? transport()->pauseProducing() : transport()->resumeProducing();
-  };
+  });
   if (waitingForHead_) {
     Deferred<Response> d = std::move(*waitingForHead_);
     waitingForHead_.reset();

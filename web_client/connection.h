@@ -24,7 +24,6 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   // `onIdle` runs when a response completed and the connection can carry another request;
   // `onLost` when the connection ends. Both may be empty.
   ClientConnection() = default;
-  ~ClientConnection() override;
 
   // Sends a request (head already serialized, body after it). The Deferred fires with the
   // Response when its head has arrived. Cancelling it aborts the connection.
@@ -69,7 +68,6 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   absl::AnyInvocable<void(ClientConnection*)> onIdle_;
   absl::AnyInvocable<void(ClientConnection*)> onLost_;
   absl::AnyInvocable<void(ClientConnection*)> onMade_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace deft::web

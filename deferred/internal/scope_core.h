@@ -18,11 +18,13 @@ class StateBase;
 
 class ScopeCore {
  public:
-  // One tracked Deferred that has not fired: `producer` is cancelled when the scope ends.
+  // One tracked Deferred that has not fired: `producer` is cancelled when the scope ends, and
+  // `out` (what track() returned) lets go of it.
   struct Link {
     Link* prev = nullptr;
     Link* next = nullptr;
     StateBase* producer = nullptr;  // not owned: the link lives in one of its steps
+    StateBase* out = nullptr;       // not owned: that step holds it
     bool linked() const { return prev != nullptr; }
   };
 

@@ -84,6 +84,29 @@ TEST(ScopeTest, ChainWaitingOnAReturnedDeferredIsCutOffToo) {
   EXPECT_TRUE(unhandled.messages().empty());
 }
 
+TEST(ScopeTest, WorkNobodyElseHoldsStaysCancellable) {
+  // A handler's Deferred with a canceller, returned and held by nobody but the scope's chain.
+  int cancels = 0;
+  int ran = 0;
+  Scope scope;
+  Deferred<int> guarded = scope.track(Deferred<int>([&](Deferred<int>&) { ++cancels; }));
+  bool sawCancel = false;
+  guarded.addErrback([&](Failure f) { sawCancel = f.check<CancelledError>(); return 0; });
+  guarded.cancel();  // reaches the producer's canceller; the producer then errbacks (Twisted)
+  EXPECT_EQ(cancels, 1);
+  EXPECT_TRUE(sawCancel);
+  // A second one, never fired and never cancelled by hand: the scope's end cancels it, and
+  // nothing stays behind (LeakSanitizer).
+  scope.track(Deferred<int>([&](Deferred<int>&) { ++cancels; })).addCallback([&](int) { ++ran; });
+  scope.end();
+  EXPECT_EQ(cancels, 2);
+  EXPECT_EQ(ran, 0);
+  Scope ended;
+  ended.end();
+  ended.track(Deferred<int>([&](Deferred<int>&) { ++cancels; }));
+  EXPECT_EQ(cancels, 3);
+}
+
 TEST(ScopeTest, CallbacksAddedAfterTheEndNeverRun) {
   Scope scope;
   Deferred<int> guarded = scope.track(succeed(5));

@@ -217,6 +217,46 @@ TEST_F(TcpTest, ExceptionInDataReceivedClosesThatConnectionOnly) {
   EXPECT_EQ(reported, (std::vector<std::string>{"protocol bug"}));
 }
 
+// What a protocol starts through scope() cannot call back into it once the connection has gone:
+// the work is cancelled at connectionLost, and the protocol, freed later, is never touched (ASan
+// would report the write into freed memory).
+TEST_F(TcpTest, ProtocolScopeEndsAtConnectionLost) {
+  struct Shared {
+    Deferred<std::string> page;  // stands for getPage(): held by "the network"
+    bool pageCancelled = false;
+    int protocolsAlive = 0;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->page = Deferred<std::string>([shared = shared.get()](Deferred<std::string>&) {
+    shared->pageCancelled = true;
+  });
+  struct Fetching : Protocol {
+    explicit Fetching(Shared* s) : shared(s) { ++shared->protocolsAlive; }
+    ~Fetching() override { --shared->protocolsAlive; }
+    void connectionMade() override {
+      scope().track(Deferred<std::string>(shared->page)).addBoth([this](Outcome<std::string>) {
+        written = "late";  // would be a use after free
+      });
+      timer = reactor().callLater(absl::Milliseconds(30), scope().bind([this] { written = "timer"; }));
+    }
+    Shared* shared;
+    std::string written;
+    std::shared_ptr<IDelayedCall> timer;
+  };
+  auto port = listenTCP(0, makeFactory([s = shared.get()]() -> std::unique_ptr<Protocol> {
+                          return std::make_unique<Fetching>(s);
+                        }),
+                        {.interface = "127.0.0.1"}, reactor_);
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return shared->protocolsAlive == 1; }));
+  client->transport->abortConnection();
+  ASSERT_TRUE(runUntil(reactor_, [&] { return shared->protocolsAlive == 0; }));
+  if (!shared->page.called()) shared->page.callback("the page, too late");  // without the scope
+  EXPECT_TRUE(shared->pageCancelled);
+  EXPECT_TRUE(shared->page.called());          // with CancelledError, which the scope consumed
+  for (int i = 0; i < 10; ++i) reactor_.iterate(absl::Milliseconds(10));  // the timer comes due
+}
+
 TEST_F(TcpTest, ShutdownClosesOpenConnectionsWithConnectionDone) {
   std::vector<std::shared_ptr<testing::Record>> servers;
   auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
