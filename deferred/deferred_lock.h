@@ -16,11 +16,14 @@
 #define DEFT_DEFERRED_DEFERRED_LOCK_H_
 
 #include <cstddef>
+#include <memory>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "deferred/deferred.h"
+#include "deferred/scope.h"
 #include "deferred/internal/waiters.h"
 
 namespace deft {
@@ -59,19 +62,34 @@ class DeferredSemaphore {
     ++tokens_;
   }
 
-  // DeferredSemaphore::run(f)
+  // DeferredSemaphore::run(f, args...)
   //
-  // acquire(), then f(), then release() when what f returns (a value, or a Deferred) is done,
-  // whether it succeeded or not. Gives f's result.
-  template <class F>
-  auto run(F f) {
-    using Result = decltype(maybeDeferred(std::declval<F&>()));
+  // acquire(), then f(args...), then release() when what f returns (a value, or a Deferred) is
+  // done, whether it succeeded or not. Gives f's result. Twisted's `sem.run(f, *args)`, with its
+  // guarantees made explicit for C++:
+  //   - f is kept alive (at one address) until the Deferred it returned has fired, so a coroutine
+  //     lambda's captures stay valid while it runs: `run([url]() -> Deferred<T> { co_await ...;
+  //     use(url); })` is safe. The arguments are stored by value and passed as lvalues.
+  //   - Only a call that got a token gives one back: a run() whose acquire() is cancelled while
+  //     it waits in line (or timed out with addTimeout) releases nothing, and f never runs.
+  //   - The semaphore may be destroyed while calls are in flight: their results still reach
+  //     their Deferreds, and the tokens they would give back go nowhere. Calls still waiting for a
+  //     token errback with CancelledError.
+  template <class F, class... Args>
+  auto run(F f, Args... args) {
+    using Result = decltype(maybeDeferred(std::declval<F&>(), std::declval<Args&>()...));
     using U = typename Result::ValueType;
-    return acquire()
-        .addCallback([f = std::move(f)]() mutable { return maybeDeferred(f); })
-        .addBoth([this](Outcome<U> outcome) {
-          release();
-          return outcome;
+    auto held = std::make_unique<F>(std::move(f));  // one address for f, whatever else moves
+    return acquire().addCallback(
+        [held = std::move(held), args = std::make_tuple(std::move(args)...),
+         giveBack = scope_.bind([this] { release(); })]() mutable {
+          Deferred<U> result =
+              std::apply([&](Args&... a) { return maybeDeferred(*held, a...); }, args);
+          return std::move(result).addBoth(
+              [held = std::move(held), giveBack = std::move(giveBack)](Outcome<U> outcome) mutable {
+                giveBack();
+                return outcome;
+              });
         });
   }
 
@@ -83,6 +101,7 @@ class DeferredSemaphore {
   std::size_t tokens_;
   std::size_t limit_;
   internal::Waiters<void> waiters_;
+  Scope scope_;  // run()'s releases go through it: none reaches a destroyed semaphore
 };
 
 // A DeferredSemaphore with one token.
@@ -92,9 +111,11 @@ class DeferredLock {
 
   Deferred<void> acquire() { return semaphore_.acquire(); }
   void release() { semaphore_.release(); }
-  template <class F>
-  auto run(F f) {
-    return semaphore_.run(std::move(f));
+  // As DeferredSemaphore::run: f is kept alive until its Deferred fires, and only a call that
+  // got the lock releases it.
+  template <class F, class... Args>
+  auto run(F f, Args... args) {
+    return semaphore_.run(std::move(f), std::move(args)...);
   }
   bool locked() const { return semaphore_.tokens() == 0; }
 

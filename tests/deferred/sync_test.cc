@@ -8,6 +8,7 @@
 #include "deferred/deferred_lock.h"
 #include "deferred/deferred_queue.h"
 #include "gtest/gtest.h"
+#include "tests/deferred/manual_clock.h"
 
 namespace deft {
 namespace {
@@ -104,6 +105,92 @@ TEST(DeferredSemaphoreTest, DestroyingItErrbacksWaiters) {
   bool cancelled = false;
   waiter.addErrback([&](Failure f) { cancelled = f.check<CancelledError>(); });
   EXPECT_TRUE(cancelled);
+}
+
+TEST(DeferredSemaphoreTest, CancelledQueuedRunReleasesNoTokenItNeverHad) {
+  DeferredSemaphore sem(1);
+  Deferred<int> first;
+  Deferred<int> running = sem.run([&] { return first; });
+  bool secondRan = false;
+  Deferred<int> queued = sem.run([&] { secondRan = true; return 2; });
+  queued.addErrback([](Failure f) { f.trap<CancelledError>(); return 0; });
+  queued.cancel();  // leaves the line: must not give back a token it never had
+  EXPECT_EQ(sem.tokens(), 0u);
+  Deferred<int> third = sem.run([] { return 3; });
+  EXPECT_FALSE(third.called());  // the one token is still the first call's
+  first.callback(1);
+  EXPECT_TRUE(third.called());
+  EXPECT_FALSE(secondRan);
+  EXPECT_EQ(sem.tokens(), 1u);
+}
+
+TEST(DeferredSemaphoreTest, TimedOutQueuedRunReleasesNoToken) {
+  testing::ManualClock clock;
+  DeferredSemaphore sem(1);
+  Deferred<void> hold = sem.acquire();
+  Deferred<int> queued = sem.run([] { return 1; });
+  bool timedOut = false;
+  queued.addTimeout(absl::Seconds(1), clock).addErrback([&](Failure f) {
+    timedOut = f.check<TimeoutError>();
+    return 0;
+  });
+  clock.advance(absl::Seconds(2));
+  EXPECT_TRUE(timedOut);
+  sem.release();
+  EXPECT_EQ(sem.tokens(), 1u);
+  EXPECT_THROW(sem.release(), std::logic_error);  // it was the only token out
+}
+
+// The natural way to bound concurrent coroutines: the lambda's captures must outlive the
+// coroutine, which keeps using them after its first co_await (ASan reports the read otherwise).
+TEST(DeferredSemaphoreTest, RunKeepsACapturingCoroutineLambdaAlive) {
+  DeferredSemaphore sem(2);
+  std::vector<Deferred<std::string>> pages(3);
+  std::vector<Deferred<std::string>> results;
+  for (int i = 0; i < 3; ++i) {
+    std::string url = "http://example.test/" + std::to_string(i);
+    results.push_back(sem.run([url, &pages, i]() -> Deferred<std::string> {
+      std::string body = co_await pages[i];
+      co_return url + " " + body;  // `url` lives in the lambda, not in the frame
+    }));
+  }
+  for (int i = 0; i < 3; ++i) pages[i].callback("body" + std::to_string(i));
+  for (int i = 0; i < 3; ++i) {
+    std::string got;
+    results[i].addCallback([&](std::string s) { got = s; return s; });
+    EXPECT_EQ(got, "http://example.test/" + std::to_string(i) + " body" + std::to_string(i));
+  }
+  EXPECT_EQ(sem.tokens(), 2u);
+}
+
+TEST(DeferredSemaphoreTest, RunPassesArguments) {
+  DeferredLock lock;
+  int sum = 0;
+  lock.run([&](int a, const std::string& b) { sum = a + static_cast<int>(b.size()); }, 40,
+           std::string("ab"));
+  EXPECT_EQ(sum, 42);
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(DeferredSemaphoreTest, DestroyedWithWorkInFlightIsSafe) {
+  Deferred<int> work;
+  Deferred<int> result;
+  Deferred<int> waiting;
+  {
+    DeferredSemaphore sem(1);
+    result = sem.run([&] { return work; });
+    waiting = sem.run([] { return 2; });
+  }
+  std::string waitingError;
+  waiting.addErrback([&](Failure f) {
+    waitingError = f.check<CancelledError>() ? "cancelled" : "other";
+    return 0;
+  });
+  EXPECT_EQ(waitingError, "cancelled");
+  work.callback(7);  // its release() would reach the destroyed semaphore
+  int got = 0;
+  result.addCallback([&](int x) { got = x; return x; });
+  EXPECT_EQ(got, 7);
 }
 
 TEST(DeferredQueueTest, GetBeforePutWaitsAndPutAfterGetIsHandedOver) {
