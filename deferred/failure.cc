@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -105,15 +106,27 @@ UnhandledFailureHandler& unhandledFailureHandler() {
   return *handler;
 }
 
+// Any thread may report (a Deferred freed on a pool thread, the reactor's own catch sites), and
+// the handler may be replaced meanwhile: one lock serialises both, so a handler needs no locking
+// of its own. Recursive: a handler may itself report, or replace the handler.
+std::recursive_mutex& unhandledFailureMutex() {
+  static std::recursive_mutex* mutex = new std::recursive_mutex;
+  return *mutex;
+}
+
 }  // namespace
 
 UnhandledFailureHandler setUnhandledFailureHandler(UnhandledFailureHandler handler) {
   if (handler == nullptr) handler = defaultUnhandledFailureHandler;
+  std::lock_guard lock(unhandledFailureMutex());
   return std::exchange(unhandledFailureHandler(), std::move(handler));
 }
 
 namespace internal {
-void reportUnhandledFailure(const Failure& failure) { unhandledFailureHandler()(failure); }
+void reportUnhandledFailure(const Failure& failure) {
+  std::lock_guard lock(unhandledFailureMutex());
+  unhandledFailureHandler()(failure);
+}
 }  // namespace internal
 
 }  // namespace deft

@@ -182,8 +182,9 @@ using UnhandledFailureHandler = absl::AnyInvocable<void(const Failure&)>;
 // setUnhandledFailureHandler()
 //
 // Replaces the process-wide handler and returns the previous one (so a test can restore it).
-// Passing nullptr restores the default. Not thread-safe against concurrent reports: set it at
-// start-up or in a test fixture.
+// Passing nullptr restores the default. Safe from any thread: reports and replacements are
+// serialised by one lock, so the handler runs for one failure at a time (on the reporting
+// thread) and needs no locking of its own.
 UnhandledFailureHandler setUnhandledFailureHandler(UnhandledFailureHandler handler);
 
 namespace internal {

@@ -39,6 +39,16 @@ extern "C" void onSignal(int signal) {
 
 void reportFailure(const Failure& failure) { internal::reportUnhandledFailure(failure); }
 
+// Runs user code the loop calls; what it throws is reported, never let out into the loop.
+template <class F>
+void callReporting(F&& f) noexcept {
+  try {
+    f();
+  } catch (...) {
+    reportFailure(Failure::fromCurrentException());
+  }
+}
+
 }  // namespace
 
 // A watched descriptor number: who reads, who writes, what epoll was told.
@@ -105,21 +115,28 @@ void Reactor::run(bool installSignalHandlers) {
   if (running_) throw ReactorAlreadyRunning();
   running_ = true;
   startupDone_ = stopRequested_ = shutdownStarted_ = exitLoop_ = false;
+  // However run() ends (an epoll failure throws), the process gets its signal handlers back and
+  // the reactor can be run again.
+  struct Restore {
+    Reactor* reactor;
+    ~Restore() {
+      reactor->uninstallSignals();
+      clearDeferredThread();
+      reactor->running_ = false;
+    }
+  } restore{this};
   if (installSignalHandlers) installSignals();
   setDeferredThread(std::this_thread::get_id());  // debug builds: firing elsewhere aborts
   fireSystemEvent(SystemEvent::kStartup, [this] {
     startupDone_ = true;
     std::vector<absl::AnyInvocable<void()>> calls = std::move(whenRunning_);
     whenRunning_.clear();
-    for (auto& f : calls) f();
+    for (auto& f : calls) callReporting(f);
   });
   while (!exitLoop_) {
     loopOnce(absl::InfiniteDuration());
     if (stopRequested_ && !shutdownStarted_) beginShutdown();
   }
-  uninstallSignals();
-  clearDeferredThread();
-  running_ = false;
 }
 
 void Reactor::stop() {
@@ -206,12 +223,30 @@ void Reactor::dispatch(const epoll_event& event) {
   auto* watch = static_cast<Watch*>(event.data.ptr);
   // Each callback may remove this watch (or any other): re-check before the next one.
   if (!watch->retired && watch->reader != nullptr && (event.events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-    watch->reader->doRead();
+    FileDescriptor* reader = watch->reader;
+    try {
+      reader->doRead();
+    } catch (...) {
+      dropDescriptor(reader);
+    }
   }
   if (!watch->retired && watch->writer != nullptr &&
       (event.events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
-    watch->writer->doWrite();
+    FileDescriptor* writer = watch->writer;
+    try {
+      writer->doWrite();
+    } catch (...) {
+      dropDescriptor(writer);
+    }
   }
+}
+
+void Reactor::dropDescriptor(FileDescriptor* descriptor) {
+  Failure failure = Failure::fromCurrentException();
+  reportFailure(failure);
+  removeReader(descriptor);
+  removeWriter(descriptor);
+  callReporting([&] { descriptor->connectionLost(failure); });
 }
 
 void Reactor::runThreadCalls() {
@@ -225,13 +260,7 @@ void Reactor::runThreadCalls() {
     std::lock_guard lock(threadCallsMutex_);
     calls.swap(threadCalls_);
   }
-  for (auto& call : calls) {
-    try {
-      call();
-    } catch (...) {
-      reportFailure(Failure::fromCurrentException());
-    }
-  }
+  for (auto& call : calls) callReporting(call);
 }
 
 // --- Lifecycle ------------------------------------------------------------------------------
@@ -343,7 +372,7 @@ void Reactor::runSignalHandlers() {
     for (ssize_t i = 0; i < n; ++i) {
       const int signal = numbers[i];
       if (auto it = signalHandlers_.find(signal); it != signalHandlers_.end()) {
-        it->second(signal);
+        callReporting([&] { it->second(signal); });
       } else if ((signal == SIGINT || signal == SIGTERM) && running_ && !stopRequested_) {
         stop();
       }

@@ -29,6 +29,14 @@
 // SIGNALS. While run() runs, SIGINT and SIGTERM stop the reactor cleanly (shutdown triggers run).
 // Handlers for other signals are called from the loop, never inside the signal handler.
 //
+// EXCEPTIONS. Nothing user code throws escapes the loop. An exception from a timer, a trigger, a
+// signal handler, a thread hand-off or a callWhenRunning function is reported through the
+// unhandled-failure hook (deferred/failure.h), and the loop goes on. A
+// descriptor whose doRead/doWrite throws is no longer watched and gets connectionLost with the
+// error (a TCP connection whose Protocol throws is closed with it, as in Twisted). Whatever ends
+// run() — stop(), crash(), or an error of the system itself — it gives back the signal handlers
+// and leaves running() false.
+//
 // FILE DESCRIPTORS. addReader/addWriter watch any descriptor (level-triggered). A descriptor
 // removed while a batch of ready events is being dispatched (even closed and its number reused)
 // gets no further callbacks from that batch.
@@ -87,6 +95,10 @@ class FileDescriptor {
   virtual void doRead() {}
   // Called when the descriptor is writable (or on error).
   virtual void doWrite() {}
+  // doRead or doWrite threw: the reactor has stopped watching this descriptor (reading and
+  // writing) and reported the exception; `reason` is it. Close the descriptor here (Twisted's
+  // connectionLost after a selectable raised). TCP connections close with the reason.
+  virtual void connectionLost(const Failure& reason) { (void)reason; }
 };
 
 // Something the reactor keeps alive and closes when it shuts down or is destroyed: connections,
@@ -246,6 +258,8 @@ class Reactor final : public IReactorTime {
 
   void loopOnce(absl::Duration maxWait);
   void dispatch(const ::epoll_event& event);
+  // doRead/doWrite of `descriptor` threw (call from the catch block): report, unwatch, tell it.
+  void dropDescriptor(FileDescriptor* descriptor);
   void runThreadCalls();
   void runSignalHandlers();
   void updateWatch(Watch& watch, int fd);

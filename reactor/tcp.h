@@ -62,6 +62,8 @@ class TcpConnection final : public FileDescriptor,
   // FileDescriptor
   int fileno() const override { return fd_; }
   void doRead() override;
+  // The loop's catch site: doRead/doWrite threw (a producer's resumeProducing, say).
+  void connectionLost(const Failure& reason) override { closeWith(reason); }
   void doWrite() override;
 
   // ITransport

@@ -120,5 +120,34 @@ TEST_F(DescriptorTest, DescriptorRemovedAndItsNumberReusedMidBatchGetsNoStaleEve
   reactor_.removeReader(readerB.get());
 }
 
+TEST_F(DescriptorTest, ADescriptorWhoseDoReadThrowsIsDroppedAndToldWhy) {
+  std::vector<std::string> reported;
+  auto previous = setUnhandledFailureHandler(
+      [&](const Failure& f) { reported.push_back(f.getErrorMessage()); });
+  Pipe bad, good;
+  struct Throwing : Reader {
+    using Reader::Reader;
+    void connectionLost(const Failure& reason) override { lost = reason.getErrorMessage(); }
+    std::string lost;
+  };
+  Throwing throwing(bad.read, [](Reader&) { throw std::runtime_error("reader bug"); });
+  Reader fine(good.read, [](Reader&) {});
+  reactor_.addReader(&throwing);
+  reactor_.addReader(&fine);
+  ASSERT_EQ(::write(bad.write, "x", 1), 1);
+  ASSERT_EQ(::write(good.write, "y", 1), 1);
+  reactor_.iterate(absl::Milliseconds(50));
+  EXPECT_EQ(throwing.lost, "reader bug");
+  EXPECT_FALSE(reactor_.isReading(&throwing));
+  EXPECT_TRUE(reactor_.isReading(&fine));
+  EXPECT_EQ(fine.reads, 1);
+  ASSERT_EQ(::write(bad.write, "x", 1), 1);
+  reactor_.iterate(absl::Milliseconds(10));
+  EXPECT_EQ(throwing.reads, 1);  // no longer watched
+  reactor_.removeReader(&fine);
+  setUnhandledFailureHandler(std::move(previous));
+  EXPECT_EQ(reported, std::vector<std::string>{"reader bug"});
+}
+
 }  // namespace
 }  // namespace deft

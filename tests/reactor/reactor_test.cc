@@ -3,7 +3,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -173,6 +177,51 @@ TEST_F(ReactorTest, SignalHandlersRunFromTheLoopNotTheSignalHandler) {
   reactor_.callLater(absl::Seconds(10), [&] { reactor_.crash(); });
   reactor_.run();
   EXPECT_EQ(seen, SIGUSR1);
+}
+
+// Nothing user code throws gets out of the loop: each is reported, and the loop goes on to stop
+// normally, with its signal handlers given back.
+TEST_F(ReactorTest, ExceptionsFromUserCodeAreReportedAndTheLoopGoesOn) {
+  std::vector<std::string> reported;
+  auto previous = setUnhandledFailureHandler(
+      [&](const Failure& f) { reported.push_back(f.getErrorMessage()); });
+  reactor_.callWhenRunning([] { throw std::runtime_error("from callWhenRunning"); });
+  reactor_.callLater(absl::ZeroDuration(), [] { throw std::runtime_error("from a timer"); });
+  reactor_.callFromThread([] { throw std::runtime_error("from callFromThread"); });
+  reactor_.addSignalHandler(SIGUSR2, [](int) { throw std::runtime_error("from a signal handler"); });
+  reactor_.addSystemEventTrigger(EventPhase::kBefore, SystemEvent::kShutdown,
+                                 [] { throw std::runtime_error("from a trigger"); });
+  reactor_.callWhenRunning([] { ::raise(SIGUSR2); });
+  reactor_.callLater(absl::Milliseconds(50), [&] { reactor_.stop(); });
+  reactor_.callLater(absl::Seconds(10), [&] { reactor_.crash(); });
+  reactor_.run();
+  setUnhandledFailureHandler(std::move(previous));
+  std::sort(reported.begin(), reported.end());
+  EXPECT_EQ(reported, (std::vector<std::string>{"from a signal handler", "from a timer",
+                                                "from a trigger", "from callFromThread",
+                                                "from callWhenRunning"}));
+  EXPECT_FALSE(reactor_.running());
+  struct sigaction now {};
+  ::sigaction(SIGUSR2, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);
+}
+
+// Reports from many threads while the handler is replaced: ThreadSanitizer checks the hook.
+TEST(UnhandledHookTest, ReachableFromAnyThread) {
+  std::atomic<int> seen{0};
+  auto previous = setUnhandledFailureHandler([&](const Failure&) { ++seen; });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([] {
+      for (int i = 0; i < 200; ++i) fail<int>(Failure(std::runtime_error("dropped")));
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    setUnhandledFailureHandler([&](const Failure&) { ++seen; });
+  }
+  for (std::thread& t : threads) t.join();
+  setUnhandledFailureHandler(std::move(previous));
+  EXPECT_EQ(seen.load(), 800);
 }
 
 TEST(ReactorInstanceTest, ScopesInstallAndRestoreTheProcessReactor) {
