@@ -63,6 +63,7 @@
 #include <functional>
 #include <memory>
 #include <source_location>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -459,10 +460,14 @@ void clearDeferredThread();
 // succeed(value)
 //
 // A Deferred that has fired with `value`: callbacks added to it run at once.
+// A string literal gives a Deferred<std::string>, not a Deferred<const char*>.
 template <class T>
-Deferred<std::decay_t<T>> succeed(T&& value) {
-  Deferred<std::decay_t<T>> d;
-  d.callback(std::forward<T>(value));
+auto succeed(T&& value) {
+  using V = std::conditional_t<std::is_same_v<std::decay_t<T>, const char*> ||
+                                   std::is_same_v<std::decay_t<T>, char*>,
+                               std::string, std::decay_t<T>>;
+  Deferred<V> d;
+  d.callback(V(std::forward<T>(value)));
   return d;
 }
 inline Deferred<void> succeed() {

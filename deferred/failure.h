@@ -77,12 +77,14 @@ class Failure {
 
   // Failure::trap<E...>()
   //
-  // Returns if the exception is one of the listed types; otherwise throws this Failure, which a
-  // Deferred chain catches and passes on unchanged (same exception, same origin). Use it first
-  // thing in an errback that only handles some errors, as in Twisted.
+  // Returns if the exception is one of the listed types; otherwise rethrows the original
+  // exception object (raiseException), so `catch (const ValueError&)` around it catches what it
+  // let through, and a Deferred chain that catches it passes this same Failure on (same
+  // exception, same origin). Use it first thing in an errback that only handles some errors, as
+  // in Twisted.
   template <class... E>
   void trap() const {
-    if (!check<E...>()) throw *this;
+    if (!check<E...>()) raiseException();
   }
 
   // Failure::value<E>()

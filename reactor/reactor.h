@@ -354,6 +354,14 @@ auto deferLater(IReactorTime& clock, absl::Duration delay, F f) {
   return d;
 }
 
+// deferLater(clock, delay)
+//
+// A plain sleep: a Deferred<void> that fires `delay` from now (`co_await deferLater(reactor,
+// absl::Seconds(1))`). Cancelling it cancels the timer.
+inline Deferred<void> deferLater(IReactorTime& clock, absl::Duration delay) {
+  return deferLater(clock, delay, [] {});
+}
+
 // --- Implementation ---------------------------------------------------------------------------
 
 template <class F>

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "deferred/deferred.h"
 #include "deferred/errors.h"
 #include "gtest/gtest.h"
 
@@ -32,7 +33,8 @@ TEST(FailureTest, TrapReturnsOnMatchAndRethrowsTheSameFailureOtherwise) {
   try {
     f.trap<TimeoutError>();
     FAIL() << "trap did not throw";
-  } catch (const Failure& thrown) {
+  } catch (...) {
+    Failure thrown = Failure::fromCurrentException();  // what a Deferred chain does
     EXPECT_TRUE(thrown.check<std::invalid_argument>());
     EXPECT_EQ(thrown.where().line(), f.where().line());
   }
@@ -89,6 +91,38 @@ TEST(FailureTest, ToStatusKeepsTheKindOfDeftErrors) {
   absl::Status other = Failure(std::runtime_error("boom")).toStatus();
   EXPECT_EQ(other.code(), absl::StatusCode::kUnknown);
   EXPECT_NE(other.message().find("boom"), std::string_view::npos);
+}
+
+TEST(FailureTest, TrapRethrowsTheOriginalExceptionObject) {
+  Failure failure(std::invalid_argument("bad value"));
+  const std::exception* original = nullptr;
+  try {
+    failure.raiseException();
+  } catch (const std::exception& e) {
+    original = &e;
+  }
+  try {
+    failure.trap<std::out_of_range>();
+    FAIL() << "trap let nothing through";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(&e, original);  // the same object, not a copy, not a Failure
+  }
+  // In a chain, what trap() let through is still the same Failure, origin and all.
+  Deferred<int> d;
+  Failure seen(std::runtime_error("unset"));
+  d.addErrback([](Failure f) -> int { f.trap<std::out_of_range>(); return 0; })
+      .addErrback([&](Failure f) { seen = f; return 1; });
+  d.errback(failure);
+  EXPECT_TRUE(seen.check<std::invalid_argument>());
+  EXPECT_EQ(seen.getErrorMessage(), "bad value");
+  EXPECT_EQ(seen.where().line(), failure.where().line());
+}
+
+TEST(FailureTest, SucceedWithAStringLiteralCarriesAString) {
+  Deferred<std::string> d = succeed("text");
+  std::string got;
+  d.addCallback([&](std::string s) { got = s; return s; });
+  EXPECT_EQ(got, "text");
 }
 
 }  // namespace

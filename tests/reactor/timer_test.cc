@@ -197,5 +197,19 @@ TEST_F(ReactorTimerTest, TimersDueTogetherRunInFifoOrderOnTheLoop) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(ran[static_cast<std::size_t>(i)], i);
 }
 
+TEST(DeferLaterTest, WithoutAFunctionItIsASleep) {
+  Clock clock;
+  bool woke = false;
+  deferLater(clock, absl::Seconds(2)).addCallback([&] { woke = true; });
+  clock.advance(absl::Seconds(1));
+  EXPECT_FALSE(woke);
+  clock.advance(absl::Seconds(1));
+  EXPECT_TRUE(woke);
+  Deferred<void> cancelled = deferLater(clock, absl::Seconds(1));
+  cancelled.addErrback([](Failure f) { f.trap<CancelledError>(); });
+  cancelled.cancel();
+  EXPECT_TRUE(clock.getDelayedCalls().empty());
+}
+
 }  // namespace
 }  // namespace deft
