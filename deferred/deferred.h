@@ -54,6 +54,22 @@
 // Deferred nobody can fire any more is freed with its callbacks unrun. A Deferred that is freed
 // with a Failure as its result reports it once through the unhandled-failure hook (failure.h).
 //
+// CALLBACKS THAT CAPTURE `this`. A callback runs whenever the Deferred fires, which may be after
+// the object it captured is gone (a connection closed, a client destroyed). Python's garbage
+// collector hides this; C++ does not. Tie such work to a Scope the object owns (deferred/scope.h):
+//
+//   scope_.track(getPage(url)).addCallback([this](std::string body) { ... });
+//
+// When the scope ends (the object's destructor, or a Protocol's connectionLost), the tracked work
+// is cancelled and no callback added through the scope runs. Code in deft itself follows the same
+// rule: no callback it registers captures a raw `this` outside a scope.
+//
+// CALLABLES THAT MAY BE COROUTINES. A coroutine lambda's captures live in the lambda object, not
+// in the coroutine frame. An API of deft that calls a function and waits for the Deferred it
+// returns (DeferredSemaphore::run, DeferredLock::run, LoopingCall, a server's handlers, a streamed
+// response) keeps that function alive, at one address, until that Deferred has fired, so
+// `sem.run([url]() -> Deferred<T> { co_await ...; use(url); })` is safe.
+//
 // CANCELLATION. See cancel(). TIMEOUTS. See addTimeout().
 
 #ifndef DEFT_DEFERRED_DEFERRED_H_

@@ -28,7 +28,8 @@ void ReconnectingClientFactory::retry(Connector& connector) {
     std::normal_distribution<double> spread(1.0, jitter);
     delay_ = std::max(absl::ZeroDuration(), delay_ * spread(random_));
   }
-  IReactorTime& time = clock != nullptr ? *clock : static_cast<IReactorTime&>(reactor());
+  // The connector's own reactor, never the process-wide one behind the caller's back.
+  IReactorTime& time = clock != nullptr ? *clock : static_cast<IReactorTime&>(connector.reactor());
   // The reactor let go of the connector when its attempt ended: the pending retry keeps it.
   std::shared_ptr<Connector> target = connector.shared_from_this();
   pendingRetry_ = time.callLater(delay_, [this, target] {

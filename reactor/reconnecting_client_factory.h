@@ -35,7 +35,7 @@ class ReconnectingClientFactory : public ClientFactory {
   double factor = 2.7182818284590451;   // e
   double jitter = 0.11962656472;        // as Twisted: a spread of about 12%
   std::optional<int> maxRetries;
-  // The clock retries are scheduled on: the reactor unless set (a Clock, in tests).
+  // The clock retries are scheduled on: the connector's reactor unless set (a Clock, in tests).
   IReactorTime* clock = nullptr;
 
   void clientConnectionFailed(Connector& connector, const Failure& reason) override;

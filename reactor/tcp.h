@@ -178,6 +178,9 @@ class Connector final : public FileDescriptor,
 
   // Connector::connect()
   //
+  // The reactor this connector runs on (what a ReconnectingClientFactory schedules retries on).
+  Reactor& reactor() const { return reactor_; }
+
   // Starts an attempt: resolves the host (through the reactor's resolver), then tries its
   // addresses in turn until one accepts, within the timeout overall. Ends in the factory's
   // buildProtocol (connected) or clientConnectionFailed. What reconnecting factories call again.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "deferred/deferred.h"
+#include "deferred/scope.h"
 #include "gtest/gtest.h"
 #include "tests/support/allocation_counter.h"
 
@@ -80,6 +81,33 @@ TEST(AllocationTest, AwaitingFiredDeferredsAllocatesNothingPerAwait) {
   EXPECT_EQ(got, 1001);
   // The coroutine frame and its Deferred's state; nothing per loop iteration or per await.
   EXPECT_LE(allocations() - before, 2u);
+}
+
+TEST(AllocationTest, AScopeCostsOneAllocationAndItsCallbacksNone) {
+  int sink = 0;
+  const std::size_t before = allocations();
+  {
+    Scope scope;
+    auto a = scope.bind([&sink] { ++sink; });  // the scope's one allocation, on first use
+    auto b = scope.bind([&sink] { ++sink; });
+    a();
+    b();
+  }
+  EXPECT_EQ(allocations() - before, 1u);
+  EXPECT_EQ(sink, 2);
+
+  Scope scope;
+  scope.bind([] {});
+  Deferred<int> producer;
+  Deferred<int> d = producer;
+  const std::size_t beforeTrack = allocations();
+  scope.track(std::move(d))
+      .addCallback([&sink](int x) { return x + sink; })
+      .addCallback([&sink](int x) { sink = x; });
+  producer.callback(40);
+  // track() makes the Deferred the callbacks go on; the callbacks themselves cost nothing more.
+  EXPECT_EQ(allocations() - beforeTrack, 1u);
+  EXPECT_EQ(sink, 42);
 }
 
 }  // namespace

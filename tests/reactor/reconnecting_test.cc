@@ -135,5 +135,17 @@ TEST(ReconnectingClientFactoryTest, MaxRetriesBoundsTheAttempts) {
   EXPECT_TRUE(clock.getDelayedCalls().empty());
 }
 
+TEST(ReconnectingClientFactoryTest, RetriesAreScheduledOnTheConnectorsReactor) {
+  ReactorScope installed;  // what deft::reactor() returns
+  Reactor own;             // the reactor the connection was made with
+  ReservedPort reserved;
+  auto factory = std::make_shared<CountingFactory>();
+  connectTCP("127.0.0.1", reserved.port(), factory, absl::Seconds(5), own);
+  ASSERT_TRUE(runUntil(own, [&] { return factory->failures == 1; }));
+  EXPECT_FALSE(own.getDelayedCalls().empty());  // the retry
+  EXPECT_TRUE(installed.reactor().getDelayedCalls().empty());
+  factory->stopTrying();
+}
+
 }  // namespace
 }  // namespace deft
