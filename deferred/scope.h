@@ -61,19 +61,6 @@ namespace deft {
 
 namespace internal {
 
-// One reference to a Deferred's state, for a canceller to carry.
-struct Held {
-  explicit Held(StateBase* s) : state(s) { state->addRef(); }
-  Held(Held&& other) noexcept : state(std::exchange(other.state, nullptr)) {}
-  Held(const Held&) = delete;
-  Held& operator=(const Held&) = delete;
-  Held& operator=(Held&&) = delete;
-  ~Held() {
-    if (state != nullptr) state->release();
-  }
-  StateBase* state;
-};
-
 // The step track() leaves at the end of a tracked Deferred's chain: hands its result on to the
 // guarded Deferred if the scope is still open, and drops it otherwise. Its link in the scope's
 // list lives here, so it is unlinked exactly when the tracked Deferred fires or is freed unfired.
@@ -85,14 +72,6 @@ class ScopeForwardStep {
     link_.producer = producer;
     link_.out = out;
     if (!scope_->ended()) scope_->link(link_);
-    // Cancelling `out` cancels the producer, so `out` holds the producer, as a Deferred holds
-    // one its callback returned: a producer nobody else holds (a handler's Deferred with a
-    // canceller) can still be cancelled. The cycle this makes (the producer holds `out` through
-    // this step) ends when the producer fires, or at the latest when the scope ends.
-    out_->setCanceller([producer = Held(producer)](StateBase&) {
-      producer.state->cancel();
-      return true;  // the producer's result (its CancelledError, or what its canceller gave)
-    });
   }
   ScopeForwardStep(const ScopeForwardStep&) = delete;
   ScopeForwardStep& operator=(const ScopeForwardStep&) = delete;
@@ -110,25 +89,14 @@ class ScopeForwardStep {
     ScopeCore::unlink(link_);
     link_.producer = nullptr;
     StateBase* out = std::exchange(out_, nullptr);
-    out->setCanceller(nullptr);
-    bool fire = false;
-    try {
-      fire = !scope_->ended() && out->beginFire();  // false: cut off, or `out` absorbs a firing
-    } catch (const AlreadyCalledError&) {            // somebody fired `out` by hand
-      out->release();
-      from.discardResult();
-      from.setFailure(Failure::fromCurrentException());
-      return;
-    }
-    if (!fire) {
+    out->setCanceller(nullptr);  // lets go of the producer
+    if (scope_->ended()) {       // cut off: the result goes nowhere
       from.discardResult();
       from.setValue<Unit>();
       out->release();
       return;
     }
-    out->markCalled();
-    from.moveResultTo(*out);
-    stack.push(out);  // run by this loop, as a returned Deferred's result is
+    from.fireFromChain(out, stack);
   }
 
  private:
@@ -194,6 +162,14 @@ class Scope {
     Deferred<T> out;
     internal::StateBase* outState = Access::state(out);
     outState->setGuard(scope);
+    // Cancelling `out` cancels the producer, so `out` holds the producer, as a Deferred holds one
+    // its callback returned: a producer nobody else holds (a handler's Deferred with a canceller)
+    // can still be cancelled. The cycle this makes (the producer holds `out` through its step)
+    // ends when the producer fires, or at the latest when the scope ends.
+    outState->setCanceller([producer = d](internal::StateBase&) mutable {
+      producer.cancel();
+      return true;  // the producer's result (its CancelledError, or what its canceller gave)
+    });
     internal::StateBase* producer = Access::release(std::move(d));  // its reference is ours now
     outState->addRef();  // the step's
     producer->pushStep<internal::ScopeForwardStep>(scope, producer, outState);
@@ -223,12 +199,11 @@ class Scope {
   // callback added through the scope runs. Idempotent.
   void end() {
     if (core_ == nullptr) {
-      ended_ = true;
+      endedUnused_ = true;
       return;
     }
     if (core_->ended()) return;
     core_->markEnded();
-    ended_ = true;
     // Each cancel may run user code (cancellers, the producers' own callbacks), which may track
     // more (cancelled at once, never linked) or fire other tracked Deferreds (which unlink).
     while (internal::ScopeCore::Link* link = core_->first()) {
@@ -245,19 +220,19 @@ class Scope {
     }
   }
 
-  bool ended() const { return ended_; }
+  bool ended() const { return core_ != nullptr ? core_->ended() : endedUnused_; }
 
  private:
   internal::ScopeCore* core() {
     if (core_ == nullptr) {
       core_ = new internal::ScopeCore;
-      if (ended_) core_->markEnded();
+      if (endedUnused_) core_->markEnded();
     }
     return core_;
   }
 
-  internal::ScopeCore* core_ = nullptr;
-  bool ended_ = false;
+  internal::ScopeCore* core_ = nullptr;  // made on first use
+  bool endedUnused_ = false;             // ended before anything used it
 };
 
 }  // namespace deft

@@ -66,9 +66,8 @@ class LoopingCall {
   template <class F>
     requires std::invocable<F&, std::int64_t>
   static std::unique_ptr<LoopingCall> withCount(IReactorTime& clock, F f) {
-    auto loop = std::make_unique<LoopingCall>(clock, [] {});
-    LoopingCall* self = loop.get();
-    loop->f_ = [self, f = std::move(f)]() mutable -> Deferred<void> {
+    std::unique_ptr<LoopingCall> loop(new LoopingCall(clock));
+    loop->f_ = [self = loop.get(), f = std::move(f)]() mutable -> Deferred<void> {
       std::optional<std::int64_t> count = self->countSinceLastCall();
       if (!count) return succeed();
       return maybeDeferred(f, *count);
@@ -128,15 +127,11 @@ class LoopingCall {
   absl::Duration interval() const { return interval_; }
 
  private:
+  explicit LoopingCall(IReactorTime& clock) : clock_(clock) {}  // withCount sets f_
+
   void tick() {
     call_.reset();
-    Deferred<void> result;
-    try {
-      result = f_();
-    } catch (...) {  // f_ wraps f in maybeDeferred: only withCount's bookkeeping could throw
-      result = fail(Failure::fromCurrentException());
-    }
-    scope_.track(std::move(result))
+    scope_.track(f_())  // f_ wraps f in maybeDeferred: it never throws
         .addCallbacks(
             [this] {
               if (running_) {

@@ -50,28 +50,11 @@ class HandOff {
     StateBase* to = std::exchange(to_, nullptr);
     if (resumesWait_) {
       to->resumeFromWait();
+      from.moveResultTo(*to);
+      stack.push(to);  // run by this loop, not by a nested call: no stack growth per link
     } else {
-      // chainDeferred: Twisted's `d.callback(result)` from inside the chain. A target that fired
-      // already raises AlreadyCalledError there, which becomes this chain's result.
-      bool fire = false;
-      try {
-        fire = to->beginFire();
-      } catch (const AlreadyCalledError&) {
-        to->release();
-        from.discardResult();
-        from.setFailure(Failure::fromCurrentException());
-        return;
-      }
-      if (!fire) {  // the one firing a cancelled Deferred absorbs
-        to->release();
-        from.discardResult();
-        from.setValue<Unit>();
-        return;
-      }
-      to->markCalled();
+      from.fireFromChain(to, stack);  // chainDeferred
     }
-    from.moveResultTo(*to);
-    stack.push(to);  // run by this loop, not by a nested call: no stack growth per link
   }
 
  private:
@@ -201,6 +184,29 @@ void StateBase::runLoop() {
     }
     if (!descended) stack.pop();
   }
+}
+
+void StateBase::fireFromChain(StateBase* to, RunStack& stack) {
+  // Twisted's `d.callback(result)` from inside a chain. A target that fired already raises
+  // AlreadyCalledError there, which becomes this chain's result.
+  bool fire = false;
+  try {
+    fire = to->beginFire();
+  } catch (const AlreadyCalledError&) {
+    to->release();
+    discardResult();
+    setFailure(Failure::fromCurrentException());
+    return;
+  }
+  if (!fire) {  // the one firing a cancelled Deferred absorbs
+    to->release();
+    discardResult();
+    setValue<Unit>();
+    return;
+  }
+  to->markCalled();
+  moveResultTo(*to);
+  stack.push(to);  // run by this loop, not by a nested call: no stack growth per link
 }
 
 void StateBase::cutOff() noexcept {

@@ -202,6 +202,10 @@ class StateBase {
   void errback(Failure failure);
   // For hand-offs run by a RunStack: fired, but the stack runs the callbacks.
   void markCalled() { called_ = true; }
+  // From a step of this chain: fires `to` (one reference handed over) with this chain's result
+  // and leaves this one carrying Unit; `stack` runs `to`'s callbacks. If `to` has fired already,
+  // this chain's result becomes the AlreadyCalledError; a cancelled `to` absorbs it silently.
+  void fireFromChain(StateBase* to, RunStack& stack);
   void suppressNextFiring() { suppressAlreadyCalled_ = true; }
 
   // --- Chain ----------------------------------------------------------------------------------
