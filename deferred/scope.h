@@ -215,6 +215,9 @@ class Scope {
       producer->cancel();
       // If the producer did not fire, `out` lets go of it: whoever can still fire it holds it.
       out->setCanceller(nullptr);
+      // Nothing may run `out`'s chain now, so drop it here rather than when the producer fires,
+      // which may be never: a coroutine suspended on `out` is destroyed where it waits.
+      if (!out->called()) out->dropSteps();
       out->release();
       producer->release();
     }

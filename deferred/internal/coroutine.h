@@ -9,14 +9,18 @@
 //     of a Deferred that has not fired. Awaiting one that has fired does not suspend, so a loop
 //     over 100,000 fired Deferreds runs flat.
 //   - Suspending adds a step to the awaited Deferred that resumes the coroutine with its result.
-//     The coroutine frame is owned by that step: if the awaited Deferred is freed unfired (nobody
-//     can fire it any more), the frame is destroyed with it, locals and all, and the coroutine's
-//     own Deferred never fires. (A handle the frame itself holds, such as a parameter awaited as
-//     an lvalue, keeps the awaited Deferred alive: `co_await std::move(d)` lets it go.)
+//     The coroutine frame is owned by that step. The coroutine keeps the awaited Deferred alive
+//     while its own Deferred is held anywhere else, so that cancelling it reaches the awaited
+//     one's canceller. Once nothing else holds the coroutine's Deferred and nothing else can fire
+//     the awaited one, both are freed: the frame is destroyed, locals and all, and the
+//     coroutine's own Deferred never fires. (A handle the frame itself holds, such as a parameter
+//     awaited as an lvalue, keeps the awaited Deferred alive: `co_await std::move(d)` lets it go.)
 //   - co_return (or an exception escaping the body) destroys the frame and then fires the
 //     coroutine's Deferred, so its callbacks run after the coroutine's locals are gone.
-//   - Cancelling the coroutine's Deferred cancels the Deferred it is awaiting; CancelledError is
-//     then thrown at the co_await, and what the coroutine does with it decides the result.
+//   - Cancelling the coroutine's Deferred cancels the Deferred it is awaiting (its canceller
+//     runs); CancelledError, or whatever that canceller fired it with, is then thrown at the
+//     co_await, and what the coroutine does with it decides the result. A canceller that fires
+//     the awaited Deferred later resumes the coroutine then.
 
 #ifndef DEFT_DEFERRED_INTERNAL_COROUTINE_H_
 #define DEFT_DEFERRED_INTERNAL_COROUTINE_H_
@@ -36,13 +40,33 @@
 
 namespace deft::internal {
 
-class CoroutinePromiseBase {
+class CoroutinePromiseBase : private StateBase::SoleHolder {
  public:
   CoroutinePromiseBase(const CoroutinePromiseBase&) = delete;
   CoroutinePromiseBase& operator=(const CoroutinePromiseBase&) = delete;
 
-  // The Deferred this coroutine is suspended on, if any. Not owned: see ResumeStep.
-  void setAwaiting(StateBase* awaited) { awaiting_ = awaited; }
+  // Suspended on `awaited` (one reference handed over). While anyone but this coroutine holds its
+  // Deferred, the coroutine keeps `awaited` alive: cancelling the coroutine must reach the
+  // awaited Deferred's canceller even when nothing else holds it (a Deferred returned by a
+  // function and awaited at once). Once nobody else can cancel or observe the coroutine, it lets
+  // go: then whoever can fire `awaited` keeps it, and with it this frame (see ResumeStep); if
+  // nobody can, both are freed. Letting go may therefore destroy this frame.
+  void suspendOn(StateBase* awaited) {
+    awaiting_ = awaited;
+    if (state_->sharedOutside()) {
+      holdsAwaited_ = true;
+      state_->setSoleHolder(this);
+    } else {
+      awaited->release();
+    }
+  }
+  // The awaited Deferred fired (or dropped the step that would resume us).
+  void stopAwaiting() {
+    StateBase* awaited = std::exchange(awaiting_, nullptr);
+    state_->setSoleHolder(nullptr);
+    // Safe inside the awaited chain: a running chain or a clearing one holds its own reference.
+    if (std::exchange(holdsAwaited_, false)) awaited->release();
+  }
 
  protected:
   explicit CoroutinePromiseBase(const TypeOps* type) : state_(new StateBase(type)) {
@@ -50,6 +74,7 @@ class CoroutinePromiseBase {
   }
   ~CoroutinePromiseBase() {
     if (state_ != nullptr) {  // destroyed before finishing: its awaited Deferred was freed
+      state_->setSoleHolder(nullptr);
       state_->setCanceller(nullptr);
       state_->release();
     }
@@ -94,7 +119,15 @@ class CoroutinePromiseBase {
     return true;
   }
 
-  StateBase* awaiting_ = nullptr;
+  // Nobody but this coroutine holds its Deferred any more: nobody can cancel it, so it stops
+  // keeping the awaited Deferred alive (see suspendOn).
+  void onlyHolderLeft() noexcept override {
+    state_->setSoleHolder(nullptr);
+    if (std::exchange(holdsAwaited_, false)) awaiting_->release();  // may destroy this frame
+  }
+
+  StateBase* awaiting_ = nullptr;  // owned while holdsAwaited_
+  bool holdsAwaited_ = false;
 };
 
 // Returns the coroutine's result into the promise (return_value vs return_void).
@@ -167,14 +200,14 @@ class ResumeStep {
   ResumeStep(const ResumeStep&) = delete;
   ResumeStep& operator=(const ResumeStep&) = delete;
   ~ResumeStep() {
-    if (coroutine_) {  // the awaited Deferred was freed unfired: the coroutine can never resume
-      promise_->setAwaiting(nullptr);
+    if (coroutine_) {  // the awaited Deferred dropped us unfired: the coroutine can never resume
+      promise_->stopAwaiting();
       coroutine_.destroy();
     }
   }
 
   void run(StateBase& state, RunStack&) {
-    promise_->setAwaiting(nullptr);
+    promise_->stopAwaiting();
     awaiter_->receive(state);
     std::exchange(coroutine_, nullptr).resume();
   }
@@ -205,10 +238,8 @@ class Awaiter {
     CoroutinePromiseBase* promise = &coroutine.promise();
     awaited->pushStep<ResumeStep<U>>(this, coroutine, promise);
     awaited->setTailType(typeOps<Unit>());
-    promise->setAwaiting(awaited);
-    // Whoever can fire `awaited` keeps it alive. If nobody can, this frees it, and with it this
-    // coroutine's frame (see ResumeStep): nothing below may touch `this`.
-    awaited->release();
+    // May free `awaited`, and with it this coroutine's frame: nothing below may touch `this`.
+    promise->suspendOn(awaited);
   }
 
   U await_resume() {

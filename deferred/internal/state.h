@@ -127,10 +127,26 @@ class StateBase {
   StateBase& operator=(const StateBase&) = delete;
   ~StateBase();
 
+  // Told when every reference but one is gone: the holder of that last one (a suspended
+  // coroutine's promise) is then the only code that can reach this state.
+  class SoleHolder {
+   public:
+    virtual void onlyHolderLeft() noexcept = 0;
+
+   protected:
+    ~SoleHolder() = default;
+  };
+
   void addRef() { ++refs_; }
   void release() {
-    if (--refs_ == 0) delete this;
+    if (--refs_ == 0) {
+      delete this;
+    } else if (refs_ == 1 && soleHolder_ != nullptr) [[unlikely]] {
+      soleHolder_->onlyHolderLeft();  // may free this state: nothing after it
+    }
   }
+  bool sharedOutside() const { return refs_ > 1; }
+  void setSoleHolder(SoleHolder* holder) { soleHolder_ = holder; }
 
   // --- Result slot ----------------------------------------------------------------------------
   bool hasValue() const { return result_ == Result::kValue; }
@@ -229,6 +245,10 @@ class StateBase {
   // Twisted's chainDeferred: when this chain reaches it, `other` fires with the result.
   void chainTo(StateBase* other);
 
+  // Drops the queued steps unrun (what a Scope does to a chain it cut off). The caller holds a
+  // reference: a dropped step may release others.
+  void dropSteps() noexcept { steps_.clear(); }
+
   void pause() { ++pauseCount_; }
   void unpause();
   bool paused() const { return pauseCount_ > 0; }
@@ -286,6 +306,7 @@ class StateBase {
   StateBase* waitingOn_ = nullptr;
   StateBase* nextOnStack_ = nullptr;  // the state below this one on its RunStack
   ScopeCore* guard_ = nullptr;        // see setGuard()
+  SoleHolder* soleHolder_ = nullptr;  // see release()
   alignas(kInlineValueAlign) unsigned char slot_[kInlineValueBytes];
   StepQueue steps_;
   Canceller canceller_;

@@ -172,23 +172,125 @@ TEST(CoroutineTest, CoroutineMayRecoverFromCancellationAndItsResultStands) {
   EXPECT_EQ(got, 5);
 }
 
-TEST(CoroutineTest, AwaitingAbandonedDeferredDestroysTheFrameAndItsLocals) {
-  struct Flag {
-    bool* destroyed;
-    ~Flag() { *destroyed = true; }
-  };
+struct DestroyFlag {
+  bool* destroyed;
+  ~DestroyFlag() { *destroyed = true; }
+};
+
+TEST(CoroutineTest, AbandonedCoroutineIsFreedOnceNobodyHoldsItsDeferredNorTheAwaitedOne) {
   bool localDestroyed = false;
   auto* awaited = new Deferred<int>();
   auto body = [&]() -> Deferred<int> {
-    Flag flag{&localDestroyed};
+    DestroyFlag flag{&localDestroyed};
     co_await *awaited;
     co_return 0;
   };
-  Deferred<int> d = body();
+  auto* d = new Deferred<int>(body());
+  delete awaited;  // the coroutine's Deferred can still cancel it: the frame keeps it
   EXPECT_FALSE(localDestroyed);
-  delete awaited;  // nobody can fire it any more
+  delete d;  // now nobody can fire, cancel or observe it
   EXPECT_TRUE(localDestroyed);
+}
+
+TEST(CoroutineTest, DroppingTheCoroutinesDeferredFirstLeavesItRunnableByTheAwaitedOne) {
+  bool localDestroyed = false;
+  bool finished = false;
+  Deferred<int> awaited;
+  auto body = [&]() -> Deferred<int> {
+    DestroyFlag flag{&localDestroyed};
+    co_await awaited;
+    finished = true;
+    co_return 0;
+  };
+  body();  // dropped at once: only the awaited Deferred's holder can move it on
+  EXPECT_FALSE(localDestroyed);
+  awaited.callback(1);
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(localDestroyed);
+}
+
+TEST(CoroutineTest, AbandonedBothWaysTheFrameIsFreed) {
+  bool localDestroyed = false;
+  auto* awaited = new Deferred<int>();
+  auto body = [&]() -> Deferred<int> {
+    DestroyFlag flag{&localDestroyed};
+    co_await *awaited;
+    co_return 0;
+  };
+  body();
+  EXPECT_FALSE(localDestroyed);
+  delete awaited;
+  EXPECT_TRUE(localDestroyed);
+}
+
+// A Deferred returned by a function and awaited at once: the coroutine holds the only handle.
+Deferred<int> workWithCanceller(int* cancellerRuns) {
+  return Deferred<int>([cancellerRuns](Deferred<int>&) { ++*cancellerRuns; });
+}
+
+TEST(CoroutineTest, CancellingReachesTheCancellerOfADeferredOnlyTheCoroutineHolds) {
+  int cancellerRuns = 0;
+  bool caught = false;
+  auto body = [&]() -> Deferred<int> {
+    try {
+      co_return co_await workWithCanceller(&cancellerRuns);
+    } catch (const CancelledError&) {
+      caught = true;
+      throw;
+    }
+  };
+  Deferred<int> d = body();
+  bool failedWithCancelled = false;
+  d.addErrback([&](Failure f) {
+    failedWithCancelled = f.check<CancelledError>();
+    return 0;
+  });
+  d.cancel();
+  EXPECT_EQ(cancellerRuns, 1);
+  EXPECT_TRUE(caught);
+  EXPECT_TRUE(failedWithCancelled);
+}
+
+TEST(CoroutineTest, TheErrorTheCancellerFiredWithIsThrownAtTheAwait) {
+  auto body = []() -> Deferred<std::string> {
+    try {
+      co_await Deferred<int>([](Deferred<int>& self) { self.errback(TimeoutError("gave up")); });
+    } catch (const TimeoutError& e) {
+      co_return std::string("translated: ") + e.what();  // the coroutine goes on
+    }
+    co_return std::string("not cancelled");
+  };
+  Deferred<std::string> d = body();
+  std::string got;
+  d.addCallback([&](std::string s) {
+    got = s;
+    return s;
+  });
+  d.cancel();
+  EXPECT_EQ(got, "translated: gave up");
+}
+
+TEST(CoroutineTest, AnAwaitedDeferredThatFiresAfterItsCancellationResumesTheCoroutineThen) {
+  Deferred<int> later;
+  // The awaited work is itself a coroutine that, cancelled, winds down asynchronously.
+  auto inner = [&]() -> Deferred<int> {
+    try {
+      co_await Deferred<int>();
+    } catch (const CancelledError&) {
+    }
+    co_return co_await later;
+  };
+  auto outer = [&]() -> Deferred<int> { co_return 10 + co_await inner(); };
+  Deferred<int> d = outer();
+  int got = 0;
+  d.addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  d.cancel();
   EXPECT_FALSE(d.called());
+  later.callback(5);
+  EXPECT_EQ(got, 15);
 }
 
 TEST(CoroutineTest, CallbacksRunAfterTheCoroutinesLocalsAreGone) {
