@@ -333,11 +333,25 @@ class Deferred {
   void cancel() { requireState()->cancel(); }
 
   // Deferred::addTimeout(timeout, clock)
+  // Deferred::addTimeout(timeout, clock, onTimeoutCancel)
   //
-  // Cancels this Deferred if it has not fired `timeout` from now on `clock`, and turns the
-  // resulting CancelledError into TimeoutError. If it fires in time, the timer is cancelled. The
-  // chain's type does not change. `clock` must outlive the timer (the reactor does).
+  // Cancels this Deferred if it has not fired `timeout` from now on `clock`. If it fires in time,
+  // the timer is cancelled. If the timeout cancelled it, `onTimeoutCancel(outcome, timeout)`
+  // decides the result (Twisted's onTimeoutCancel); the default turns the CancelledError into
+  // TimeoutError and leaves any other result (a canceller's own error) as it is. The chain's type
+  // does not change. `clock` must outlive the timer (the reactor does).
   Deferred& addTimeout(absl::Duration timeout, IReactorTime& clock,
+                       std::source_location where = std::source_location::current()) & {
+    return addTimeout(timeout, clock, &cancelledToTimeoutError, where);
+  }
+  Deferred addTimeout(absl::Duration timeout, IReactorTime& clock,
+                      std::source_location where = std::source_location::current()) && {
+    addTimeout(timeout, clock, where);
+    return std::move(*this);
+  }
+  template <class F>
+    requires std::is_invocable_r_v<Outcome<T>, F&, Outcome<T>, absl::Duration>
+  Deferred& addTimeout(absl::Duration timeout, IReactorTime& clock, F onTimeoutCancel,
                        std::source_location where = std::source_location::current()) & {
     auto timedOut = std::make_shared<bool>(false);
     std::shared_ptr<IDelayedCall> call =
@@ -346,19 +360,19 @@ class Deferred {
           self.cancel();
         });
     return addBoth(
-        [call = std::move(call), timedOut, timeout](Outcome<T> outcome) -> Outcome<T> {
+        [call = std::move(call), timedOut, timeout,
+         onTimeoutCancel = std::move(onTimeoutCancel)](Outcome<T> outcome) mutable -> Outcome<T> {
           if (call->active()) call->cancel();
-          if (*timedOut && !outcome.ok() && outcome.failure().template check<CancelledError>()) {
-            return Failure(TimeoutError("Deferred timed out after " +
-                                        absl::FormatDuration(timeout)));
-          }
+          if (*timedOut) return std::invoke(onTimeoutCancel, std::move(outcome), timeout);
           return outcome;
         },
         where);
   }
-  Deferred addTimeout(absl::Duration timeout, IReactorTime& clock,
+  template <class F>
+    requires std::is_invocable_r_v<Outcome<T>, F&, Outcome<T>, absl::Duration>
+  Deferred addTimeout(absl::Duration timeout, IReactorTime& clock, F onTimeoutCancel,
                       std::source_location where = std::source_location::current()) && {
-    addTimeout(timeout, clock, where);
+    addTimeout(timeout, clock, std::move(onTimeoutCancel), where);
     return std::move(*this);
   }
 
@@ -376,6 +390,14 @@ class Deferred {
   friend class Deferred;
   friend struct internal::DeferredAccess;
   struct AdoptTag {};
+
+  // addTimeout's default onTimeoutCancel (Twisted's _cancelledToTimedOutError).
+  static Outcome<T> cancelledToTimeoutError(Outcome<T> outcome, absl::Duration timeout) {
+    if (!outcome.ok() && outcome.failure().template check<CancelledError>()) {
+      return Failure(TimeoutError("Deferred timed out after " + absl::FormatDuration(timeout)));
+    }
+    return outcome;
+  }
 
   // Takes over one reference.
   Deferred(internal::StateBase* state, AdoptTag) : state_(state) {}

@@ -15,8 +15,25 @@
 // usual) and adds one step at the end of each input's chain. Results come in input order, and
 // every callback runs on the thread that fires the last input needed, synchronously.
 //
-// Cancelling the returned Deferred cancels every input that has not fired (Twisted's
-// DeferredList does the same).
+// THE INPUTS KEEP THEIR RESULTS, as in Twisted: the aggregate copies each result, so a callback
+// added to an input later still sees it. A move-only result has one owner: the aggregate takes it,
+// and the input carries nothing (void) after it. An input's failure stays its result and is
+// reported as unhandled if nobody handles it, unless consumeErrors says the aggregate handles it:
+// then it is still the input's result for callbacks added later (Twisted replaces it with None,
+// which a typed chain cannot carry), but it is no longer reported.
+//
+// CANCELLING the returned Deferred cancels every input that has not fired, and the result then
+// fires from what they give, as in Twisted: DeferredList with each input's CancelledError in its
+// place; gatherResults with FirstError around the first one; race and fire-on-one-callback with a
+// FailureGroup of them. A canceller that throws is reported as an unhandled failure and the other
+// inputs are still cancelled; the result then waits for the input it could not stop.
+//
+// DELIBERATE DIFFERENCES from Twisted, each because the typed result needs it or is safer so:
+//   - gatherResults cancels the inputs still running once one has failed, since nobody can see
+//     their results any more (the failures this causes are consumed).
+//   - DeferredList with fireOnOneCallback fails with FailureGroup when every input fails, or at
+//     once for an empty list: Twisted fires its callback with the whole list, a value of another
+//     type than the first result.
 //
 // Ownership: the inputs keep the aggregate alive, as in Twisted, so the returned Deferred may be
 // chained on and dropped. If every pending input is abandoned unfired, the aggregate goes with
@@ -77,16 +94,21 @@ struct FanIn {
   std::vector<StateBase*> pending;
   std::size_t remaining = 0;
   std::vector<std::optional<Outcome<T>>> outcomes;
-  bool cancellingInputs = false;
+  bool cancellingLosers = false;  // race: a winner is in, the rest are being cancelled
 
   bool resultFired() const { return result.called(); }
+  // Cancels every input still pending. A canceller that throws is reported, as Twisted logs it,
+  // and the others are still cancelled.
   void cancelInputs() {
-    cancellingInputs = true;
-    for (StateBase*& input : pending) {
-      if (input == nullptr) continue;
-      StateBase* state = input;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      StateBase* state = pending[i];
+      if (state == nullptr) continue;
       state->addRef();
-      state->cancel();  // runs its step now, usually, which clears `input`
+      try {
+        state->cancel();  // runs its step now, usually, which clears pending[i]
+      } catch (...) {
+        reportUnhandledFailure(Failure::fromCurrentException());
+      }
       state->release();
     }
   }
@@ -113,6 +135,59 @@ class PendingInput {
   std::size_t index_;
 };
 
+// Whether an aggregate can leave each input its result (Twisted's callbacks return it unchanged),
+// or must take it: a move-only value has one owner, and the input then carries nothing.
+template <class T>
+inline constexpr bool kInputKeepsResult = std::is_void_v<T> || std::is_copy_constructible_v<T>;
+
+// The step an aggregate adds at the end of each input's chain. It copies the input's result into
+// the aggregate and leaves it in place, so a callback added to the input later still sees it.
+template <class T, class R, class OnOutcome>
+class FanInStep {
+ public:
+  FanInStep(PendingInput<T, R> input, bool consumeLate, OnOutcome onOutcome)
+      : input_(std::move(input)), consumeLate_(consumeLate), onOutcome_(std::move(onOutcome)) {}
+
+  void run(StateBase& state, RunStack&) {
+    FanIn<T, R>& fan = input_.fan();
+    if (fan.resultFired()) {  // too late to matter
+      if (state.hasFailure()) {
+        if (consumeLate_) state.markFailureConsumed();
+      } else if constexpr (!kInputKeepsResult<T>) {
+        state.takeValue<Stored<T>>();
+        state.setValue<Unit>();
+      }
+      return;
+    }
+    --fan.remaining;
+    const bool failed = state.hasFailure();
+    try {
+      // onOutcome may fire the aggregate, running its callbacks (which report their own errors).
+      if (onOutcome_(fan, input_.index(), observe(state)) && failed) state.markFailureConsumed();
+    } catch (...) {
+      reportUnhandledFailure(Failure::fromCurrentException());
+    }
+  }
+
+ private:
+  static Outcome<T> observe(StateBase& state) {
+    if (state.hasFailure()) return Outcome<T>(state.peekFailure());
+    if constexpr (std::is_void_v<T>) {
+      return Outcome<T>();
+    } else if constexpr (kInputKeepsResult<T>) {
+      return Outcome<T>(T(state.peekValue<T>()));
+    } else {
+      Outcome<T> outcome(state.takeValue<T>());
+      state.setValue<Unit>();
+      return outcome;
+    }
+  }
+
+  PendingInput<T, R> input_;
+  bool consumeLate_;
+  OnOutcome onOutcome_;
+};
+
 // Wires `deferreds` to a new FanIn. `onOutcome(fan, index, outcome)` sees each input's result
 // (and may fire the result); it returns whether the input's failure is consumed. After the
 // result has fired, a late failure is consumed when `consumeLate` says so.
@@ -120,33 +195,31 @@ template <class R, class T, class OnOutcome>
 Deferred<R> fanIn(std::vector<Deferred<T>> deferreds, bool consumeLate, OnOutcome onOutcome) {
   auto fan = std::make_shared<FanIn<T, R>>();
   std::weak_ptr<FanIn<T, R>> weak = fan;
-  fan->result = Deferred<R>([weak](Deferred<R>&) {
-    if (std::shared_ptr<FanIn<T, R>> f = weak.lock()) f->cancelInputs();
+  // As Twisted's DeferredList.cancel: cancel the inputs, and let the result fire from what they
+  // give (it has cancellation in hand, so cancel() adds no CancelledError of its own).
+  DeferredAccess::state(fan->result)->setCanceller([weak](StateBase&) {
+    std::shared_ptr<FanIn<T, R>> f = weak.lock();
+    if (f == nullptr) return false;  // every input was abandoned: nothing left to wait for
+    f->cancelInputs();
+    return true;
   });
   Deferred<R> result = fan->result;
   fan->remaining = deferreds.size();
   fan->outcomes.resize(deferreds.size());
   fan->pending.resize(deferreds.size());
   for (std::size_t i = 0; i < deferreds.size(); ++i) {
-    fan->pending[i] = DeferredAccess::state(deferreds[i]);
-    // Runs at once for an input that has fired; the result may fire during this loop.
-    std::move(deferreds[i])
-        .addBoth([input = PendingInput<T, R>(fan, i), consumeLate,
-                  onOutcome](Outcome<T> outcome) -> Outcome<void> {
-          FanIn<T, R>& fan = input.fan();
-          if (fan.resultFired()) {
-            if (!outcome.ok() && !consumeLate) return std::move(outcome).failure();
-            return {};
-          }
-          --fan.remaining;
-          if (outcome.ok()) {
-            onOutcome(fan, input.index(), std::move(outcome));
-            return {};
-          }
-          Failure failure = outcome.failure();
-          if (onOutcome(fan, input.index(), std::move(outcome))) return {};
-          return failure;  // stays the input's result, as in Twisted
-        });
+    StateBase* input = DeferredAccess::release(std::move(deferreds[i]));
+    if (input == nullptr) throw DeferredTypeError("an aggregate was given a moved-from Deferred");
+    fan->pending[i] = input;
+    struct ReleaseOnExit {
+      StateBase* state;
+      ~ReleaseOnExit() { state->release(); }
+    } releaseOnExit{input};
+    input->checkTail(typeOps<Stored<T>>(), "DeferredList");
+    input->pushStep<FanInStep<T, R, OnOutcome>>(PendingInput<T, R>(fan, i), consumeLate,
+                                                onOutcome);
+    if constexpr (!kInputKeepsResult<T>) input->setTailType(typeOps<Unit>());
+    input->runCallbacks();  // at once for an input that has fired; the result may fire now
   }
   return result;
 }
@@ -241,7 +314,6 @@ auto gatherResults(std::vector<Deferred<T>> deferreds, bool consumeErrors = fals
       std::move(deferreds), /*consumeLate=*/true,
       [consumeErrors](internal::FanIn<T, R>& fan, std::size_t i, Outcome<T> outcome) {
         if (!outcome.ok()) {
-          if (fan.cancellingInputs) return true;  // a failure we caused
           fan.result.errback(Failure(FirstError(outcome.failure(), i)));
           fan.cancelInputs();
           return consumeErrors;
@@ -274,6 +346,7 @@ Deferred<FirstResult<T>> race(std::vector<Deferred<T>> deferreds) {
       std::move(deferreds), /*consumeLate=*/true,
       [](internal::FanIn<T, R>& fan, std::size_t i, Outcome<T> outcome) {
         if (outcome.ok()) {
+          fan.cancellingLosers = true;
           fan.cancelInputs();  // before firing: the winner's callbacks see the losers stopped
           if constexpr (std::is_void_v<T>) {
             fan.result.callback(R{i});
@@ -283,7 +356,7 @@ Deferred<FirstResult<T>> race(std::vector<Deferred<T>> deferreds) {
           return true;
         }
         fan.outcomes[i].emplace(std::move(outcome));
-        if (fan.remaining == 0 && !fan.cancellingInputs) {
+        if (fan.remaining == 0 && !fan.cancellingLosers) {
           std::vector<Failure> failures;
           for (auto& o : fan.outcomes) failures.push_back(o->failure());
           fan.result.errback(Failure(FailureGroup(std::move(failures))));

@@ -93,7 +93,7 @@ StateBase::~StateBase() {
     if (guard_->ended()) discardResult();  // cut off on purpose: not an unhandled failure
     guard_->release();
   }
-  if (result_ == Result::kFailure) {
+  if (result_ == Result::kFailure && !failureConsumed_) {
     Failure failure = takeFailure();
     reportUnhandledFailure(failure);
   } else {
@@ -260,6 +260,10 @@ void StateBase::chainTo(StateBase* other) {
 
 void StateBase::cancel() {
   addRef();  // a canceller or an errback may drop the last outside handle
+  struct ReleaseOnExit {  // a canceller may throw (to the caller of cancel(), as in Twisted)
+    StateBase* state;
+    ~ReleaseOnExit() { state->release(); }
+  } releaseOnExit{this};
   if (!called_) {
     bool inHand = false;
     if (canceller_) {
@@ -268,7 +272,12 @@ void StateBase::cancel() {
       Canceller canceller = std::move(canceller_);
       canceller_ = nullptr;
       cancellerReplaced_ = false;
-      inHand = canceller(*this);
+      try {
+        inHand = canceller(*this);
+      } catch (...) {  // still unfired and cancellable: a later cancel() may try again
+        if (!cancellerReplaced_ && !called_) canceller_ = std::move(canceller);
+        throw;
+      }
       if (!cancellerReplaced_ && !called_) canceller_ = std::move(canceller);
     } else {
       suppressAlreadyCalled_ = true;
@@ -277,7 +286,6 @@ void StateBase::cancel() {
   } else if (waiting_ && waitingOn_ != nullptr) {
     waitingOn_->cancel();
   }
-  release();
 }
 
 }  // namespace deft::internal

@@ -168,7 +168,19 @@ class StateBase {
   void setFailure(Failure failure) {
     new (slot_) Failure(std::move(failure));
     result_ = Result::kFailure;
+    failureConsumed_ = false;
   }
+  // The result, left in place (for an observer that copies it, like DeferredList).
+  template <class T>
+  T& peekValue() {
+    return SlotAccess<T>::get(slot_);
+  }
+  const Failure& peekFailure() const {
+    return *std::launder(reinterpret_cast<const Failure*>(slot_));
+  }
+  // The failure now in the slot has been seen by someone who took responsibility for it
+  // (DeferredList's consumeErrors): it stays the result, but is not reported as unhandled.
+  void markFailureConsumed() { failureConsumed_ = true; }
   Failure takeFailure() {
     Failure* stored = std::launder(reinterpret_cast<Failure*>(slot_));
     Failure failure(std::move(*stored));
@@ -299,6 +311,7 @@ class StateBase {
   bool waiting_ = false;                // paused on a returned Deferred: separate from pause()
   bool suppressAlreadyCalled_ = false;  // cancelled without a canceller: absorb one firing
   bool cancellerReplaced_ = false;      // setCanceller() ran while cancel() was in a canceller
+  bool failureConsumed_ = false;        // see markFailureConsumed()
   std::uint32_t pauseCount_ = 0;        // pause() minus unpause()
   const TypeOps* inputType_;
   const TypeOps* tailType_;

@@ -113,6 +113,23 @@ TEST(CancelTest, CancellationPropagatesThroughNestedWaits) {
   EXPECT_TRUE(innermostCancelled);
 }
 
+TEST(CancelTest, ACancellerThatThrowsThrowsToTheCallerAndTheDeferredStaysCancellable) {
+  int attempts = 0;
+  Deferred<int> d([&](Deferred<int>&) {
+    if (++attempts == 1) throw std::runtime_error("canceller broke");
+  });
+  EXPECT_THROW(d.cancel(), std::runtime_error);  // as Twisted's cancel() raises it
+  EXPECT_FALSE(d.called());
+  bool cancelled = false;
+  d.addErrback([&](Failure f) {
+    cancelled = f.check<CancelledError>();
+    return 0;
+  });
+  d.cancel();  // the canceller is still there, and this time it works
+  EXPECT_EQ(attempts, 2);
+  EXPECT_TRUE(cancelled);
+}
+
 TEST(CancelTest, CancellerMayDropTheLastOtherHandle) {
   auto* holder = new Deferred<int>();
   Deferred<int> d([&](Deferred<int>&) {
@@ -177,6 +194,45 @@ TEST(TimeoutTest, ExplicitCancelIsStillACancelledError) {
   });
   d.cancel();
   EXPECT_TRUE(cancelled);
+  EXPECT_EQ(clock.pending(), 0u);
+}
+
+TEST(TimeoutTest, OnTimeoutCancelDecidesTheResultOfATimedOutDeferred) {
+  testing::ManualClock clock;
+  Deferred<std::string> d;
+  std::string got;
+  absl::Duration sawTimeout;
+  d.addTimeout(absl::Seconds(3), clock,
+               [&](Outcome<std::string> outcome, absl::Duration timeout) -> Outcome<std::string> {
+                 sawTimeout = timeout;
+                 return outcome.ok() ? outcome : Outcome<std::string>("fallback page");
+               })
+      .addCallback([&](std::string s) {
+        got = s;
+        return s;
+      });
+  clock.advance(absl::Seconds(3));
+  EXPECT_EQ(got, "fallback page");
+  EXPECT_EQ(sawTimeout, absl::Seconds(3));
+}
+
+TEST(TimeoutTest, OnTimeoutCancelIsNotCalledWhenItFiresInTime) {
+  testing::ManualClock clock;
+  Deferred<int> d;
+  bool called = false;
+  int got = 0;
+  d.addTimeout(absl::Seconds(3), clock, [&](Outcome<int> outcome, absl::Duration) {
+    called = true;
+    return outcome;
+  });
+  d.addCallback([&](int x) {
+    got = x;
+    return x;
+  });
+  d.callback(4);
+  clock.advance(absl::Seconds(5));
+  EXPECT_FALSE(called);
+  EXPECT_EQ(got, 4);
   EXPECT_EQ(clock.pending(), 0u);
 }
 

@@ -2,6 +2,7 @@
 
 #include "deferred/deferred_list.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -63,8 +64,9 @@ TEST_F(DeferredListTest, WithoutConsumeErrorsTheInputKeepsItsFailure) {
   EXPECT_EQ(unhandled(), (std::vector<std::string>{"also unhandled in the input"}));
 }
 
-TEST_F(DeferredListTest, ConsumeErrorsTakesTheFailureOutOfTheInput) {
+TEST_F(DeferredListTest, ConsumeErrorsStopsTheReportButLeavesTheFailureOnTheInput) {
   bool sawFailure = false;
+  std::string laterErrback;
   {
     Deferred<int> a;
     DeferredList(std::vector<Deferred<int>>{a}, {.consumeErrors = true})
@@ -73,9 +75,104 @@ TEST_F(DeferredListTest, ConsumeErrorsTakesTheFailureOutOfTheInput) {
           return r;
         });
     a.errback(std::runtime_error("consumed"));
+    a.addErrback([&](Failure f) {  // added later: still sees it, as a typed chain must
+      laterErrback = f.getErrorMessage();
+      return Failure(f);           // and a failure handed on from here is a new one
+    });
   }
   EXPECT_TRUE(sawFailure);
+  EXPECT_EQ(laterErrback, "consumed");
+  EXPECT_EQ(unhandled(), (std::vector<std::string>{"consumed"}));
+}
+
+TEST_F(DeferredListTest, AConsumedFailureNobodyLooksAtAgainIsNotReported) {
+  {
+    Deferred<int> a;
+    DeferredList(std::vector<Deferred<int>>{a}, {.consumeErrors = true});
+    a.errback(std::runtime_error("consumed"));
+  }
   EXPECT_TRUE(unhandled().empty());
+}
+
+TEST_F(DeferredListTest, MembersKeepTheirResultsForCallbacksAddedLater) {
+  Deferred<std::string> early = succeed(std::string("early"));
+  Deferred<std::string> late;
+  std::vector<std::string> seen;
+  DeferredList(std::vector<Deferred<std::string>>{early, late});
+  gatherResults(std::vector<Deferred<std::string>>{early, late});
+  race(std::vector<Deferred<std::string>>{late});
+  late.callback("late");
+  early.addCallback([&](std::string s) {
+    seen.push_back(s);
+    return s;
+  });
+  late.addCallback([&](std::string s) {
+    seen.push_back(s);
+    return s;
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"early", "late"}));
+}
+
+TEST_F(DeferredListTest, AMoveOnlyResultIsTakenAndTheMemberCarriesNothing) {
+  Deferred<std::unique_ptr<int>> a;
+  int got = 0;
+  gatherResults(std::vector<Deferred<std::unique_ptr<int>>>{a})
+      .addCallback([&](std::vector<std::unique_ptr<int>> v) { got = *v[0]; });
+  a.callback(std::make_unique<int>(7));
+  EXPECT_EQ(got, 7);
+  EXPECT_THROW(a.addCallback([](std::unique_ptr<int> p) { return p; }), DeferredTypeError);
+}
+
+TEST_F(DeferredListTest, CancelGoesOnPastACancellerThatThrowsAndReportsIt) {
+  bool bCancelled = false;
+  Deferred<int> a([](Deferred<int>&) { throw std::runtime_error("canceller broke"); });
+  Deferred<int> b([&](Deferred<int>&) { bCancelled = true; });
+  bool fired = false;
+  Deferred<std::vector<Outcome<int>>> list =
+      DeferredList(std::vector<Deferred<int>>{a, b}, {.consumeErrors = true});
+  list.addCallback([&](std::vector<Outcome<int>> r) {
+    fired = true;
+    return r;
+  });
+  list.cancel();
+  EXPECT_TRUE(bCancelled);
+  EXPECT_EQ(unhandled(), (std::vector<std::string>{"canceller broke"}));
+  EXPECT_FALSE(fired);  // a has not fired: its canceller failed to stop it
+  a.callback(1);
+  EXPECT_TRUE(fired);
+}
+
+TEST_F(DeferredListTest, CancellingGatherResultsFailsWithFirstErrorAroundCancelledError) {
+  Deferred<int> a, b;
+  std::size_t index = 99;
+  bool cancelledInside = false;
+  Deferred<std::vector<int>> all = gatherResults(std::vector<Deferred<int>>{a, b});
+  all.addErrback([&](Failure f) {
+    const FirstError* first = f.value<FirstError>();
+    if (first != nullptr) {
+      index = first->index();
+      cancelledInside = first->subFailure().check<CancelledError>();
+    }
+    return std::vector<int>{};
+  });
+  all.cancel();
+  EXPECT_EQ(index, 0u);
+  EXPECT_TRUE(cancelledInside);
+  EXPECT_TRUE(unhandled().empty());  // b's CancelledError came after: consumed
+}
+
+TEST_F(DeferredListTest, CancellingARaceFailsWithAFailureGroupOfTheCancellations) {
+  Deferred<int> a, b;
+  std::vector<bool> cancelled;
+  Deferred<FirstResult<int>> first = race(std::vector<Deferred<int>>{a, b});
+  first.addErrback([&](Failure f) {
+    for (const Failure& each : f.value<FailureGroup>()->failures()) {
+      cancelled.push_back(each.check<CancelledError>());
+    }
+    return FirstResult<int>{0, 0};
+  });
+  first.cancel();
+  EXPECT_EQ(cancelled, (std::vector<bool>{true, true}));
 }
 
 TEST_F(DeferredListTest, FireOnOneErrbackFailsAtTheFirstFailureWithItsIndex) {
