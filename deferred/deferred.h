@@ -121,8 +121,10 @@ class Deferred {
 
   // Deferred::Deferred()
   //
-  // A new Deferred with no result and no callbacks.
-  Deferred() : state_(new internal::StateBase(internal::typeOps<Stored>())) {}
+  // A new Deferred with no result and no callbacks. `where` (the caller) is named by
+  // AlreadyCalledError and describe().
+  Deferred(std::source_location where = std::source_location::current())
+      : state_(new internal::StateBase(internal::typeOps<Stored>(), where)) {}
 
   // Deferred::Deferred(canceller)
   //
@@ -131,7 +133,8 @@ class Deferred {
   // says more than CancelledError).
   template <class F>
     requires std::invocable<F&, Deferred<T>&>
-  explicit Deferred(F canceller) : Deferred() {
+  explicit Deferred(F canceller, std::source_location where = std::source_location::current())
+      : Deferred(where) {
     state_->setCanceller([canceller = std::move(canceller)](internal::StateBase& state) mutable {
       state.addRef();
       Deferred<T> self(&state, AdoptTag{});
@@ -164,21 +167,21 @@ class Deferred {
   // Gives the Deferred its result and runs the callback chain, synchronously, before returning.
   // A Deferred fires once: a second callback()/errback() throws AlreadyCalledError (except the one
   // firing a cancelled Deferred absorbs; see cancel()).
-  void callback(Stored value)
+  void callback(Stored value, std::source_location where = std::source_location::current())
     requires(!std::is_void_v<T>)
   {
     internal::StateBase* state = requireState();
     state->checkInput(internal::typeOps<Stored>());
-    if (!state->beginFire()) return;
+    if (!state->beginFire(where)) return;
     state->setValue<Stored>(std::move(value));
     state->finishFire();
   }
-  void callback()
+  void callback(std::source_location where = std::source_location::current())
     requires std::is_void_v<T>
   {
     internal::StateBase* state = requireState();
     state->checkInput(internal::typeOps<Stored>());
-    if (!state->beginFire()) return;
+    if (!state->beginFire(where)) return;
     state->setValue<Stored>();
     state->finishFire();
   }
@@ -187,10 +190,21 @@ class Deferred {
   //
   // Fires the Deferred with a Failure: the chain continues at the first errback.
   // `d.errback(TimeoutError("..."))` works too (a Failure is made from the exception, unthrown).
-  void errback(Failure failure) { requireState()->errback(std::move(failure)); }
+  void errback(Failure failure, std::source_location where = std::source_location::current()) {
+    requireState()->errback(std::move(failure), where);
+  }
 
   // Twisted's `called`: whether callback() or errback() has happened.
   bool called() const { return requireState()->called(); }
+
+  // Deferred::describe()
+  //
+  // One line for a log or a debugger, as Twisted's repr: where it was made, whether it has fired,
+  // the type of its current result (or its failure), what it is waiting on, whether it is paused.
+  //   "<Deferred at 0x6020.. created app.cc:12, waiting on <Deferred at 0x6030.., not fired>>"
+  std::string describe() const {
+    return state_ == nullptr ? "<Deferred (moved from)>" : state_->describe();
+  }
 
   // --- Chaining -------------------------------------------------------------------------------
   // Each add* has two forms. On an lvalue handle it keeps the chain's type and returns the

@@ -41,6 +41,7 @@ thread_local std::optional<Failure> lastRaised;
 Failure::Failure(std::exception_ptr error, std::source_location where) {
   if (lastRaised && error == lastRaised->exceptionPtr()) {
     rep_ = lastRaised->rep_;
+    escapedAt_ = lastRaised->escapedAt_;
     return;
   }
   auto rep = std::make_shared<Rep>();
@@ -84,8 +85,14 @@ std::string Failure::getErrorMessage() const {
 
 std::string Failure::describe() const {
   const std::source_location& at = rep_->where;
-  return absl::StrCat(shortTypeName(type()), ": ", getErrorMessage(), " (created at ",
-                      at.file_name(), ":", at.line(), " in ", at.function_name(), ")");
+  std::string line = absl::StrCat(shortTypeName(type()), ": ", getErrorMessage(), " (created at ",
+                                  at.file_name(), ":", at.line(), " in ", at.function_name());
+  if (escapedAt_.line() != 0) {
+    absl::StrAppend(&line, "; escaped the coroutine ", escapedAt_.function_name(), " at ",
+                    escapedAt_.file_name(), ":", escapedAt_.line());
+  }
+  line += ")";
+  return line;
 }
 
 absl::Status Failure::toStatus() const {

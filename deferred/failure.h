@@ -123,7 +123,19 @@ class Failure {
   // Where the failure was created: the `Failure(...)` expression, or the callback that threw.
   const std::source_location& where() const { return rep_->where; }
 
-  // One line for logs: "TimeoutError: fetch timed out (created at web/agent.cc:88)".
+  // The line of the user's coroutine this failure escaped from, if one did: the co_await that
+  // rethrew it, or (for an exception thrown in the coroutine's own code) the last co_await before
+  // it, or the coroutine itself when it had not awaited yet. Line 0 when no coroutine passed it on.
+  const std::source_location& escapedAt() const { return escapedAt_; }
+  // A copy that records escaping a coroutine at `at` (the same exception and origin).
+  Failure escapedThrough(std::source_location at) const {
+    Failure copy(*this);
+    copy.escapedAt_ = at;
+    return copy;
+  }
+
+  // One line for logs: "TimeoutError: fetch timed out (created at web/agent.cc:88 in ...)", and
+  // where it escaped a coroutine when it did.
   std::string describe() const;
 
   // The failure as an absl::Status, for non-async boundaries. Errors that know their own status
@@ -172,6 +184,7 @@ class Failure {
   }
 
   std::shared_ptr<const Rep> rep_;
+  std::source_location escapedAt_{};  // per handle, not shared: see escapedAt()
 };
 
 // What happens to a Failure that nobody handled: a Deferred whose result is a Failure when its

@@ -60,6 +60,14 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
       awaited->release();
     }
   }
+  // Every co_await in the coroutine goes through here: it records the user's line, which a
+  // failure escaping the coroutine then names (Failure::escapedAt).
+  template <class A>
+  A&& await_transform(A&& awaitable, std::source_location where = std::source_location::current()) {
+    where_ = where;
+    return std::forward<A>(awaitable);
+  }
+
   // The awaited Deferred fired (or dropped the step that would resume us).
   void stopAwaiting() {
     StateBase* awaited = std::exchange(awaiting_, nullptr);
@@ -103,6 +111,9 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
   }
 
   StateBase* state_;  // one reference, handed to the Deferred's callbacks at the end
+  // The user's last co_await, or the coroutine itself before its first: what a failure escaping
+  // it names.
+  std::source_location where_;
 
  private:
   bool cancelAwaited(StateBase& self) {
@@ -158,7 +169,10 @@ class CoroutinePromise : public CoroutinePromiseBase, public ReturnValue<T> {
  public:
   CoroutinePromise() : CoroutinePromiseBase(typeOps<Stored<T>>()) {}
 
-  Deferred<T> get_return_object() {
+  // GCC gives the coroutine's own function and file for `where` here.
+  Deferred<T> get_return_object(std::source_location where = std::source_location::current()) {
+    where_ = where;
+    state_->setCreatedAt(where);
     state_->addRef();
     return DeferredAccess::adopt<T>(state_);
   }
@@ -184,9 +198,11 @@ class CoroutinePromise : public CoroutinePromiseBase, public ReturnValue<T> {
     try {
       throw;
     } catch (const Failure& failure) {
-      this->result_.emplace(failure);  // a Failure thrown by trap(): keep its origin
+      this->result_.emplace(failure.escapedThrough(where_));  // thrown by trap(): same origin
     } catch (...) {
-      this->result_.emplace(Failure::fromCurrentException());
+      // A failure rethrown by co_await comes back with its origin; anything else was thrown by
+      // the coroutine's own code, after the last co_await.
+      this->result_.emplace(Failure::fromCurrentException(where_).escapedThrough(where_));
     }
   }
 };

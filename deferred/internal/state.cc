@@ -150,16 +150,46 @@ void StateBase::checkFiringThread() {
   std::abort();
 }
 
-bool StateBase::beginSecondFire() {
+namespace {
+std::string place(const std::source_location& where) {
+  if (where.line() == 0) return "in deft";
+  return absl::StrCat(where.file_name(), ":", where.line());
+}
+}  // namespace
+
+std::string StateBase::describe() const {
+  char address[32];
+  std::snprintf(address, sizeof address, "%p", static_cast<const void*>(this));
+  std::string out = absl::StrCat("<Deferred at ", address);
+  if (createdAt_.line() != 0) absl::StrAppend(&out, " created ", place(createdAt_));
+  if (!called_) {
+    absl::StrAppend(&out, ", not fired");
+  } else if (waiting_ && waitingOn_ != nullptr) {
+    absl::StrAppend(&out, ", waiting on ", waitingOn_->describe());
+  } else if (result_ == Result::kValue) {
+    absl::StrAppend(&out, ", current result: ", typeName(valueType_));
+  } else if (result_ == Result::kFailure) {
+    absl::StrAppend(&out, ", current result: failure ", peekFailure().describe());
+  }
+  if (pauseCount_ > 0) absl::StrAppend(&out, ", paused");
+  if (!steps_.empty()) absl::StrAppend(&out, ", callbacks pending");
+  if (cutOffByScope()) absl::StrAppend(&out, ", cut off by its scope");
+  out += ">";
+  return out;
+}
+
+bool StateBase::beginSecondFire(std::source_location where) {
   if (suppressAlreadyCalled_) {
     suppressAlreadyCalled_ = false;
     return false;
   }
-  throw AlreadyCalledError("Deferred already has a result: it can be fired only once");
+  throw AlreadyCalledError(absl::StrCat(
+      "Deferred already has a result: it can be fired only once (created ", place(createdAt_),
+      ", first fired ", place(firedAt_), ", fired again ", place(where), ")"));
 }
 
-void StateBase::errback(Failure failure) {
-  if (!beginFire()) return;
+void StateBase::errback(Failure failure, std::source_location where) {
+  if (!beginFire(where)) return;
   setFailure(std::move(failure));
   finishFire();
 }

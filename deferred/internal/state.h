@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <new>
+#include <string>
+#include <source_location>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -122,7 +124,8 @@ class StateBase {
   // Returns true when it has cancellation in hand (Deferred::cancel then does not errback).
   using Canceller = absl::AnyInvocable<bool(StateBase&)>;
 
-  explicit StateBase(const TypeOps* type) : inputType_(type), tailType_(type) {}
+  explicit StateBase(const TypeOps* type, std::source_location createdAt = {})
+      : inputType_(type), tailType_(type), createdAt_(createdAt) {}
   StateBase(const StateBase&) = delete;
   StateBase& operator=(const StateBase&) = delete;
   ~StateBase();
@@ -209,11 +212,12 @@ class StateBase {
   bool called() const { return called_; }
   // Call before storing the first result. Returns false when the result is to be dropped (the
   // one firing a cancelled Deferred absorbs); throws AlreadyCalledError on a second firing.
-  bool beginFire() {
+  bool beginFire(std::source_location where = {}) {
 #ifndef NDEBUG
     checkFiringThread();
 #endif
-    if (called_) [[unlikely]] return beginSecondFire();
+    if (called_) [[unlikely]] return beginSecondFire(where);
+    firedAt_ = where;
     // Fired: the canceller can never run now. Dropping it here frees what it holds (a coroutine's
     // link, an aggregate's bookkeeping) as soon as the result is in.
     if (canceller_) {
@@ -227,7 +231,13 @@ class StateBase {
     called_ = true;
     runCallbacks();
   }
-  void errback(Failure failure);
+  void errback(Failure failure, std::source_location where = {});
+  // Where it was made and first fired, for AlreadyCalledError and describe(); empty (line 0) when
+  // deft made or fired it with no user line to name.
+  const std::source_location& createdAt() const { return createdAt_; }
+  // Twisted's repr: see Deferred::describe().
+  std::string describe() const;
+  void setCreatedAt(std::source_location where) { createdAt_ = where; }
   // For hand-offs run by a RunStack: fired, but the stack runs the callbacks.
   void markCalled() { called_ = true; }
   // From a step of this chain: fires `to` (one reference handed over) with this chain's result
@@ -299,7 +309,7 @@ class StateBase {
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
   void runLoop();
   void cutOff() noexcept;
-  bool beginSecondFire();
+  bool beginSecondFire(std::source_location where);
   static void checkFiringThread();
   [[noreturn]] void throwTailMismatch(const TypeOps* expected, const char* operation) const;
   [[noreturn]] void throwInputMismatch(const TypeOps* expected) const;
@@ -319,6 +329,8 @@ class StateBase {
   StateBase* waitingOn_ = nullptr;
   StateBase* nextOnStack_ = nullptr;  // the state below this one on its RunStack
   ScopeCore* guard_ = nullptr;        // see setGuard()
+  std::source_location createdAt_;
+  std::source_location firedAt_;
   SoleHolder* soleHolder_ = nullptr;  // see release()
   alignas(kInlineValueAlign) unsigned char slot_[kInlineValueBytes];
   StepQueue steps_;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -314,6 +315,42 @@ TEST(ChainTest, FiringTwiceIsAnAlreadyCalledError) {
   v.errback(std::runtime_error("x"));
   v.addErrback([](Failure) {});
   EXPECT_THROW(v.callback(), AlreadyCalledError);
+}
+
+TEST(ChainTest, AlreadyCalledErrorNamesWhereTheDeferredWasMadeAndFirstFired) {
+  const unsigned made = std::source_location::current().line() + 1;
+  Deferred<int> d;
+  const unsigned firedFirst = std::source_location::current().line() + 1;
+  d.callback(1);
+  std::string message;
+  try {
+    d.callback(2);
+  } catch (const AlreadyCalledError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("created tests/deferred/chain_test.cc:" + std::to_string(made)),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("first fired tests/deferred/chain_test.cc:" + std::to_string(firedFirst)),
+            std::string::npos)
+      << message;
+}
+
+TEST(ChainTest, DescribeSaysWhetherItFiredWhatItHoldsAndWhatItWaitsOn) {
+  Deferred<int> inner;
+  Deferred<std::string> d;
+  EXPECT_NE(d.describe().find("chain_test.cc"), std::string::npos);
+  EXPECT_NE(d.describe().find("not fired"), std::string::npos);
+  d.callback("x");
+  EXPECT_NE(d.describe().find("current result: std::string"), std::string::npos) << d.describe();
+  Deferred<int> waiting = std::move(d).addCallback([&](std::string) { return inner; });
+  EXPECT_NE(waiting.describe().find("waiting on <Deferred"), std::string::npos);
+  inner.errback(TimeoutError("slow"));
+  EXPECT_NE(waiting.describe().find("failure TimeoutError: slow"), std::string::npos)
+      << waiting.describe();
+  waiting.addErrback([](Failure) { return 0; });
+  Deferred<int> moved = std::move(waiting);
+  EXPECT_EQ(waiting.describe(), "<Deferred (moved from)>");  // NOLINT(bugprone-use-after-move)
 }
 
 TEST(ChainTest, CalledReportsFiring) {

@@ -1,6 +1,7 @@
 // inlineCallbacks as coroutines: functions returning Deferred<T> that co_await Deferreds.
 
 #include <functional>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -107,6 +108,61 @@ TEST(CoroutineTest, FailureEscapingThroughCoAwaitKeepsItsOrigin) {
   });
   input.errback(original);
   EXPECT_EQ(line, original.where().line());
+}
+
+TEST(CoroutineTest, FailureRethrownByCoAwaitNamesTheUsersAwaitAsWhereItEscaped) {
+  Failure original(TimeoutError("slow upstream"));
+  Deferred<int> input;
+  unsigned awaitLine = 0;
+  auto body = [&]() -> Deferred<int> {
+    awaitLine = std::source_location::current().line() + 1;
+    co_return co_await input;
+  };
+  Failure got(std::runtime_error("none"));
+  body().addErrback([&](Failure f) {
+    got = f;
+    return 0;
+  });
+  input.errback(original);
+  EXPECT_EQ(got.where().line(), original.where().line());  // its origin
+  EXPECT_EQ(got.escapedAt().line(), awaitLine);             // and the user's co_await
+  EXPECT_NE(std::string(got.escapedAt().file_name()).find("coroutine_test.cc"), std::string::npos);
+  EXPECT_NE(got.describe().find("escaped the coroutine"), std::string::npos);
+}
+
+TEST(CoroutineTest, ExceptionThrownInTheBodyNamesTheUsersCodeNotDeftsHeader) {
+  Deferred<int> input;
+  unsigned awaitLine = 0;
+  auto body = [&]() -> Deferred<int> {
+    awaitLine = std::source_location::current().line() + 1;
+    int x = co_await input;
+    throw std::runtime_error("bad " + std::to_string(x));
+  };
+  Failure got(std::runtime_error("none"));
+  body().addErrback([&](Failure f) {
+    got = f;
+    return 0;
+  });
+  input.callback(1);
+  EXPECT_EQ(got.getErrorMessage(), "bad 1");
+  EXPECT_EQ(got.where().line(), awaitLine);  // the last co_await before the throw
+  EXPECT_NE(std::string(got.where().file_name()).find("coroutine_test.cc"), std::string::npos);
+}
+
+Deferred<int> throwsBeforeAwaiting() {
+  throw std::runtime_error("at once");
+  co_return 0;
+}
+
+TEST(CoroutineTest, ExceptionBeforeTheFirstAwaitNamesTheCoroutine) {
+  Failure got(std::runtime_error("none"));
+  throwsBeforeAwaiting().addErrback([&](Failure f) {
+    got = f;
+    return 0;
+  });
+  EXPECT_NE(std::string(got.where().file_name()).find("coroutine_test.cc"), std::string::npos);
+  EXPECT_NE(std::string(got.where().function_name()).find("throwsBeforeAwaiting"),
+            std::string::npos);
 }
 
 TEST(CoroutineTest, CoReturnAFailureFailsWithoutThrowing) {
