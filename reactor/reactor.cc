@@ -80,16 +80,33 @@ Reactor::Reactor() {
 }
 
 Reactor::~Reactor() {
+  // A defined order: everything that may call back into the reactor (remove a watch, schedule a
+  // timer, post from a thread) goes while the poller, the timers and the wake-up still work, and
+  // the Deferreds the reactor was to fire errback instead of waiting forever.
+  //  1. The resolver: lookups in flight errback (CancelledError naming the host). Its sockets
+  //     leave the poller.
+  resolver_.reset();
+  //  2. Connections, listening ports and connectors: connectionLost(ConnectionDone), and
+  //     connection attempts fail.
   disconnectAll();
   released_.clear();
+  //  3. The thread pool runs the work already queued and joins; hand-backs that never ran are
+  //     dropped here, on this thread (deferToThread's Deferred errbacks with ReactorDestroyed).
   threadPool_.stop();
-  // Hand-backs from the pool that never ran: drop them here, on this thread.
   std::vector<absl::AnyInvocable<void()>> leftover;
   {
     std::lock_guard lock(threadCallsMutex_);
     leftover.swap(threadCalls_);
   }
   leftover.clear();
+  //  4. Timers, triggers and handlers are dropped unrun (deferLater's Deferred errbacks).
+  timers_.clear();
+  triggers_.clear();
+  whenRunning_.clear();
+  signalHandlers_.clear();
+  //  5. Last, the poller and its descriptors.
+  watches_.clear();
+  retiredWatches_.clear();
   for (int fd : {epollFd_, wakeFd_, signalReadFd_, signalWriteFd_}) {
     if (fd >= 0) ::close(fd);
   }
@@ -115,6 +132,7 @@ void Reactor::run(bool installSignalHandlers) {
   if (running_) throw ReactorAlreadyRunning();
   running_ = true;
   startupDone_ = stopRequested_ = shutdownStarted_ = exitLoop_ = false;
+  exitSignal_ = 0;
   // However run() ends (an epoll failure throws), the process gets its signal handlers back and
   // the reactor can be run again.
   struct Restore {
@@ -374,6 +392,7 @@ void Reactor::runSignalHandlers() {
       if (auto it = signalHandlers_.find(signal); it != signalHandlers_.end()) {
         callReporting([&] { it->second(signal); });
       } else if ((signal == SIGINT || signal == SIGTERM) && running_ && !stopRequested_) {
+        exitSignal_ = signal;
         stop();
       }
     }
@@ -500,6 +519,8 @@ int react(absl::AnyInvocable<Deferred<void>(Reactor&)> main, Reactor& reactor) {
     });
   });
   reactor.run();
+  // Stopped by SIGINT/SIGTERM: exit as a shell reports a process that signal ended.
+  if (reactor.exitSignal() != 0) return 128 + reactor.exitSignal();
   return exitCode;
 }
 

@@ -16,7 +16,9 @@
 //
 // LIFECYCLE. run() fires the "startup" system event, loops until stop() or crash(), and returns.
 // stop() takes effect after the current iteration and fires "shutdown" first; crash() leaves at
-// once. Unlike Twisted's, a reactor that has stopped can be run() again.
+// once. A deliberate difference from Twisted: a reactor that has stopped can be run() again
+// (Twisted's raises ReactorNotRestartable), because tests and tools that run several short loops in
+// one process are common in C++ and every piece of loop state is reset by run() itself.
 //
 // TIME. callLater(delay, f) returns an IDelayedCall (deferred/clock.h). Calls due at the same
 // time run in the order they were scheduled; a call scheduled by a running timer waits for the
@@ -65,6 +67,7 @@
 #include "deferred/clock.h"
 #include "deferred/deferred.h"
 #include "deferred/errors.h"
+#include "reactor/internal/fail_if_dropped.h"
 #include "reactor/thread_pool.h"
 #include "reactor/timer_queue.h"
 
@@ -137,6 +140,12 @@ class Reactor final : public IReactorTime {
   // "before" triggers may return Deferreds, which it waits for while the loop keeps running),
   // then run() returns. Throws ReactorNotRunning when not running or already stopping.
   void stop();
+
+  // Reactor::exitSignal()
+  //
+  // The signal (SIGINT or SIGTERM) that stopped the last run(), or 0 if none did (Twisted's
+  // `_exitSignal`). react() turns it into the exit code 128 + signal.
+  int exitSignal() const { return exitSignal_; }
 
   // Reactor::crash()
   //
@@ -277,6 +286,7 @@ class Reactor final : public IReactorTime {
   bool shutdownStarted_ = false;
   bool exitLoop_ = false;
   bool signalsInstalled_ = false;
+  int exitSignal_ = 0;  // see exitSignal()
 
   int epollFd_ = -1;
   int wakeFd_ = -1;         // eventfd: callFromThread
@@ -331,8 +341,10 @@ class ReactorScope {
 // react(main)
 //
 // Runs the reactor until the Deferred that `main(reactor)` returns fires, then stops it and
-// returns an exit code: 0 on success, 1 on failure (after printing the failure on stderr). The
-// way command-line tools and the examples start (Twisted's task.react).
+// returns an exit code: 0 on success, 1 on failure (after printing the failure on stderr), and
+// 128 + the signal when SIGINT or SIGTERM stopped the reactor first (130 for Ctrl-C), as a shell
+// reports a process a signal ended. The way command-line tools and the examples start (Twisted's
+// task.react).
 int react(absl::AnyInvocable<Deferred<void>(Reactor&)> main, Reactor& reactor = deft::reactor());
 
 // deferLater(clock, delay, f)
@@ -344,12 +356,16 @@ auto deferLater(IReactorTime& clock, absl::Duration delay, F f) {
   using R = std::invoke_result_t<F&>;
   using D = decltype(maybeDeferred(std::declval<F&>()));
   auto call = std::make_shared<std::shared_ptr<IDelayedCall>>();
-  Deferred<typename D::ValueType> d([call](auto&) {
+  Deferred<typename D::ValueType> d([call](auto& self) {
+    // Fail first, so that the timer's holder (dropped by cancel()) finds it fired.
+    self.errback(CancelledError());
     if (*call && (*call)->active()) (*call)->cancel();
   });
-  *call = clock.callLater(delay, [d, f = std::move(f)]() mutable {
+  // A timer still pending when its reactor is destroyed is dropped unrun: the holder errbacks.
+  internal::FailIfDropped<typename D::ValueType> pending(d, "the deferLater delay ran out");
+  *call = clock.callLater(delay, [pending = std::move(pending), f = std::move(f)]() mutable {
     static_assert(!std::is_same_v<R, Failure>, "deferLater: f must return a value");
-    maybeDeferred(f).chainDeferred(d);
+    maybeDeferred(f).chainDeferred(pending.take());
   });
   return d;
 }
@@ -371,16 +387,19 @@ auto Reactor::deferToThread(F f) {
   Deferred<R> d = result;
   // The Deferred handle only ever moves between closures off the reactor thread: its reference
   // count is touched on the reactor thread alone.
-  callInThread([this, f = std::move(f), d = std::move(d)]() mutable {
+  // If the reactor is destroyed before the hand-back runs, the holder errbacks on its thread.
+  internal::FailIfDropped<R> pending(std::move(d), "the thread's result was delivered");
+  callInThread([this, f = std::move(f), pending = std::move(pending)]() mutable {
     std::optional<Failure> failure;
     try {
       if constexpr (std::is_void_v<R>) {
         f();
-        callFromThread([d = std::move(d)]() mutable { d.callback(); });
+        callFromThread([pending = std::move(pending)]() mutable { pending.take().callback(); });
       } else {
         R value = f();
-        callFromThread(
-            [d = std::move(d), value = std::move(value)]() mutable { d.callback(std::move(value)); });
+        callFromThread([pending = std::move(pending), value = std::move(value)]() mutable {
+          pending.take().callback(std::move(value));
+        });
       }
       return;
     } catch (...) {
@@ -388,8 +407,8 @@ auto Reactor::deferToThread(F f) {
     }
     // Posted after the catch block has released the exception in flight, so the Failure is the
     // exception's last owner and it is destroyed on the reactor thread, not here.
-    callFromThread([d = std::move(d), failure = std::move(*failure)]() mutable {
-      d.errback(std::move(failure));
+    callFromThread([pending = std::move(pending), failure = std::move(*failure)]() mutable {
+      pending.take().errback(std::move(failure));
     });
   });
   return result;

@@ -53,12 +53,28 @@ class TimerQueue::Call final : public IDelayedCall {
   std::size_t index_ = 0;  // position in the heap while pending
 };
 
-TimerQueue::~TimerQueue() {
-  for (Entry& entry : heap_) {
+TimerQueue::~TimerQueue() { clear(); }
+
+void TimerQueue::clear() {
+  // Destroying a call's captures may run code that schedules another call: go until none is
+  // left, but not forever (a capture that always schedules a new one would never end).
+  for (int pass = 0; pass < 16 && !heap_.empty(); ++pass) {
+    std::vector<Entry> dropped = std::move(heap_);
+    heap_.clear();
+    for (Entry& entry : dropped) {
+      entry.call->state_ = Call::State::kCancelled;
+      entry.call->queue_ = nullptr;
+      // A handle kept elsewhere must not keep the captures alive.
+      absl::AnyInvocable<void()> f = std::move(entry.call->f_);
+      entry.call->f_ = nullptr;
+    }
+  }
+  for (Entry& entry : heap_) {  // what the last pass scheduled: detached, never run
     entry.call->state_ = Call::State::kCancelled;
     entry.call->queue_ = nullptr;
-    entry.call->f_ = nullptr;  // a handle kept elsewhere must not keep the captures alive
+    entry.call->f_ = nullptr;
   }
+  heap_.clear();
 }
 
 std::shared_ptr<IDelayedCall> TimerQueue::schedule(absl::Time when,

@@ -49,6 +49,10 @@ class TimerQueue {
   // through the unhandled-failure hook (deferred/failure.h) and the pass goes on.
   std::size_t runDue(absl::Time now);
 
+  // Drops every pending call unrun (what destroying the queue does), releasing what they hold.
+  // Calls scheduled while their predecessors' captures are destroyed are dropped too.
+  void clear();
+
   std::size_t size() const { return heap_.size(); }
   bool empty() const { return heap_.empty(); }
 

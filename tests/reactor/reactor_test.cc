@@ -167,6 +167,21 @@ TEST_F(ReactorTest, SigintStopsTheReactorWithShutdownTriggersRun) {
   EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
 
+TEST_F(ReactorTest, TheSignalThatStoppedItIsRecordedAndReactExitsWithItsCode) {
+  reactor_.callLater(absl::Seconds(10), [&] { reactor_.crash(); });  // the test's own limit
+  int code = react(
+      [](Reactor& r) -> Deferred<void> {
+        r.callLater(absl::Milliseconds(1), [] { ::raise(SIGTERM); });
+        return Deferred<void>();  // never fires by itself
+      },
+      reactor_);
+  EXPECT_EQ(reactor_.exitSignal(), SIGTERM);
+  EXPECT_EQ(code, 128 + SIGTERM);
+  reactor_.callWhenRunning([&] { reactor_.stop(); });
+  reactor_.run();  // a run that no signal stopped forgets the old one
+  EXPECT_EQ(reactor_.exitSignal(), 0);
+}
+
 TEST_F(ReactorTest, SignalHandlersRunFromTheLoopNotTheSignalHandler) {
   int seen = 0;
   reactor_.addSignalHandler(SIGUSR1, [&](int signal) {
