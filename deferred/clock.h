@@ -11,6 +11,7 @@
 #define DEFT_DEFERRED_CLOCK_H_
 
 #include <memory>
+#include <source_location>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
@@ -47,9 +48,11 @@ class IReactorTime {
 
   // Calls `f` once, on the clock's thread, `delay` from now (a negative delay counts as zero).
   // Never calls it synchronously from inside callLater. The returned handle may be dropped: the
-  // call still happens.
-  virtual std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
-                                                  absl::AnyInvocable<void()> f) = 0;
+  // call still happens. What `f` throws is reported as an unhandled failure located at `where`
+  // (the callLater line): the nearest C++ can come to where a timer's exception was thrown.
+  virtual std::shared_ptr<IDelayedCall> callLater(
+      absl::Duration delay, absl::AnyInvocable<void()> f,
+      std::source_location where = std::source_location::current()) = 0;
 };
 
 }  // namespace deft

@@ -32,9 +32,10 @@ class Clock final : public IReactorTime {
   // Starts at absl::UnixEpoch(); only differences mean anything.
   absl::Time seconds() const override { return now_; }
 
-  std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
-                                          absl::AnyInvocable<void()> f) override {
-    return calls_.schedule(now_ + std::max(delay, absl::ZeroDuration()), std::move(f));
+  std::shared_ptr<IDelayedCall> callLater(
+      absl::Duration delay, absl::AnyInvocable<void()> f,
+      std::source_location where = std::source_location::current()) override {
+    return calls_.schedule(now_ + std::max(delay, absl::ZeroDuration()), std::move(f), where);
   }
 
   // Clock::advance(amount)

@@ -41,11 +41,11 @@ void reportFailure(const Failure& failure) { internal::reportUnhandledFailure(fa
 
 // Runs user code the loop calls; what it throws is reported, never let out into the loop.
 template <class F>
-void callReporting(F&& f) noexcept {
+void callReporting(F&& f, std::source_location where) noexcept {
   try {
     f();
   } catch (...) {
-    reportFailure(Failure::fromCurrentException());
+    reportFailure(Failure::fromCurrentException(where));
   }
 }
 
@@ -93,7 +93,7 @@ Reactor::~Reactor() {
   //  3. The thread pool runs the work already queued and joins; hand-backs that never ran are
   //     dropped here, on this thread (deferToThread's Deferred errbacks with ReactorDestroyed).
   threadPool_.stop();
-  std::vector<absl::AnyInvocable<void()>> leftover;
+  std::vector<UserCall> leftover;
   {
     std::lock_guard lock(threadCallsMutex_);
     leftover.swap(threadCalls_);
@@ -121,9 +121,10 @@ absl::Time Reactor::seconds() const {
 }
 
 std::shared_ptr<IDelayedCall> Reactor::callLater(absl::Duration delay,
-                                                 absl::AnyInvocable<void()> f) {
+                                                 absl::AnyInvocable<void()> f,
+                                                 std::source_location where) {
   if (delay < absl::ZeroDuration()) delay = absl::ZeroDuration();
-  return timers_.schedule(seconds() + delay, std::move(f));
+  return timers_.schedule(seconds() + delay, std::move(f), where);
 }
 
 // --- The loop ---------------------------------------------------------------------------------
@@ -147,9 +148,9 @@ void Reactor::run(bool installSignalHandlers) {
   setDeferredThread(std::this_thread::get_id());  // debug builds: firing elsewhere aborts
   fireSystemEvent(SystemEvent::kStartup, [this] {
     startupDone_ = true;
-    std::vector<absl::AnyInvocable<void()>> calls = std::move(whenRunning_);
+    std::vector<UserCall> calls = std::move(whenRunning_);
     whenRunning_.clear();
-    for (auto& f : calls) callReporting(f);
+    for (auto& call : calls) callReporting(call.f, call.where);
   });
   while (!exitLoop_) {
     loopOnce(absl::InfiniteDuration());
@@ -264,7 +265,7 @@ void Reactor::dropDescriptor(FileDescriptor* descriptor) {
   reportFailure(failure);
   removeReader(descriptor);
   removeWriter(descriptor);
-  callReporting([&] { descriptor->connectionLost(failure); });
+  callReporting([&] { descriptor->connectionLost(failure); }, failure.where());
 }
 
 void Reactor::runThreadCalls() {
@@ -273,33 +274,45 @@ void Reactor::runThreadCalls() {
   [[maybe_unused]] ssize_t n = ::read(wakeFd_, &count, sizeof count);
   // Clear before taking the queue: a call queued after the swap sees the flag down and wakes us.
   wakePending_.store(false, std::memory_order_release);
-  std::vector<absl::AnyInvocable<void()>> calls;
+  std::vector<UserCall> calls;
   {
     std::lock_guard lock(threadCallsMutex_);
     calls.swap(threadCalls_);
   }
-  for (auto& call : calls) callReporting(call);
+  for (auto& call : calls) callReporting(call.f, call.where);
 }
 
 // --- Lifecycle ------------------------------------------------------------------------------
 
-void Reactor::callWhenRunning(absl::AnyInvocable<void()> f) {
+void Reactor::callWhenRunning(absl::AnyInvocable<void()> f, std::source_location where) {
   if (running_ && startupDone_) {
     f();
   } else {
-    whenRunning_.push_back(std::move(f));
+    whenRunning_.push_back(UserCall{std::move(f), where});
   }
 }
 
 Reactor::TriggerId Reactor::addSystemEventTrigger(EventPhase phase, SystemEvent event,
-                                                  absl::AnyInvocable<Deferred<void>()> f) {
+                                                  absl::AnyInvocable<Deferred<void>()> f,
+                                                  std::source_location where) {
   const TriggerId id = nextTriggerId_++;
-  triggers_.push_back(Trigger{id, phase, event, std::move(f)});
+  triggers_.push_back(Trigger{id, phase, event, std::move(f), where});
   return id;
 }
 
 void Reactor::removeSystemEventTrigger(TriggerId id) {
   std::erase_if(triggers_, [id](const Trigger& t) { return t.id == id; });
+}
+
+Deferred<void> Reactor::runTrigger(Trigger& trigger) {
+  // A throwing trigger fails its Deferred (maybeDeferred), located where it was added.
+  Deferred<void> d;
+  try {
+    d = trigger.f();
+  } catch (...) {
+    d = fail(Failure::fromCurrentException(trigger.where));
+  }
+  return std::move(d).addErrback([](Failure f) { reportFailure(f); });
 }
 
 void Reactor::runPhase(SystemEvent event, EventPhase phase) {
@@ -313,7 +326,7 @@ void Reactor::runPhase(SystemEvent event, EventPhase phase) {
     auto it = std::find_if(triggers_.begin(), triggers_.end(),
                            [id](const Trigger& t) { return t.id == id; });
     if (it == triggers_.end()) continue;
-    maybeDeferred(it->f).addErrback([](Failure f) { reportFailure(f); });
+    runTrigger(*it);
   }
 }
 
@@ -327,7 +340,7 @@ void Reactor::fireSystemEvent(SystemEvent event, absl::AnyInvocable<void()> done
     auto it = std::find_if(triggers_.begin(), triggers_.end(),
                            [id](const Trigger& t) { return t.id == id; });
     if (it == triggers_.end()) continue;
-    waits.push_back(maybeDeferred(it->f).addErrback([](Failure f) { reportFailure(f); }));
+    waits.push_back(runTrigger(*it));
   }
   DeferredList(std::move(waits), {.consumeErrors = true})
       .addCallback([this, event, done = std::move(done)](std::vector<Outcome<void>>) mutable {
@@ -339,8 +352,9 @@ void Reactor::fireSystemEvent(SystemEvent event, absl::AnyInvocable<void()> done
 
 // --- Signals ----------------------------------------------------------------------------------
 
-void Reactor::addSignalHandler(int signal, absl::AnyInvocable<void(int)> handler) {
-  signalHandlers_[signal] = std::move(handler);
+void Reactor::addSignalHandler(int signal, absl::AnyInvocable<void(int)> handler,
+                               std::source_location where) {
+  signalHandlers_[signal] = SignalHandler{std::move(handler), where};
   if (signalsInstalled_) {
     uninstallSignals();
     installSignals();
@@ -390,7 +404,7 @@ void Reactor::runSignalHandlers() {
     for (ssize_t i = 0; i < n; ++i) {
       const int signal = numbers[i];
       if (auto it = signalHandlers_.find(signal); it != signalHandlers_.end()) {
-        callReporting([&] { it->second(signal); });
+        callReporting([&] { it->second.f(signal); }, it->second.where);
       } else if ((signal == SIGINT || signal == SIGTERM) && running_ && !stopRequested_) {
         exitSignal_ = signal;
         stop();
@@ -401,10 +415,10 @@ void Reactor::runSignalHandlers() {
 
 // --- Threads ----------------------------------------------------------------------------------
 
-void Reactor::callFromThread(absl::AnyInvocable<void()> f) {
+void Reactor::callFromThread(absl::AnyInvocable<void()> f, std::source_location where) {
   {
     std::lock_guard lock(threadCallsMutex_);
-    threadCalls_.push_back(std::move(f));
+    threadCalls_.push_back(UserCall{std::move(f), where});
   }
   if (!wakePending_.exchange(true, std::memory_order_acq_rel)) {
     const std::uint64_t one = 1;

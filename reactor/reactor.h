@@ -33,7 +33,9 @@
 //
 // EXCEPTIONS. Nothing user code throws escapes the loop. An exception from a timer, a trigger, a
 // signal handler, a thread hand-off or a callWhenRunning function is reported through the
-// unhandled-failure hook (deferred/failure.h), and the loop goes on. A
+// unhandled-failure hook (deferred/failure.h), located at the line that handed that code to the
+// reactor (the callLater call, say: C++ keeps no record of where an exception was thrown), and
+// the loop goes on. A
 // descriptor whose doRead/doWrite throws is no longer watched and gets connectionLost with the
 // error (a TCP connection whose Protocol throws is closed with it, as in Twisted). Whatever ends
 // run() — stop(), crash(), or an error of the system itself — it gives back the signal handlers
@@ -56,6 +58,7 @@
 #include <string>
 #include <string_view>
 #include <optional>
+#include <source_location>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -164,14 +167,14 @@ class Reactor final : public IReactorTime {
   // --- Time (IReactorTime) --------------------------------------------------------------------
 
   absl::Time seconds() const override;
-  std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
-                                          absl::AnyInvocable<void()> f) override;
+  std::shared_ptr<IDelayedCall> callLater(absl::Duration delay, absl::AnyInvocable<void()> f,
+                                          std::source_location where = std::source_location::current()) override;
   std::vector<std::shared_ptr<IDelayedCall>> getDelayedCalls() const { return timers_.pending(); }
 
   // --- Lifecycle ------------------------------------------------------------------------------
 
   // Calls `f` once the reactor is running: now if it is, otherwise when startup completes.
-  void callWhenRunning(absl::AnyInvocable<void()> f);
+  void callWhenRunning(absl::AnyInvocable<void()> f, std::source_location where = std::source_location::current());
 
   // Reactor::addSystemEventTrigger(phase, event, f)
   //
@@ -181,15 +184,18 @@ class Reactor final : public IReactorTime {
   // removeSystemEventTrigger.
   using TriggerId = std::uint64_t;
   TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event,
-                                  absl::AnyInvocable<Deferred<void>()> f);
+                                  absl::AnyInvocable<Deferred<void>()> f,
+                                  std::source_location where = std::source_location::current());
   template <class F>
     requires std::is_void_v<std::invoke_result_t<F&>>
-  TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event, F f) {
+  TriggerId addSystemEventTrigger(EventPhase phase, SystemEvent event, F f,
+                                  std::source_location where = std::source_location::current()) {
     return addSystemEventTrigger(phase, event,
                                  absl::AnyInvocable<Deferred<void>()>([f = std::move(f)]() mutable {
                                    f();
                                    return succeed();
-                                 }));
+                                 }),
+                                 where);
   }
   void removeSystemEventTrigger(TriggerId id);
 
@@ -197,7 +203,8 @@ class Reactor final : public IReactorTime {
 
   // Calls `handler(signal)` from the loop whenever `signal` arrives while run() runs (with
   // signal handlers installed). Replaces the default for SIGINT/SIGTERM (stopping the reactor).
-  void addSignalHandler(int signal, absl::AnyInvocable<void(int)> handler);
+  void addSignalHandler(int signal, absl::AnyInvocable<void(int)> handler,
+                        std::source_location where = std::source_location::current());
   void removeSignalHandler(int signal);
 
   // --- Threads --------------------------------------------------------------------------------
@@ -207,7 +214,7 @@ class Reactor final : public IReactorTime {
   // Safe from any thread. Queues `f` to run on the reactor thread, in order, and wakes the loop
   // (one eventfd write per burst of calls, however long). Calls queued while the reactor is not
   // running run when it next runs.
-  void callFromThread(absl::AnyInvocable<void()> f);
+  void callFromThread(absl::AnyInvocable<void()> f, std::source_location where = std::source_location::current());
 
   // Reactor::callInThread(f)
   //
@@ -263,6 +270,17 @@ class Reactor final : public IReactorTime {
     EventPhase phase;
     SystemEvent event;
     absl::AnyInvocable<Deferred<void>()> f;
+    std::source_location where;
+  };
+  // User code the loop calls later, and the line that handed it over: what its failures are
+  // located at, since C++ cannot say where an exception was thrown.
+  struct UserCall {
+    absl::AnyInvocable<void()> f;
+    std::source_location where;
+  };
+  struct SignalHandler {
+    absl::AnyInvocable<void(int)> f;
+    std::source_location where;
   };
 
   void loopOnce(absl::Duration maxWait);
@@ -275,6 +293,7 @@ class Reactor final : public IReactorTime {
   // Fires `event`'s phases in turn; calls `done` after the "after" phase.
   void fireSystemEvent(SystemEvent event, absl::AnyInvocable<void()> done);
   void runPhase(SystemEvent event, EventPhase phase);
+  Deferred<void> runTrigger(Trigger& trigger);
   void beginShutdown();
   void installSignals();
   void uninstallSignals();
@@ -300,13 +319,13 @@ class Reactor final : public IReactorTime {
 
   std::vector<Trigger> triggers_;
   TriggerId nextTriggerId_ = 1;
-  std::vector<absl::AnyInvocable<void()>> whenRunning_;
+  std::vector<UserCall> whenRunning_;
 
-  absl::flat_hash_map<int, absl::AnyInvocable<void(int)>> signalHandlers_;
+  absl::flat_hash_map<int, SignalHandler> signalHandlers_;
   std::vector<std::pair<int, struct sigaction>> savedSignalActions_;
 
   std::mutex threadCallsMutex_;
-  std::vector<absl::AnyInvocable<void()>> threadCalls_;  // guarded by threadCallsMutex_
+  std::vector<UserCall> threadCalls_;  // guarded by threadCallsMutex_
   std::atomic<bool> wakePending_{false};
 
   std::size_t threadPoolSize_ = 10;

@@ -19,7 +19,8 @@ class TimerQueue::Call final : public IDelayedCall {
  public:
   enum class State { kPending, kCalled, kCancelled };
 
-  Call(TimerQueue* queue, absl::AnyInvocable<void()> f) : queue_(queue), f_(std::move(f)) {}
+  Call(TimerQueue* queue, absl::AnyInvocable<void()> f, std::source_location where)
+      : queue_(queue), f_(std::move(f)), where_(where) {}
 
   void cancel() override {
     requirePending();
@@ -48,6 +49,7 @@ class TimerQueue::Call final : public IDelayedCall {
 
   TimerQueue* queue_;  // null once the queue is gone
   absl::AnyInvocable<void()> f_;
+  std::source_location where_;  // the line that scheduled it: what its failures are located at
   State state_ = State::kPending;
   std::int64_t due_ = 0;
   std::size_t index_ = 0;  // position in the heap while pending
@@ -78,8 +80,9 @@ void TimerQueue::clear() {
 }
 
 std::shared_ptr<IDelayedCall> TimerQueue::schedule(absl::Time when,
-                                                  absl::AnyInvocable<void()> f) {
-  auto call = std::make_shared<Call>(this, std::move(f));
+                                                  absl::AnyInvocable<void()> f,
+                                                  std::source_location where) {
+  auto call = std::make_shared<Call>(this, std::move(f), where);
   call->due_ = toNanos(when);
   push(Entry{call->due_, nextSequence_++, call});
   return call;
@@ -104,7 +107,7 @@ std::size_t TimerQueue::runDue(absl::Time now) {
     try {
       f();
     } catch (...) {
-      internal::reportUnhandledFailure(Failure::fromCurrentException());
+      internal::reportUnhandledFailure(Failure::fromCurrentException(call->where_));
     }
   }
   return ran;

@@ -23,6 +23,8 @@
 #include <optional>
 #include <vector>
 
+#include <source_location>
+
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "deferred/clock.h"
@@ -37,8 +39,10 @@ class TimerQueue {
   TimerQueue& operator=(const TimerQueue&) = delete;
   ~TimerQueue();
 
-  // Schedules `f` at `when` (a time in the past is due at once, on the next runDue()).
-  std::shared_ptr<IDelayedCall> schedule(absl::Time when, absl::AnyInvocable<void()> f);
+  // Schedules `f` at `when` (a time in the past is due at once, on the next runDue()). What `f`
+  // throws is reported located at `where`, the line that scheduled it.
+  std::shared_ptr<IDelayedCall> schedule(absl::Time when, absl::AnyInvocable<void()> f,
+                                         std::source_location where = {});
 
   // When the earliest pending call is due, if any.
   std::optional<absl::Time> nextDue() const;

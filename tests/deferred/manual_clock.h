@@ -18,8 +18,9 @@ class ManualClock : public IReactorTime {
  public:
   absl::Time seconds() const override { return now_; }
 
-  std::shared_ptr<IDelayedCall> callLater(absl::Duration delay,
-                                          absl::AnyInvocable<void()> f) override {
+  std::shared_ptr<IDelayedCall> callLater(
+      absl::Duration delay, absl::AnyInvocable<void()> f,
+      std::source_location = std::source_location::current()) override {
     auto call = std::make_shared<Call>(this, now_ + std::max(delay, absl::ZeroDuration()), std::move(f));
     calls_.push_back(call);
     return call;

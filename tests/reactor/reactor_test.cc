@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <source_location>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,6 +133,28 @@ TEST_F(ReactorTest, FailingTriggerIsReportedAndTheEventGoesOn) {
   setUnhandledFailureHandler(std::move(previous));
   EXPECT_TRUE(duringRan);
   EXPECT_EQ(reported, (std::vector<std::string>{"trigger broke"}));
+}
+
+TEST_F(ReactorTest, AFailureOfUserCodeTheLoopCallsNamesTheLineThatHandedItOver) {
+  std::vector<unsigned> lines;
+  std::vector<std::string> files;
+  auto previous = setUnhandledFailureHandler([&](const Failure& f) {
+    lines.push_back(f.where().line());
+    files.push_back(f.where().file_name());
+  });
+  const unsigned timerLine = std::source_location::current().line() + 1;
+  reactor_.callLater(absl::ZeroDuration(), [] { throw std::runtime_error("timer"); });
+  const unsigned threadLine = std::source_location::current().line() + 1;
+  reactor_.callFromThread([] { throw std::runtime_error("hand-back"); });
+  const unsigned triggerLine = std::source_location::current().line() + 1;
+  reactor_.addSystemEventTrigger(EventPhase::kDuring, SystemEvent::kShutdown,
+                                 [] { throw std::runtime_error("trigger"); });
+  reactor_.callLater(absl::Milliseconds(5), [&] { reactor_.stop(); });
+  reactor_.run(false);
+  setUnhandledFailureHandler(std::move(previous));
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<unsigned>{timerLine, threadLine, triggerLine}));
+  for (const std::string& file : files) EXPECT_NE(file.find("reactor_test.cc"), std::string::npos);
 }
 
 TEST_F(ReactorTest, ReactReturnsZeroOnSuccessAndStops) {
