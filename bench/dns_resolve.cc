@@ -22,7 +22,7 @@
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
 #include "deferred/deferred_list.h"
-#include "reactor/dns_resolver.h"
+#include "dns/cares_resolver.h"
 #include "reactor/reactor.h"
 
 namespace {

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   deft::web::AgentOptions options;
   options.maxConnectionsPerHost = static_cast<std::size_t>(inFlight);
   Load load;
-  load.agent = std::make_shared<deft::web::Agent>(options);
+  load.agent = std::make_shared<deft::web::Agent>(deft::reactor(), options);
   load.url = flag(argc, argv, "url", "http://127.0.0.1:8080/");
   load.remaining = requests;
   load.stream = flag(argc, argv, "stream", "false") == "true";

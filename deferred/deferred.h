@@ -85,7 +85,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "deferred/clock.h"
+#include "deferred/reactor_time.h"
 #include "deferred/errors.h"
 #include "deferred/failure.h"
 #include "deferred/internal/callbacks.h"

@@ -38,7 +38,7 @@
 // OWNERSHIP. The Scope does not own the tracked Deferreds: whoever fires them keeps them alive, as
 // always. It owns one small heap object (made on first use), shared with what it guards, so a
 // tracked Deferred or a bound callable may outlive the Scope safely. A Protocol has a Scope that
-// ends right after connectionLost (reactor/protocol.h).
+// ends right after connectionLost (protocol/protocol.h).
 //
 // COST. One allocation per Scope, on first use. track() adds one Deferred (one allocation) and one
 // step to the tracked Deferred; callbacks added through it cost what any callback costs. bind()

@@ -16,9 +16,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "reactor/line_receiver.h"
+#include "protocol/line_receiver.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8001, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
@@ -98,7 +98,7 @@ std::string ChatRoom::who() const {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   auto room = std::make_shared<ChatRoom>();
-  auto port = deft::listenTCP(absl::GetFlag(FLAGS_port), room,
+  auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), room,
                               {.interface = absl::GetFlag(FLAGS_interface)});
   std::printf("chat server on %s\n", port->getHost().toString().c_str());
   std::fflush(stdout);

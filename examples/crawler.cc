@@ -21,7 +21,7 @@
 #include "http/url.h"
 #include "http_server/site.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 #include "web_client/get_page.h"
 
 ABSL_FLAG(int, depth, 4, "how many links deep to follow");
@@ -50,7 +50,7 @@ class Crawler {
  public:
   Crawler(int maxDepth, int parallel, bool sameHost)
       : maxDepth_(maxDepth), sameHost_(sameHost), semaphore_(static_cast<std::size_t>(parallel)) {
-    options_.agent = std::make_shared<deft::web::Agent>();
+    options_.agent = std::make_shared<deft::web::Agent>(deft::reactor());
     options_.timeout = absl::Seconds(10);
   }
 
@@ -117,7 +117,7 @@ std::shared_ptr<deft::http::Site> makeTreeSite() {
     absl::StrAppend(&html, "<a href=\"/page/1\">home</a></body></html>\n");
     co_return deft::http::Response::text(200, html, "text/html; charset=utf-8");
   });
-  return std::make_shared<deft::http::Site>(std::move(router));
+  return std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
 }
 
 }  // namespace
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   std::string start = args.size() > 1 ? args[1] : "";
   std::shared_ptr<deft::ListeningPort> port;
   if (start.empty()) {
-    port = deft::listenTCP(0, makeTreeSite(), {.interface = "127.0.0.1"});
+    port = deft::listenTCP(deft::reactor(), 0, makeTreeSite(), {.interface = "127.0.0.1"});
     start = absl::StrCat("http://127.0.0.1:", port->getHost().port(), "/page/1");
     std::printf("crawling a demo site served on 127.0.0.1 (no URL given)\n");
   }

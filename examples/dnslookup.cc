@@ -17,8 +17,8 @@
 #include "absl/strings/str_split.h"
 #include "deferred/deferred.h"
 #include "deferred/deferred_list.h"
-#include "reactor/dns_resolver.h"
-#include "reactor/errors.h"
+#include "dns/cares_resolver.h"
+#include "net/errors.h"
 #include "reactor/reactor.h"
 
 ABSL_FLAG(std::string, server, "", "DNS servers, comma-separated ip[:port] (default: resolv.conf)");

@@ -14,10 +14,10 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_join.h"
 #include "deferred/deferred.h"
-#include "reactor/errors.h"
-#include "reactor/protocol.h"
+#include "net/errors.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "server to connect to");
 ABSL_FLAG(std::uint16_t, port, 8000, "server port");
@@ -75,9 +75,8 @@ int main(int argc, char** argv) {
   if (message.empty()) message = "hello from deft";
   return deft::react([&](deft::Reactor& reactor) -> Deferred<void> {
     Deferred<std::string> reply;
-    deft::connectTCP(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port),
-                     std::make_shared<EchoClientFactory>(message, reply), absl::Seconds(10),
-                     reactor);
+    deft::connectTCP(reactor, absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port),
+                     std::make_shared<EchoClientFactory>(message, reply), absl::Seconds(10));
     std::string echoed = co_await reply;
     std::printf("%s\n", echoed.c_str());
   });

@@ -11,9 +11,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8000, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
@@ -29,7 +29,7 @@ class Echo : public deft::Protocol {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto port = deft::listenTCP(absl::GetFlag(FLAGS_port), deft::makeFactory<Echo>(),
+  auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), deft::makeFactory<Echo>(),
                               {.interface = absl::GetFlag(FLAGS_interface)});
   std::printf("echo server on %s\n", port->getHost().toString().c_str());
   std::fflush(stdout);

@@ -20,9 +20,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8002, "TCP port all workers listen on");
 ABSL_FLAG(int, workers, 2, "number of worker processes");
@@ -40,7 +40,7 @@ class Greeter : public deft::Protocol {
 int runWorker(std::uint16_t port) {
   // Each worker opens its own listening socket on the shared port, after the fork: reactors
   // (epoll descriptors, threads) must not cross a fork.
-  auto listening = deft::listenTCP(port, deft::makeFactory<Greeter>(),
+  auto listening = deft::listenTCP(deft::reactor(), port, deft::makeFactory<Greeter>(),
                                    {.interface = absl::GetFlag(FLAGS_interface), .reusePort = true});
   std::printf("worker %d listening on %s\n", ::getpid(), listening->getHost().toString().c_str());
   std::fflush(stdout);

@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "http_server/site.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8080, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
   router.route("/echo", [](Request r) { return Response::text(200, std::move(r.body)); });
   router.prefix("/bytes/", bytes);
 
-  auto site = std::make_shared<deft::http::Site>(std::move(router));
-  auto port = deft::listenTCP(absl::GetFlag(FLAGS_port), site,
+  auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
+  auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), site,
                               {.interface = absl::GetFlag(FLAGS_interface),
                                .reusePort = absl::GetFlag(FLAGS_reuse_port)});
   std::printf("web server on http://%s/\n", port->getHost().toString().c_str());

@@ -7,7 +7,7 @@
 #include "http/errors.h"
 #include "http/url.h"
 #include "http_server/site.h"
-#include "reactor/errors.h"
+#include "net/errors.h"
 
 namespace deft::http {
 namespace {

@@ -17,7 +17,7 @@
 #include "http_server/request.h"
 #include "http_server/response.h"
 #include "http_server/router.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 
 namespace deft::http {
 

@@ -1,6 +1,6 @@
 #include "http_server/request.h"
 
-#include "reactor/errors.h"
+#include "net/errors.h"
 
 namespace deft::http {
 

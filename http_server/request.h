@@ -17,7 +17,7 @@
 #include "deferred/failure.h"
 #include "http/headers.h"
 #include "http/message.h"
-#include "reactor/address.h"
+#include "net/address.h"
 
 namespace deft::http {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "http/message.h"
-#include "reactor/errors.h"
-#include "reactor/protocol.h"
+#include "net/errors.h"
+#include "protocol/protocol.h"
 
 namespace deft::http {
 

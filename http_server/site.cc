@@ -8,7 +8,7 @@
 
 namespace deft::http {
 
-Site::Site(Router router, ServerOptions options, Reactor& reactor)
+Site::Site(Reactor& reactor, Router router, ServerOptions options)
     : router_(std::move(router)), options_(std::move(options)), reactor_(reactor) {
   reporter_ = [](const Request& request, const Failure& failure) {
     std::fprintf(stderr, "deft http server: %s %s failed: %s\n", request.method.c_str(),

@@ -6,8 +6,8 @@
 //
 //   Router router;
 //   router.route("/", [](Request) { return Response::text(200, "hello\n"); });
-//   auto site = std::make_shared<Site>(std::move(router));
-//   listenTCP(8080, site);
+//   auto site = std::make_shared<Site>(reactor, std::move(router));
+//   listenTCP(reactor, 8080, site);
 //   reactor().run();
 //
 // Handlers never block the loop: a slow one (a timer, a thread, another HTTP request) is a
@@ -32,7 +32,7 @@
 #include "absl/time/time.h"
 #include "http/parser.h"
 #include "http_server/router.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
 namespace deft::http {
@@ -53,7 +53,7 @@ class Site : public Factory {
   // How a handler's failure is reported: the request's method and target, and the failure.
   using ErrorReporter = absl::AnyInvocable<void(const Request&, const Failure&)>;
 
-  explicit Site(Router router, ServerOptions options = {}, Reactor& reactor = deft::reactor());
+  Site(Reactor& reactor, Router router, ServerOptions options = {});
 
   std::unique_ptr<Protocol> buildProtocol(const Address& address) override;
 

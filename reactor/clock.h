@@ -18,7 +18,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
-#include "deferred/clock.h"
+#include "deferred/reactor_time.h"
 #include "reactor/timer_queue.h"
 
 namespace deft {

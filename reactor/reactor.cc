@@ -13,8 +13,6 @@
 #include <system_error>
 
 #include "deferred/deferred_list.h"
-#include "reactor/dns_resolver.h"
-#include "reactor/resolver.h"
 
 namespace deft {
 namespace {
@@ -196,17 +194,6 @@ void Reactor::disconnectAll() {
   all.reserve(tracked_.size());
   for (auto& [key, object] : tracked_) all.push_back(object);
   for (auto& object : all) object->disconnect();
-}
-
-IHostResolver& Reactor::resolver() {
-  // c-ares on this loop: no thread, no blocking (getaddrinfo would need the pool).
-  if (!resolver_) resolver_ = std::make_shared<CaresResolver>(*this);
-  return *resolver_;
-}
-
-Deferred<std::string> Reactor::resolve(std::string_view name) {
-  return resolver().resolveHost(name, 0).addCallback(
-      [](std::vector<Address> addresses) { return addresses.front().host(); });
 }
 
 void Reactor::loopOnce(absl::Duration maxWait) {

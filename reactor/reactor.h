@@ -20,7 +20,7 @@
 // (Twisted's raises ReactorNotRestartable), because tests and tools that run several short loops in
 // one process are common in C++ and every piece of loop state is reset by run() itself.
 //
-// TIME. callLater(delay, f) returns an IDelayedCall (deferred/clock.h). Calls due at the same
+// TIME. callLater(delay, f) returns an IDelayedCall (deferred/reactor_time.h). Calls due at the same
 // time run in the order they were scheduled; a call scheduled by a running timer waits for the
 // next iteration even with a zero delay, so timers cannot starve I/O. Time is CLOCK_MONOTONIC.
 //
@@ -67,7 +67,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
-#include "deferred/clock.h"
+#include "deferred/reactor_time.h"
 #include "deferred/deferred.h"
 #include "deferred/errors.h"
 #include "reactor/internal/fail_if_dropped.h"
@@ -242,17 +242,15 @@ class Reactor final : public IReactorTime {
   void untrack(Disconnectable* object);
   std::size_t trackedCount() const { return tracked_.size(); }
 
-  // The resolver connectTCP uses for host names: c-ares on this loop (CaresResolver, with the
-  // system's resolv.conf) unless one is set. A ThreadedResolver (getaddrinfo on the pool) can
-  // stand in for name sources c-ares does not read (nsswitch: LDAP, mDNS...).
-  IHostResolver& resolver();
-
-  // Reactor::resolve(name)
+  // Reactor::installResolver(resolver)
   //
-  // One address for `name`, as text (Twisted's reactor.resolve). Errbacks with a
-  // DNSLookupError subclass naming the host.
-  Deferred<std::string> resolve(std::string_view name);
-  void setResolver(std::shared_ptr<IHostResolver> resolver) { resolver_ = std::move(resolver); }
+  // The resolver connectTCP uses for host names on this reactor (Twisted's installResolver).
+  // The loop only keeps it, and destroys it first when it is destroyed; dns/resolver.h's
+  // hostResolver(reactor) installs c-ares when none was. Returns the one it replaces.
+  std::shared_ptr<IHostResolver> installResolver(std::shared_ptr<IHostResolver> resolver) {
+    return std::exchange(resolver_, std::move(resolver));
+  }
+  IHostResolver* installedResolver() const { return resolver_.get(); }
 
   // --- File descriptors -----------------------------------------------------------------------
 

@@ -27,7 +27,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
-#include "deferred/clock.h"
+#include "deferred/reactor_time.h"
 
 namespace deft {
 

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "http/message.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 #include "web_client/errors.h"
 
 namespace deft::web {
@@ -65,7 +65,7 @@ bool isIdempotent(std::string_view method) {
          method == "OPTIONS" || method == "TRACE";
 }
 
-Agent::Agent(AgentOptions options, Reactor& reactor)
+Agent::Agent(Reactor& reactor, AgentOptions options)
     : options_(std::move(options)), reactor_(reactor) {}
 
 Agent::~Agent() {
@@ -202,7 +202,7 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           waiter->ready.errback(reason);
         }
       }));
-  connectTCP(url.host, url.port, std::move(factory), options_.connectTimeout, reactor_);
+  connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
 }
 
 void Agent::release(const std::string& key, ClientConnection* connection) {

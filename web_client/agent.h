@@ -4,7 +4,7 @@
 // with an HTTPConnectionPool). `request` gives a Deferred<Response> that fires when the response
 // head arrives; read the body from the Response.
 //
-//   auto agent = std::make_shared<Agent>();
+//   auto agent = std::make_shared<Agent>(reactor);
 //   agent->request("GET", "http://example.com/", {{"Accept", "text/html"}})
 //       .addCallback([](Response r) { return r.readBody(); });
 //
@@ -60,7 +60,7 @@ struct RequestOptions {
 
 class Agent : public std::enable_shared_from_this<Agent> {
  public:
-  explicit Agent(AgentOptions options = {}, Reactor& reactor = deft::reactor());
+  explicit Agent(Reactor& reactor, AgentOptions options = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;

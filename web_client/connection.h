@@ -14,7 +14,7 @@
 #include "absl/functional/any_invocable.h"
 #include "deferred/deferred.h"
 #include "http/parser.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 #include "web_client/response.h"
 
 namespace deft::web {

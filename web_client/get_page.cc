@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
-#include "reactor/errors.h"
+#include "net/errors.h"
 #include "web_client/errors.h"
 #include "web_client/gzip.h"
 
@@ -103,7 +103,7 @@ Deferred<Page> fetchPage(std::string url, PageOptions options) {
   if (!agent) {
     AgentOptions agentOptions;
     agentOptions.connectTimeout = options.connectTimeout;
-    agent = std::make_shared<Agent>(agentOptions);
+    agent = std::make_shared<Agent>(deft::reactor(), agentOptions);  // getPage: the process-wide reactor
   }
   const absl::Duration timeout = options.timeout;
   Deferred<Page> page = fetchOnce(agent, std::move(url), std::move(options));

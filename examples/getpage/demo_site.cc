@@ -50,7 +50,7 @@ std::shared_ptr<deft::http::Site> makeDemoSite() {
   router.route("/chunked", chunked);
   router.route("/redirect", [](Request) { return Response::redirect(302, "/slow/200"); });
   router.route("/big", [](Request) { return Response::text(200, std::string(1 << 20, 'b')); });
-  return std::make_shared<deft::http::Site>(std::move(router));
+  return std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
 }
 
 std::vector<std::string> demoPaths() {

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
-#include "reactor/errors.h"
+#include "net/errors.h"
 #include "web_client/errors.h"
 #include "web_client/gzip.h"
 

@@ -34,7 +34,7 @@
 #include "examples/getpage/demo_site.h"
 #include "examples/getpage/exit_codes.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 #include "web_client/get_page.h"
 
 namespace {
@@ -178,7 +178,7 @@ Deferred<int> curlMode(Args args) {
   const std::string url = args.urls.front();
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
-  args.page.agent = std::make_shared<deft::web::Agent>(agentOptions);
+  args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   std::optional<Page> fetched;
   std::optional<Failure> failure;
   try {
@@ -232,7 +232,7 @@ struct Row {
 Deferred<int> fetchAll(Args args) {
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
-  auto agent = std::make_shared<deft::web::Agent>(agentOptions);
+  auto agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.agent = agent;
   deft::DeferredSemaphore semaphore(args.parallelMax);
   auto rows = std::make_shared<std::vector<Row>>(args.urls.size());
@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<deft::ListeningPort> demoPort;
   if (args->urls.empty()) {
-    demoPort = deft::listenTCP(0, getpage::makeDemoSite(), {.interface = "127.0.0.1"});
+    demoPort = deft::listenTCP(deft::reactor(), 0, getpage::makeDemoSite(), {.interface = "127.0.0.1"});
     const std::string base = absl::StrCat("http://127.0.0.1:", demoPort->getHost().port());
     std::printf("serving demo pages on %s/ (no URL given)\n\n", base.c_str());
     for (const std::string& path : getpage::demoPaths()) args->urls.push_back(base + path);

@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "absl/time/time.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 #include "tests/http/parse_helpers.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft::http::testing {
 
@@ -22,7 +22,7 @@ class RawClient {
         record_(std::make_shared<deft::testing::Record>()),
         factory_(std::make_shared<deft::testing::OneShotClientFactory>(
             std::make_unique<deft::testing::Recorder>(record_))) {
-    connectTCP("127.0.0.1", port, factory_, absl::Seconds(5), reactor);
+    connectTCP(reactor, "127.0.0.1", port, factory_, absl::Seconds(5));
     deft::testing::runUntil(reactor, [&] { return record_->made || factory_->failed; });
   }
 

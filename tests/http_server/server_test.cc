@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "http_server/site.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 #include "tests/http_server/raw_client.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft::http {
 namespace {
@@ -48,11 +48,11 @@ class ServerTest : public ::testing::Test {
   }
 
   void start(ServerOptions options = {}) {
-    site = std::make_shared<Site>(std::move(router), options, scope.reactor());
+    site = std::make_shared<Site>(scope.reactor(), std::move(router), options);
     site->setErrorReporter([this](const Request& r, const Failure& f) {
       reported.push_back(absl::StrCat(r.method, " ", r.target, ": ", f.getErrorMessage()));
     });
-    port = listenTCP(0, site, {.interface = "127.0.0.1"}, scope.reactor());
+    port = listenTCP(scope.reactor(), 0, site, {.interface = "127.0.0.1"});
   }
 
   std::uint16_t portNumber() const { return port->getHost().port(); }

@@ -12,10 +12,10 @@
 #include "absl/time/time.h"
 #include "deferred/deferred.h"
 #include "gtest/gtest.h"
-#include "reactor/dns_resolver.h"
+#include "dns/cares_resolver.h"
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tcp/tcp.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft {
 namespace {
@@ -102,9 +102,9 @@ TEST(TeardownTest, ALookupInFlightErrbacksAndTheResolverGoesBeforeThePoller) {
   auto seen = std::make_shared<Seen>();
   {
     Reactor reactor;
-    reactor.setResolver(std::make_shared<CaresResolver>(
+    reactor.installResolver(std::make_shared<CaresResolver>(
         reactor, CaresResolver::Options{.servers = {dns.server()}, .useHostsFile = false}));
-    Deferred<std::vector<Address>> d = reactor.resolver().resolveHost("example.test", 80);
+    Deferred<std::vector<Address>> d = hostResolver(reactor).resolveHost("example.test", 80);
     watch(d, seen);
     reactor.iterate(absl::Milliseconds(10));  // the query goes out; its socket is watched
   }
@@ -118,10 +118,10 @@ TEST(TeardownTest, OpenConnectionsAreClosedWithConnectionLostBeforeThePollerGoes
   auto client = std::make_shared<testing::Record>();
   {
     Reactor reactor;
-    auto port = listenTCP(0, testing::recordingFactory(server), {}, reactor);
+    auto port = listenTCP(reactor, 0, testing::recordingFactory(server), {});
     auto factory = std::make_shared<testing::OneShotClientFactory>(
         std::make_unique<testing::Recorder>(client));
-    connectTCP("127.0.0.1", port->getHost().port(), factory, absl::Seconds(5), reactor);
+    connectTCP(reactor, "127.0.0.1", port->getHost().port(), factory, absl::Seconds(5));
     ASSERT_TRUE(testing::runUntil(reactor, [&] { return client->made && !server.empty(); }));
   }
   ASSERT_TRUE(client->lost.has_value());

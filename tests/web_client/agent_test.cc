@@ -13,8 +13,8 @@
 #include "gtest/gtest.h"
 #include "http/errors.h"
 #include "http_server/site.h"
-#include "reactor/tcp.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tcp/tcp.h"
+#include "tests/support/loop_helpers.h"
 #include "tests/support/stalled_listener.h"
 #include "tests/web_client/scripted_server.h"
 #include "web_client/agent.h"
@@ -89,8 +89,8 @@ class AgentTest : public ::testing::Test {
   }
 
   void start() {
-    site = std::make_shared<http::Site>(std::move(router), http::ServerOptions{}, reactor());
-    port = listenTCP(0, site, {.interface = "127.0.0.1"}, reactor());
+    site = std::make_shared<http::Site>(reactor(), std::move(router));
+    port = listenTCP(reactor(), 0, site, {.interface = "127.0.0.1"});
   }
   std::string url(const std::string& path) const {
     return absl::StrCat("http://127.0.0.1:", port->getHost().port(), path);
@@ -105,7 +105,7 @@ class AgentTest : public ::testing::Test {
 
 TEST_F(AgentTest, GetPageAndPoolReuse) {
   start();
-  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto agent = std::make_shared<Agent>(reactor());
   for (int i = 0; i < 3; ++i) {
     auto r = wait(reactor(), getPage(url("/"), {.agent = agent}));
     ASSERT_TRUE(r.value) << r.failure->describe();
@@ -119,7 +119,7 @@ TEST_F(AgentTest, PerHostCapQueuesRequests) {
   start();
   AgentOptions options;
   options.maxConnectionsPerHost = 2;
-  auto agent = std::make_shared<Agent>(options, reactor());
+  auto agent = std::make_shared<Agent>(reactor(), options);
   std::vector<Deferred<std::string>> pages;
   for (int i = 0; i < 10; ++i) pages.push_back(getPage(url("/"), {.agent = agent}));
   auto all = wait(reactor(), DeferredList(std::move(pages), {.consumeErrors = true}));
@@ -160,8 +160,8 @@ TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
   // A second server on another port, redirected to from the first.
   http::Router other;
   other.route("/headers", echoHeaders);
-  auto otherPort = listenTCP(0, std::make_shared<http::Site>(std::move(other), http::ServerOptions{}, reactor()),
-                             {.interface = "127.0.0.1"}, reactor());
+  auto otherPort = listenTCP(reactor(), 0, std::make_shared<http::Site>(reactor(), std::move(other)),
+                             {.interface = "127.0.0.1"});
   const std::string target =
       absl::StrCat("//127.0.0.1:", otherPort->getHost().port(), "/headers");
   // Routes cannot be added to a running Site: this one redirects by a scripted server instead.
@@ -312,7 +312,7 @@ TEST_F(AgentTest, StalePooledConnectionIsRetriedOnce) {
       c.transport->abortConnection();
     }
   });
-  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto agent = std::make_shared<Agent>(reactor());
   ASSERT_TRUE(wait(reactor(), getPage(server.url(), {.agent = agent})).value);
   auto again = wait(reactor(), getPage(server.url(), {.agent = agent}));
   ASSERT_TRUE(again.value) << again.failure->describe();
@@ -331,7 +331,7 @@ TEST_F(AgentTest, CancellingMidBodyAbortsTheConnection) {
       c.requests = 2;
     }
   });
-  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto agent = std::make_shared<Agent>(reactor());
   auto response = wait(reactor(), agent->request("GET", server.url()));
   ASSERT_TRUE(response.value);
   Deferred<std::string> body = response.value->readBody();
@@ -390,7 +390,7 @@ TEST_F(AgentTest, RedirectToAQueryOnlyLocation) {
 TEST_F(AgentTest, BodyStreamedWithBackpressure) {
   router.route("/large", [](Request) { return http::Response::text(200, std::string(4 << 20, 'L')); });
   start();
-  auto agent = std::make_shared<Agent>(AgentOptions{}, reactor());
+  auto agent = std::make_shared<Agent>(reactor());
   auto response = wait(reactor(), agent->request("GET", url("/large")));
   ASSERT_TRUE(response.value);
   Response r = *response.value;
@@ -416,7 +416,7 @@ TEST_F(AgentTest, IdlePooledConnectionsCloseAfterTheIdleTimeout) {
   start();
   AgentOptions options;
   options.idleTimeout = absl::Milliseconds(100);
-  auto agent = std::make_shared<Agent>(options, reactor());
+  auto agent = std::make_shared<Agent>(reactor(), options);
   ASSERT_TRUE(wait(reactor(), getPage(url("/"), {.agent = agent})).value);
   EXPECT_EQ(agent->idleConnections(), 1u);
   EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }, absl::Seconds(3)));

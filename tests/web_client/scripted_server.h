@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 namespace deft::web::testing {
 
@@ -56,10 +56,10 @@ struct ScriptedServer {
   ScriptedServer(Reactor& reactor, Script script)
       : connections(std::make_shared<std::vector<std::shared_ptr<ScriptedConnection>>>()) {
     auto all = connections;
-    port = listenTCP(0, makeFactory([script, all]() -> std::unique_ptr<Protocol> {
+    port = listenTCP(reactor, 0, makeFactory([script, all]() -> std::unique_ptr<Protocol> {
                        return std::make_unique<ScriptedProtocol>(script, all);
                      }),
-                     {.interface = "127.0.0.1"}, reactor);
+                     {.interface = "127.0.0.1"});
   }
   std::string url(const std::string& path = "/") const {
     return "http://127.0.0.1:" + std::to_string(port->getHost().port()) + path;

@@ -2,7 +2,7 @@
 // that never answers, a generated hosts file, and cancellation. No other DNS server is touched:
 // every resolver here names its servers.
 
-#include "reactor/dns_resolver.h"
+#include "dns/cares_resolver.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,11 +22,11 @@
 #include "absl/time/time.h"
 #include "deferred/deferred_list.h"
 #include "gtest/gtest.h"
-#include "reactor/errors.h"
-#include "reactor/resolver.h"
-#include "reactor/tcp.h"
-#include "tests/reactor/dnsmasq.h"
-#include "tests/reactor/loop_helpers.h"
+#include "net/errors.h"
+#include "dns/resolver.h"
+#include "tcp/tcp.h"
+#include "tests/dns/dnsmasq.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft {
 namespace {
@@ -316,18 +316,18 @@ TEST_F(DnsTest, TenThousandLookupsInFlightShareSocketsAndLeakNothing) {
 }
 
 TEST_F(DnsTest, ConnectTcpResolvesHostNamesThroughIt) {
-  reactor_.setResolver(std::make_shared<CaresResolver>(reactor_, options()));
+  reactor_.installResolver(std::make_shared<CaresResolver>(reactor_, options()));
   // web.test is 10.1.2.3 in dnsmasq: unreachable here, so use a name that maps to loopback.
   testing::Dnsmasq local({"127.0.0.1 loop.test"}, {});
-  reactor_.setResolver(std::make_shared<CaresResolver>(
+  reactor_.installResolver(std::make_shared<CaresResolver>(
       reactor_, CaresResolver::Options{.servers = {local.server()}, .useHostsFile = false}));
-  auto port = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"});
   auto record = std::make_shared<testing::Record>();
   auto factory = std::make_shared<testing::OneShotClientFactory>(std::make_unique<testing::Recorder>(record));
-  connectTCP("loop.test", port->getHost().port(), factory, absl::Seconds(5), reactor_);
+  connectTCP(reactor_, "loop.test", port->getHost().port(), factory, absl::Seconds(5));
   ASSERT_TRUE(runUntil(reactor_, [&] { return record->made || factory->failed.has_value(); }));
   ASSERT_TRUE(record->made) << factory->failed->describe();
-  EXPECT_EQ(wait(reactor_.resolve("loop.test")).value(), "127.0.0.1");
+  EXPECT_EQ(wait(resolve(reactor_, "loop.test")).value(), "127.0.0.1");
 }
 
 TEST_F(DnsTest, DestroyingTheResolverErrbacksPendingLookups) {

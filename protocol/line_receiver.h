@@ -1,4 +1,4 @@
-// File: reactor/line_receiver.h
+// File: protocol/line_receiver.h
 //
 // LineReceiver: a Protocol that splits what arrives into lines (Twisted's
 // twisted.protocols.basic.LineReceiver).
@@ -12,14 +12,14 @@
 // which closes the connection unless overridden. setRawMode() switches to rawDataReceived (for a
 // body after a header, say); setLineMode(extra) switches back, feeding `extra` as line data.
 
-#ifndef DEFT_REACTOR_LINE_RECEIVER_H_
-#define DEFT_REACTOR_LINE_RECEIVER_H_
+#ifndef DEFT_PROTOCOL_LINE_RECEIVER_H_
+#define DEFT_PROTOCOL_LINE_RECEIVER_H_
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 
 namespace deft {
 
@@ -57,4 +57,4 @@ class LineReceiver : public Protocol {
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_LINE_RECEIVER_H_
+#endif  // DEFT_PROTOCOL_LINE_RECEIVER_H_

@@ -1,4 +1,4 @@
-// File: deferred/clock.h
+// File: deferred/reactor_time.h
 //
 // The time interface deferred/ needs and defines, so that it depends on nothing in reactor/:
 // `Deferred::addTimeout` and `deferLater` take an IReactorTime. The reactor implements it on its
@@ -7,8 +7,8 @@
 //
 // Names are Twisted's: `IReactorTime.callLater`, `IReactorTime.seconds`, `IDelayedCall`.
 
-#ifndef DEFT_DEFERRED_CLOCK_H_
-#define DEFT_DEFERRED_CLOCK_H_
+#ifndef DEFT_DEFERRED_REACTOR_TIME_H_
+#define DEFT_DEFERRED_REACTOR_TIME_H_
 
 #include <memory>
 #include <source_location>
@@ -57,4 +57,4 @@ class IReactorTime {
 
 }  // namespace deft
 
-#endif  // DEFT_DEFERRED_CLOCK_H_
+#endif  // DEFT_DEFERRED_REACTOR_TIME_H_

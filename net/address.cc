@@ -1,4 +1,4 @@
-#include "reactor/address.h"
+#include "net/address.h"
 
 #include <arpa/inet.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-// File: reactor/reconnecting_client_factory.h
+// File: tcp/reconnecting_client_factory.h
 //
 // ReconnectingClientFactory: a ClientFactory that connects again whenever the connection fails
 // or is lost, waiting longer each time (Twisted's ReconnectingClientFactory).
@@ -14,8 +14,8 @@
 // jitter (so many clients do not come back in lockstep). stopTrying() ends it; maxRetries bounds
 // it. Subclasses that override clientConnectionFailed/Lost call the base to keep retrying.
 
-#ifndef DEFT_REACTOR_RECONNECTING_CLIENT_FACTORY_H_
-#define DEFT_REACTOR_RECONNECTING_CLIENT_FACTORY_H_
+#ifndef DEFT_TCP_RECONNECTING_CLIENT_FACTORY_H_
+#define DEFT_TCP_RECONNECTING_CLIENT_FACTORY_H_
 
 #include <cstdint>
 #include <memory>
@@ -23,8 +23,8 @@
 #include <random>
 
 #include "absl/time/time.h"
-#include "deferred/clock.h"
-#include "reactor/protocol.h"
+#include "deferred/reactor_time.h"
+#include "protocol/protocol.h"
 
 namespace deft {
 
@@ -63,4 +63,4 @@ class ReconnectingClientFactory : public ClientFactory {
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_RECONNECTING_CLIENT_FACTORY_H_
+#endif  // DEFT_TCP_RECONNECTING_CLIENT_FACTORY_H_

@@ -11,9 +11,9 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "reactor/errors.h"
-#include "reactor/tcp.h"
-#include "tests/reactor/loop_helpers.h"
+#include "net/errors.h"
+#include "tcp/tcp.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft {
 namespace {
@@ -73,10 +73,10 @@ TEST_F(BackpressureTest, SlowReaderPausesAFastPushProducerAndNothingIsLost) {
   constexpr std::size_t kBlocks = 1024;  // 16 MiB
   FloodProducer::pauses = 0;
   FloodProducer::maxBuffered = 0;
-  auto port = listenTCP(0, makeFactory<FloodProducer>(kBlocks), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<FloodProducer>(kBlocks), {.interface = "127.0.0.1"});
   auto record = std::make_shared<Record>();
   auto factory = std::make_shared<OneShotClientFactory>(std::make_unique<Recorder>(record));
-  connectTCP("127.0.0.1", port->getHost().port(), factory, absl::Seconds(5), reactor_);
+  connectTCP(reactor_, "127.0.0.1", port->getHost().port(), factory, absl::Seconds(5));
   ASSERT_TRUE(runUntil(reactor_, [&] { return record->made; }));
 
   // The slow reader: stop reading for a while, so the server's buffer fills and it must pause.
@@ -127,10 +127,10 @@ class ChunkPuller : public Protocol, public IPullProducer {
 
 TEST_F(BackpressureTest, PullProducerIsAskedForOneChunkPerDrain) {
   ChunkPuller::asked = 0;
-  auto port = listenTCP(0, makeFactory<ChunkPuller>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<ChunkPuller>(), {.interface = "127.0.0.1"});
   auto record = std::make_shared<Record>();
   auto factory = std::make_shared<OneShotClientFactory>(std::make_unique<Recorder>(record));
-  connectTCP("127.0.0.1", port->getHost().port(), factory, absl::Seconds(5), reactor_);
+  connectTCP(reactor_, "127.0.0.1", port->getHost().port(), factory, absl::Seconds(5));
   ASSERT_TRUE(runUntil(reactor_, [&] { return record->lost.has_value(); }));
   EXPECT_EQ(record->received.size(), 64u * 32 * 1024);
   EXPECT_EQ(ChunkPuller::asked, 65);  // 64 chunks, then the call that finds it done
@@ -144,7 +144,7 @@ double processCpuSeconds() {
 }
 
 TEST_F(BackpressureTest, OutOfDescriptorsTheServerShedsConnectionsWithoutSpinning) {
-  auto port = listenTCP(0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"});
   rlimit original{};
   ::getrlimit(RLIMIT_NOFILE, &original);
   // Use up the descriptors, keeping a few for the client sockets.
@@ -168,7 +168,7 @@ TEST_F(BackpressureTest, OutOfDescriptorsTheServerShedsConnectionsWithoutSpinnin
   for (int i = 0; i < 3; ++i) {
     records.push_back(std::make_shared<Record>());
     factories.push_back(std::make_shared<OneShotClientFactory>(std::make_unique<Recorder>(records.back())));
-    connectTCP("127.0.0.1", port->getHost().port(), factories.back(), absl::Seconds(5), reactor_);
+    connectTCP(reactor_, "127.0.0.1", port->getHost().port(), factories.back(), absl::Seconds(5));
   }
   const double cpuBefore = processCpuSeconds();
   const absl::Time start = reactor_.seconds();

@@ -1,4 +1,4 @@
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/errors.h"
-#include "reactor/resolver.h"
+#include "net/errors.h"
+#include "dns/resolver.h"
 
 namespace deft {
 namespace {
@@ -337,17 +337,7 @@ void TcpConnection::closeWith(Failure reason) {
     pullProducer_ = nullptr;
     producer->stopProducing();
   }
-  protocol_->connected_ = false;
-  try {
-    protocol_->connectionLost(reason);
-  } catch (...) {
-    internal::reportUnhandledFailure(Failure::fromCurrentException());
-  }
-  try {
-    protocol_->scope_.end();  // cancels its work: cancellers and producers' callbacks run here
-  } catch (...) {
-    internal::reportUnhandledFailure(Failure::fromCurrentException());
-  }
+  protocol_->endConnection(reason);
   if (onLost_) {
     auto onLost = std::move(onLost_);
     onLost(reason);
@@ -447,8 +437,9 @@ void ListeningPort::shedOneConnection() {
   }
 }
 
-std::shared_ptr<ListeningPort> listenTCP(std::uint16_t port, std::shared_ptr<Factory> factory,
-                                         TcpListenOptions options, Reactor& reactor) {
+std::shared_ptr<ListeningPort> listenTCP(Reactor& reactor, std::uint16_t port,
+                                         std::shared_ptr<Factory> factory,
+                                         TcpListenOptions options) {
   const std::string interface = options.interface.empty() ? "0.0.0.0" : options.interface;
   std::optional<Address> address = Address::fromLiteral(interface, port);
   if (!address) {
@@ -500,7 +491,7 @@ void Connector::connect() {
       fail(Failure(TCPTimedOutError(absl::StrCat(host_, ":", port_))));
     }
   });
-  lookup_ = reactor_.resolver().resolveHost(host_, port_);
+  lookup_ = hostResolver(reactor_).resolveHost(host_, port_);
   lookup_.addCallbacks(
       [this, attempt](std::vector<Address> addresses) {
         if (attempt != attempt_ || state_ != State::kConnecting) return addresses;
@@ -619,9 +610,9 @@ void Connector::closeSocket() {
   fd_ = -1;
 }
 
-std::shared_ptr<Connector> connectTCP(std::string host, std::uint16_t port,
+std::shared_ptr<Connector> connectTCP(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
-                                      absl::Duration timeout, Reactor& reactor) {
+                                      absl::Duration timeout) {
   auto connector =
       std::make_shared<Connector>(reactor, std::move(host), port, std::move(factory), timeout);
   connector->connect();

@@ -1,4 +1,4 @@
-#include "reactor/resolver.h"
+#include "dns/resolver.h"
 
 #include <netdb.h>
 
@@ -6,10 +6,23 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/errors.h"
+#include "dns/cares_resolver.h"
+#include "net/errors.h"
 #include "reactor/reactor.h"
 
 namespace deft {
+
+IHostResolver& hostResolver(Reactor& reactor) {
+  if (IHostResolver* installed = reactor.installedResolver()) return *installed;
+  // c-ares on this loop: no thread, no blocking (getaddrinfo would need the pool).
+  reactor.installResolver(std::make_shared<CaresResolver>(reactor));
+  return *reactor.installedResolver();
+}
+
+Deferred<std::string> resolve(Reactor& reactor, std::string_view name) {
+  return hostResolver(reactor).resolveHost(name, 0).addCallback(
+      [](std::vector<Address> addresses) { return addresses.front().host(); });
+}
 
 Deferred<std::vector<Address>> ThreadedResolver::resolveHost(std::string_view host,
                                                              std::uint16_t port) {

@@ -1,4 +1,4 @@
-// File: reactor/dns_resolver.h
+// File: dns/cares_resolver.h
 //
 // CaresResolver: asynchronous DNS on the reactor's own loop, through c-ares. No thread: the
 // c-ares sockets are watched by the reactor like any other descriptor, and one reactor timer,
@@ -7,7 +7,8 @@
 //   CaresResolver resolver(reactor(), {.servers = {"127.0.0.1:5353"}});
 //   resolver.lookupIPv4("example.test").addCallback([](std::vector<std::string> ips) { ... });
 //
-// It is the reactor's default IHostResolver: connectTCP("name", ...) and Reactor::resolve use it.
+// It is the reactor's default IHostResolver: connectTCP(reactor, "name", ...) and
+// resolve(reactor, name) use it.
 //
 // WHERE ANSWERS COME FROM. The hosts file first (/etc/hosts unless `hostsFile` says otherwise;
 // re-read when it changes), then the DNS servers: those of /etc/resolv.conf unless `servers` says
@@ -17,7 +18,7 @@
 // ".localhost", to 127.0.0.1 and ::1, whatever the hosts file says (RFC 6761 §6.3; address.h).
 // CNAMEs are followed.
 //
-// FAILURES. Errbacks with a DNSLookupError subclass naming the host (reactor/errors.h):
+// FAILURES. Errbacks with a DNSLookupError subclass naming the host (net/errors.h):
 // DNSNameError (NXDOMAIN), DNSNoDataError, DNSServerError (SERVFAIL, REFUSED or unreachable:
 // c-ares 1.18 reports these alike), DNSQueryTimeoutError (all tries, or the overall deadline, ran
 // out), CancelledError.
@@ -27,8 +28,8 @@
 // a Deferred that has fired already. Cancelling a lookup's Deferred abandons it: it errbacks now
 // with CancelledError and nothing fires later. Reactor thread only.
 
-#ifndef DEFT_REACTOR_DNS_RESOLVER_H_
-#define DEFT_REACTOR_DNS_RESOLVER_H_
+#ifndef DEFT_DNS_CARES_RESOLVER_H_
+#define DEFT_DNS_CARES_RESOLVER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -41,7 +42,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "deferred/deferred.h"
-#include "reactor/resolver.h"
+#include "dns/resolver.h"
 
 struct ares_channeldata;
 struct ares_addrinfo;
@@ -143,4 +144,4 @@ class CaresResolver final : public IHostResolver {
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_DNS_RESOLVER_H_
+#endif  // DEFT_DNS_CARES_RESOLVER_H_

@@ -1,7 +1,7 @@
 // ReconnectingClientFactory against a real loopback server that comes and goes; the retry
 // delays run on a fake Clock so the test does not sleep.
 
-#include "reactor/reconnecting_client_factory.h"
+#include "tcp/reconnecting_client_factory.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,8 +14,8 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "reactor/clock.h"
-#include "reactor/tcp.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tcp/tcp.h"
+#include "tests/support/loop_helpers.h"
 
 namespace deft {
 namespace {
@@ -81,7 +81,7 @@ TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndRecon
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
   factory->jitter = 0;
-  connectTCP("127.0.0.1", port, factory, absl::Seconds(5), reactor);
+  connectTCP(reactor, "127.0.0.1", port, factory, absl::Seconds(5));
   ASSERT_TRUE(runUntil(reactor, [&] { return factory->failures == 1; }));
   const absl::Duration firstDelay = factory->delay();
   clock.advance(firstDelay);
@@ -92,8 +92,8 @@ TEST(ReconnectingClientFactoryTest, RetriesWithGrowingDelaysThenConnectsAndRecon
   // The server comes up: the next retry connects, and the delay resets.
   std::shared_ptr<ListeningPort> server;
   std::vector<std::shared_ptr<testing::Record>> serverSide;
-  server = listenTCP(port, testing::recordingFactory(serverSide),
-                     {.interface = "127.0.0.1", .reusePort = true}, reactor);
+  server = listenTCP(reactor, port, testing::recordingFactory(serverSide),
+                     {.interface = "127.0.0.1", .reusePort = true});
   clock.advance(factory->delay());
   ASSERT_TRUE(runUntil(reactor, [&] { return factory->connections == 1; }));
   EXPECT_EQ(factory->retries(), 0);
@@ -125,7 +125,7 @@ TEST(ReconnectingClientFactoryTest, MaxRetriesBoundsTheAttempts) {
   auto factory = std::make_shared<CountingFactory>();
   factory->clock = &clock;
   factory->maxRetries = 2;
-  connectTCP("127.0.0.1", port, factory, absl::Seconds(5), reactor);
+  connectTCP(reactor, "127.0.0.1", port, factory, absl::Seconds(5));
   for (int attempt = 1; attempt <= 3; ++attempt) {
     ASSERT_TRUE(runUntil(reactor, [&] { return factory->failures == attempt; }));
     clock.advance(absl::Hours(2));
@@ -140,7 +140,7 @@ TEST(ReconnectingClientFactoryTest, RetriesAreScheduledOnTheConnectorsReactor) {
   Reactor own;             // the reactor the connection was made with
   ReservedPort reserved;
   auto factory = std::make_shared<CountingFactory>();
-  connectTCP("127.0.0.1", reserved.port(), factory, absl::Seconds(5), own);
+  connectTCP(own, "127.0.0.1", reserved.port(), factory, absl::Seconds(5));
   ASSERT_TRUE(runUntil(own, [&] { return factory->failures == 1; }));
   EXPECT_FALSE(own.getDelayedCalls().empty());  // the retry
   EXPECT_TRUE(installed.reactor().getDelayedCalls().empty());

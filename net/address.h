@@ -1,10 +1,10 @@
-// File: reactor/address.h
+// File: net/address.h
 //
 // Address: an IPv4 or IPv6 address and a port (Twisted's IPv4Address / IPv6Address), convertible
 // to and from the sockaddr the kernel wants.
 
-#ifndef DEFT_REACTOR_ADDRESS_H_
-#define DEFT_REACTOR_ADDRESS_H_
+#ifndef DEFT_NET_ADDRESS_H_
+#define DEFT_NET_ADDRESS_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -58,4 +58,4 @@ std::vector<std::string> loopbackHosts(int family);
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_ADDRESS_H_
+#endif  // DEFT_NET_ADDRESS_H_

@@ -1,4 +1,4 @@
-#include "tests/reactor/dnsmasq.h"
+#include "tests/dns/dnsmasq.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,8 +2,8 @@
 // when the port turns out to be taken), answering only from records the test gives it
 // (--no-resolv --no-hosts), stopped when this object goes.
 
-#ifndef DEFT_TESTS_REACTOR_DNSMASQ_H_
-#define DEFT_TESTS_REACTOR_DNSMASQ_H_
+#ifndef DEFT_TESTS_DNS_DNSMASQ_H_
+#define DEFT_TESTS_DNS_DNSMASQ_H_
 
 #include <cstdint>
 #include <string>
@@ -41,4 +41,4 @@ std::uint16_t freeUdpPort();
 
 }  // namespace deft::testing
 
-#endif  // DEFT_TESTS_REACTOR_DNSMASQ_H_
+#endif  // DEFT_TESTS_DNS_DNSMASQ_H_

@@ -1,4 +1,4 @@
-#include "reactor/line_receiver.h"
+#include "protocol/line_receiver.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "reactor/dns_resolver.h"
+#include "dns/cares_resolver.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -17,7 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "reactor/errors.h"
+#include "net/errors.h"
 #include "reactor/reactor.h"
 
 namespace deft {

@@ -1,20 +1,25 @@
-// File: reactor/tcp.h
+// File: tcp/tcp.h
 //
 // TCP on the reactor: listenTCP for servers, connectTCP for clients (Twisted's
-// reactor.listenTCP / reactor.connectTCP), and the transport both hand to their Protocols.
+// reactor.listenTCP / reactor.connectTCP), connectProtocol for one client connection, and the
+// transport they hand to their Protocols. The reactor comes first, always explicit.
 //
-//   auto port = listenTCP(8000, makeFactory<Echo>());
+//   auto port = listenTCP(reactor, 8000, makeFactory<Echo>());
 //   port->getHost().port();             // the port, when 0 asked for any free one
 //   port->stopListening();              // a Deferred<void>: fired once the socket is closed
 //
-//   connectTCP("127.0.0.1", 8000, myClientFactory, absl::Seconds(30));
+//   connectTCP(reactor, "127.0.0.1", 8000, myClientFactory, absl::Seconds(30));
+//
+//   connectProtocol(reactor, "127.0.0.1", 8000, std::make_unique<Greeter>())
+//       .addCallback([](Greeter* greeter) { greeter->sayHello(); });
 //
 // Everything runs on the reactor thread. Ports, connectors and connections are kept alive by
 // the reactor while they are open (Reactor::track), and closed by its shutdown.
 
-#ifndef DEFT_REACTOR_TCP_H_
-#define DEFT_REACTOR_TCP_H_
+#ifndef DEFT_TCP_TCP_H_
+#define DEFT_TCP_TCP_H_
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -27,9 +32,9 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "deferred/deferred.h"
-#include "reactor/address.h"
-#include "reactor/errors.h"
-#include "reactor/protocol.h"
+#include "net/address.h"
+#include "net/errors.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
 namespace deft {
@@ -161,9 +166,9 @@ class ListeningPort final : public FileDescriptor,
 //
 // Listens on `port` (0: any free port; see getHost()). Throws CannotListenError with the reason
 // when it cannot bind or listen.
-std::shared_ptr<ListeningPort> listenTCP(std::uint16_t port, std::shared_ptr<Factory> factory,
-                                         TcpListenOptions options = {},
-                                         Reactor& reactor = deft::reactor());
+std::shared_ptr<ListeningPort> listenTCP(Reactor& reactor, std::uint16_t port,
+                                         std::shared_ptr<Factory> factory,
+                                         TcpListenOptions options = {});
 
 // A client connection attempt, and the connection it leads to (Twisted's IConnector).
 class Connector final : public FileDescriptor,
@@ -228,11 +233,82 @@ class Connector final : public FileDescriptor,
 // Connects to `host` (an IP literal or a name, resolved by the reactor's resolver) and calls the
 // factory's methods as the attempt goes. Returns the connector; the reactor keeps it alive while
 // it is connecting or connected.
-std::shared_ptr<Connector> connectTCP(std::string host, std::uint16_t port,
+std::shared_ptr<Connector> connectTCP(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
-                                      absl::Duration timeout = absl::Seconds(30),
-                                      Reactor& reactor = deft::reactor());
+                                      absl::Duration timeout = absl::Seconds(30));
+
+namespace internal {
+
+// Twisted's _WrappingProtocol: stands between the transport and the caller's protocol so that
+// connectProtocol's Deferred fires right after the protocol's connectionMade.
+template <class P>
+class ConnectedProtocol final : public Protocol {
+ public:
+  ConnectedProtocol(std::unique_ptr<P> protocol, Deferred<P*> connected)
+      : protocol_(std::move(protocol)), connected_(std::move(connected)) {}
+
+  void connectionMade() override {
+    protocol_->makeConnection(transport());
+    connected_.callback(protocol_.get());
+  }
+  void dataReceived(std::string_view data) override { protocol_->dataReceived(data); }
+  void readConnectionLost() override { protocol_->readConnectionLost(); }
+  void connectionLost(const Failure& reason) override { protocol_->endConnection(reason); }
+
+ private:
+  std::unique_ptr<P> protocol_;
+  Deferred<P*> connected_;
+};
+
+// Builds the one ConnectedProtocol; a failed attempt errbacks the Deferred instead.
+template <class P>
+class ConnectProtocolFactory final : public ClientFactory {
+ public:
+  ConnectProtocolFactory(std::unique_ptr<P> protocol, Deferred<P*> connected)
+      : protocol_(std::move(protocol)), connected_(std::move(connected)) {}
+
+  std::unique_ptr<Protocol> buildProtocol(const Address&) override {
+    if (!protocol_) return nullptr;  // one connection only
+    return std::make_unique<ConnectedProtocol<P>>(std::move(protocol_), connected_);
+  }
+  void clientConnectionFailed(Connector&, const Failure& reason) override {
+    if (!connected_.called()) connected_.errback(reason);
+  }
+
+ private:
+  std::unique_ptr<P> protocol_;
+  Deferred<P*> connected_;
+};
+
+}  // namespace internal
+
+// connectProtocol(reactor, host, port, protocol, timeout)
+//
+// Connects `protocol` to `host`:`port` and fires with it once it is connected (after its
+// connectionMade), or errbacks with why the attempt failed (ConnectError and its subclasses,
+// DNSLookupError). Twisted's connectProtocol, with connectTCP's arguments instead of an
+// endpoint. Cancelling it before then abandons the attempt (CancelledError).
+//
+// OWNERSHIP. The connection owns the protocol, as for every transport: the pointer it fires with
+// is valid until the protocol's connectionLost returns. Work that outlives that goes through the
+// protocol's scope() (protocol/protocol.h).
+template <class P>
+  requires std::derived_from<P, Protocol>
+Deferred<P*> connectProtocol(Reactor& reactor, std::string host, std::uint16_t port,
+                             std::unique_ptr<P> protocol,
+                             absl::Duration timeout = absl::Seconds(30)) {
+  auto connector = std::make_shared<std::weak_ptr<Connector>>();
+  Deferred<P*> connected([connector](Deferred<P*>&) {
+    if (std::shared_ptr<Connector> c = connector->lock()) {
+      if (c->state() == Connector::State::kConnecting) c->stopConnecting();
+    }
+  });
+  auto factory = std::make_shared<internal::ConnectProtocolFactory<P>>(std::move(protocol),
+                                                                       connected);
+  *connector = connectTCP(reactor, std::move(host), port, std::move(factory), timeout);
+  return connected;
+}
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_TCP_H_
+#endif  // DEFT_TCP_TCP_H_

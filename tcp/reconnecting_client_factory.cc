@@ -1,9 +1,9 @@
-#include "reactor/reconnecting_client_factory.h"
+#include "tcp/reconnecting_client_factory.h"
 
 #include <algorithm>
 
 #include "reactor/reactor.h"
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 namespace deft {
 

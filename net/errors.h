@@ -1,11 +1,11 @@
-// File: reactor/errors.h
+// File: net/errors.h
 //
 // Why a connection ended or never began: Twisted's twisted.internet.error, as deft::Error
 // subclasses (so Failure::toStatus keeps their kind). They reach protocols through
 // connectionLost(reason) and clients through errbacks and clientConnectionFailed.
 
-#ifndef DEFT_REACTOR_ERRORS_H_
-#define DEFT_REACTOR_ERRORS_H_
+#ifndef DEFT_NET_ERRORS_H_
+#define DEFT_NET_ERRORS_H_
 
 #include <string>
 
@@ -85,4 +85,4 @@ class CannotListenError : public Error {
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_ERRORS_H_
+#endif  // DEFT_NET_ERRORS_H_

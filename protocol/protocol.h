@@ -1,4 +1,4 @@
-// File: reactor/protocol.h
+// File: protocol/protocol.h
 //
 // Twisted's connection model: a Protocol handles one connection's events; a Factory builds a
 // Protocol for each new connection; the Transport is what a Protocol writes to.
@@ -6,12 +6,12 @@
 //   class Echo : public Protocol {
 //     void dataReceived(std::string_view data) override { transport()->write(data); }
 //   };
-//   listenTCP(8000, makeFactory<Echo>());
+//   listenTCP(reactor, 8000, makeFactory<Echo>());
 //
 // EVENTS. All on the reactor thread: connectionMade() once, then dataReceived() for each chunk
 // as it arrives (chunks are not messages: a line may arrive in pieces), readConnectionLost() if
 // the peer half-closes, and connectionLost(reason) exactly once at the end, with ConnectionDone
-// for a clean close and ConnectionLost for a reset or error (reactor/errors.h).
+// for a clean close and ConnectionLost for a reset or error (net/errors.h).
 //
 // OWNERSHIP. The transport owns its Protocol and destroys it after connectionLost returns (in a
 // later pass of the loop, never under a call into the protocol). Code that keeps a pointer to a
@@ -34,8 +34,8 @@
 // buffered. A producer registered on the transport (registerProducer) is paused when more than
 // the high-water mark (64 KiB by default) is buffered, and resumed when the buffer drains.
 
-#ifndef DEFT_REACTOR_PROTOCOL_H_
-#define DEFT_REACTOR_PROTOCOL_H_
+#ifndef DEFT_PROTOCOL_PROTOCOL_H_
+#define DEFT_PROTOCOL_PROTOCOL_H_
 
 #include <cstddef>
 #include <memory>
@@ -46,7 +46,7 @@
 
 #include "deferred/failure.h"
 #include "deferred/scope.h"
-#include "reactor/address.h"
+#include "net/address.h"
 
 namespace deft {
 
@@ -125,6 +125,23 @@ class Protocol {
     connectionMade();
   }
 
+  // The transport calls this once the connection is over: connectionLost(reason), then the end
+  // of scope() (its tracked work is cancelled). What either throws is reported as an unhandled
+  // failure: a transport closing cannot be stopped by its protocol.
+  void endConnection(const Failure& reason) noexcept {
+    connected_ = false;
+    try {
+      connectionLost(reason);
+    } catch (...) {
+      internal::reportUnhandledFailure(Failure::fromCurrentException());
+    }
+    try {
+      scope_.end();  // cancellers and producers' callbacks run here
+    } catch (...) {
+      internal::reportUnhandledFailure(Failure::fromCurrentException());
+    }
+  }
+
   virtual void connectionMade() {}
   // Data arrived. `data` is valid only during the call.
   virtual void dataReceived(std::string_view data) { (void)data; }
@@ -143,7 +160,6 @@ class Protocol {
   Factory* factory() const { return factory_; }
 
  private:
-  friend class TcpConnection;
   friend class Factory;
   ITransport* transport_ = nullptr;
   Factory* factory_ = nullptr;
@@ -221,4 +237,4 @@ std::shared_ptr<Base> makeFactory(Args... args) {
 
 }  // namespace deft
 
-#endif  // DEFT_REACTOR_PROTOCOL_H_
+#endif  // DEFT_PROTOCOL_PROTOCOL_H_

@@ -1,8 +1,8 @@
 // Helpers for reactor tests: drive the loop until something happens, with a deadline, and small
 // protocols that record what they see.
 
-#ifndef DEFT_TESTS_REACTOR_LOOP_HELPERS_H_
-#define DEFT_TESTS_REACTOR_LOOP_HELPERS_H_
+#ifndef DEFT_TESTS_SUPPORT_LOOP_HELPERS_H_
+#define DEFT_TESTS_SUPPORT_LOOP_HELPERS_H_
 
 #include <functional>
 #include <memory>
@@ -13,7 +13,7 @@
 
 #include "absl/time/time.h"
 #include "deferred/failure.h"
-#include "reactor/protocol.h"
+#include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
 namespace deft::testing {
@@ -93,4 +93,4 @@ class OneShotClientFactory : public ClientFactory {
 
 }  // namespace deft::testing
 
-#endif  // DEFT_TESTS_REACTOR_LOOP_HELPERS_H_
+#endif  // DEFT_TESTS_SUPPORT_LOOP_HELPERS_H_

@@ -1,16 +1,16 @@
 // TCP on real loopback sockets: connections, closes and resets, half-close, addresses, errors.
 
-#include "reactor/tcp.h"
+#include "tcp/tcp.h"
 
 #include <memory>
 #include <string>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "reactor/dns_resolver.h"
-#include "reactor/errors.h"
+#include "dns/cares_resolver.h"
+#include "net/errors.h"
 #include "reactor/reactor.h"
-#include "tests/reactor/loop_helpers.h"
+#include "tests/support/loop_helpers.h"
 #include "tests/support/stalled_listener.h"
 
 namespace deft {
@@ -29,7 +29,7 @@ class TcpTest : public ::testing::Test {
       const std::string& host = "127.0.0.1") {
     auto record = std::make_shared<testing::Record>();
     auto factory = std::make_shared<OneShotClientFactory>(std::make_unique<Recorder>(record));
-    connectTCP(host, port, factory, absl::Seconds(5), reactor_);
+    connectTCP(reactor_, host, port, factory, absl::Seconds(5));
     if (factoryOut != nullptr) *factoryOut = factory;
     return record;
   }
@@ -37,7 +37,7 @@ class TcpTest : public ::testing::Test {
   void SetUp() override {
     // Names go to c-ares; any DNS query goes to a closed loopback port (refused at once), never
     // to the machine's own servers. "localhost" is loopback without a query (RFC 6761).
-    reactor_.setResolver(std::make_shared<CaresResolver>(
+    reactor_.installResolver(std::make_shared<CaresResolver>(
         reactor_, CaresResolver::Options{.servers = {"127.0.0.1:9"}, .timeout = absl::Milliseconds(200)}));
   }
 
@@ -46,7 +46,7 @@ class TcpTest : public ::testing::Test {
 };
 
 TEST_F(TcpTest, EchoRoundTripAndCleanClose) {
-  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "127.0.0.1"});
   std::shared_ptr<OneShotClientFactory> factory;
   auto client = connect(port->getHost().port(), &factory);
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made; }));
@@ -60,7 +60,7 @@ TEST_F(TcpTest, EchoRoundTripAndCleanClose) {
 
 TEST_F(TcpTest, PeerAndHostAddressesMatchAcrossTheConnection) {
   std::vector<std::shared_ptr<testing::Record>> servers;
-  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, testing::recordingFactory(servers), {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty() && servers[0]->made; }));
   EXPECT_EQ(client->transport->getPeer(), port->getHost());
@@ -70,7 +70,7 @@ TEST_F(TcpTest, PeerAndHostAddressesMatchAcrossTheConnection) {
 
 TEST_F(TcpTest, LoseConnectionSendsEverythingBufferedFirst) {
   const std::string big(8 * 1024 * 1024, 'x');
-  auto port = listenTCP(0, makeFactory([&]() -> std::unique_ptr<Protocol> {
+  auto port = listenTCP(reactor_, 0, makeFactory([&]() -> std::unique_ptr<Protocol> {
                           struct Sender : Protocol {
                             explicit Sender(const std::string& data) : data(data) {}
                             void connectionMade() override {
@@ -81,7 +81,7 @@ TEST_F(TcpTest, LoseConnectionSendsEverythingBufferedFirst) {
                           };
                           return std::make_unique<Sender>(big);
                         }),
-                        {.interface = "127.0.0.1"}, reactor_);
+                        {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->lost.has_value(); }));
   EXPECT_EQ(client->received.size(), big.size());
@@ -91,7 +91,7 @@ TEST_F(TcpTest, LoseConnectionSendsEverythingBufferedFirst) {
 TEST_F(TcpTest, HalfCloseLetsTheOtherSideKeepWriting) {
   // The server answers only after the client's EOF, then closes: a request/response over a
   // half-closed connection.
-  auto port = listenTCP(0, makeFactory([]() -> std::unique_ptr<Protocol> {
+  auto port = listenTCP(reactor_, 0, makeFactory([]() -> std::unique_ptr<Protocol> {
                           struct Summer : Protocol {
                             void dataReceived(std::string_view data) override { total += data.size(); }
                             void readConnectionLost() override {
@@ -102,7 +102,7 @@ TEST_F(TcpTest, HalfCloseLetsTheOtherSideKeepWriting) {
                           };
                           return std::make_unique<Summer>();
                         }),
-                        {.interface = "127.0.0.1"}, reactor_);
+                        {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   client->closeOnPeerEof = true;
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made; }));
@@ -115,7 +115,7 @@ TEST_F(TcpTest, HalfCloseLetsTheOtherSideKeepWriting) {
 
 TEST_F(TcpTest, AbortResetsTheConnectionAndThePeerSeesConnectionLost) {
   std::vector<std::shared_ptr<testing::Record>> servers;
-  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, testing::recordingFactory(servers), {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty(); }));
   client->transport->write("partial");
@@ -128,7 +128,7 @@ TEST_F(TcpTest, AbortResetsTheConnectionAndThePeerSeesConnectionLost) {
 
 TEST_F(TcpTest, ConnectionRefusedIsReportedToTheFactory) {
   // A port that was free a moment ago, with nobody listening on it now.
-  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "127.0.0.1"});
   const std::uint16_t number = port->getHost().port();
   bool stopped = false;
   port->stopListening().addCallback([&] { stopped = true; });
@@ -144,13 +144,13 @@ TEST_F(TcpTest, ConnectTimesOutWhenThePeerNeverAnswers) {
   testing::StalledListener listener;
   auto factory = std::make_shared<OneShotClientFactory>(
       std::make_unique<Recorder>(std::make_shared<testing::Record>()));
-  connectTCP("127.0.0.1", listener.port(), factory, absl::Milliseconds(300), reactor_);
+  connectTCP(reactor_, "127.0.0.1", listener.port(), factory, absl::Milliseconds(300));
   ASSERT_TRUE(runUntil(reactor_, [&] { return factory->failed.has_value(); }));
   EXPECT_TRUE(factory->failed->check<TCPTimedOutError>()) << factory->failed->describe();
 }
 
 TEST_F(TcpTest, HostNamesResolveThroughTheReactorsResolver) {
-  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "127.0.0.1"});
   std::shared_ptr<OneShotClientFactory> factory;
   auto client = connect(port->getHost().port(), &factory, "localhost");
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made || factory->failed.has_value(); }));
@@ -166,7 +166,7 @@ TEST_F(TcpTest, UnknownHostFailsWithDnsLookupError) {
 }
 
 TEST_F(TcpTest, IPv6Loopback) {
-  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "::1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "::1"});
   std::shared_ptr<OneShotClientFactory> factory;
   auto client = connect(port->getHost().port(), &factory, "::1");
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made || factory->failed.has_value(); }));
@@ -177,18 +177,17 @@ TEST_F(TcpTest, IPv6Loopback) {
 }
 
 TEST_F(TcpTest, ReusePortLetsTwoListenersShareAPort) {
-  auto first = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1", .reusePort = true},
-                         reactor_);
+  auto first = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "127.0.0.1", .reusePort = true});
   const std::uint16_t number = first->getHost().port();
-  EXPECT_NO_THROW(listenTCP(number, makeFactory<Echo>(),
-                            {.interface = "127.0.0.1", .reusePort = true}, reactor_));
-  EXPECT_THROW(listenTCP(number, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_),
+  EXPECT_NO_THROW(listenTCP(reactor_, number, makeFactory<Echo>(),
+                            {.interface = "127.0.0.1", .reusePort = true}));
+  EXPECT_THROW(listenTCP(reactor_, number, makeFactory<Echo>(), {.interface = "127.0.0.1"}),
                CannotListenError);
 }
 
 TEST_F(TcpTest, CannotListenErrorNamesTheAddressAndReason) {
   try {
-    listenTCP(1, makeFactory<Echo>(), {.interface = "192.0.2.1"}, reactor_);  // not ours
+    listenTCP(reactor_, 1, makeFactory<Echo>(), {.interface = "192.0.2.1"});  // not ours
     FAIL() << "listened on an address this machine does not have";
   } catch (const CannotListenError& e) {
     EXPECT_NE(std::string(e.what()).find("192.0.2.1:1"), std::string::npos);
@@ -205,7 +204,7 @@ TEST_F(TcpTest, ExceptionInDataReceivedClosesThatConnectionOnly) {
       transport()->write(data);
     }
   };
-  auto port = listenTCP(0, makeFactory<Throws>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Throws>(), {.interface = "127.0.0.1"});
   auto bad = connect(port->getHost().port());
   auto good = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return bad->made && good->made; }));
@@ -243,10 +242,10 @@ TEST_F(TcpTest, ProtocolScopeEndsAtConnectionLost) {
     std::string written;
     std::shared_ptr<IDelayedCall> timer;
   };
-  auto port = listenTCP(0, makeFactory([s = shared.get()]() -> std::unique_ptr<Protocol> {
+  auto port = listenTCP(reactor_, 0, makeFactory([s = shared.get()]() -> std::unique_ptr<Protocol> {
                           return std::make_unique<Fetching>(s);
                         }),
-                        {.interface = "127.0.0.1"}, reactor_);
+                        {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return shared->protocolsAlive == 1; }));
   client->transport->abortConnection();
@@ -259,7 +258,7 @@ TEST_F(TcpTest, ProtocolScopeEndsAtConnectionLost) {
 
 TEST_F(TcpTest, ShutdownClosesOpenConnectionsWithConnectionDone) {
   std::vector<std::shared_ptr<testing::Record>> servers;
-  auto port = listenTCP(0, testing::recordingFactory(servers), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, testing::recordingFactory(servers), {.interface = "127.0.0.1"});
   auto client = connect(port->getHost().port());
   ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty() && servers[0]->made; }));
   bool serverLostDuringShutdown = false;
@@ -273,7 +272,7 @@ TEST_F(TcpTest, ShutdownClosesOpenConnectionsWithConnectionDone) {
 }
 
 TEST_F(TcpTest, StopListeningRefusesNewConnectionsAndKeepsOldOnes) {
-  auto port = listenTCP(0, makeFactory<Echo>(), {.interface = "127.0.0.1"}, reactor_);
+  auto port = listenTCP(reactor_, 0, makeFactory<Echo>(), {.interface = "127.0.0.1"});
   const std::uint16_t number = port->getHost().port();
   auto existing = connect(number);
   ASSERT_TRUE(runUntil(reactor_, [&] { return existing->made; }));
