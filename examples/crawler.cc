@@ -104,10 +104,10 @@ class Crawler {
 // 50-150 ms, on a timer.
 std::shared_ptr<deft::http::Site> makeTreeSite() {
   deft::http::Router router;
-  router.prefix("/page/", [](deft::http::Request request) -> Deferred<deft::http::Response> {
+  router.prefix("/page/", [](deft::http::Request request) -> Deferred<deft::http::ServerResponse> {
     int n = 0;
     if (!absl::SimpleAtoi(request.path.substr(6), &n) || n < 1 || n > 31) {
-      co_return deft::http::Response::text(404, "no such page\n");
+      co_return deft::http::ServerResponse::text(404, "no such page\n");
     }
     co_await deft::deferLater(deft::reactor(), absl::Milliseconds(50 + (n * 37) % 100), [] {});
     std::string html = absl::StrCat("<html><body><h1>page ", n, "</h1>");
@@ -115,7 +115,7 @@ std::shared_ptr<deft::http::Site> makeTreeSite() {
       if (child <= 31) absl::StrAppend(&html, "<a href=\"", child, "\">page ", child, "</a> ");
     }
     absl::StrAppend(&html, "<a href=\"/page/1\">home</a></body></html>\n");
-    co_return deft::http::Response::text(200, html, "text/html; charset=utf-8");
+    co_return deft::http::ServerResponse::text(200, html, "text/html; charset=utf-8");
   });
   return std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
 }

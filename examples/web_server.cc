@@ -31,7 +31,7 @@ namespace {
 using deft::Deferred;
 using deft::http::BodyWriter;
 using deft::http::Request;
-using deft::http::Response;
+using deft::http::ServerResponse;
 
 // "name=you&x=1" -> "you" for "name".
 std::string queryValue(const std::string& query, std::string_view key) {
@@ -47,15 +47,15 @@ std::string queryValue(const std::string& query, std::string_view key) {
   return "";
 }
 
-Deferred<Response> slow(Request request) {
+Deferred<ServerResponse> slow(Request request) {
   double seconds = 2;
   if (!absl::SimpleAtod(queryValue(request.query, "seconds"), &seconds)) seconds = 2;
   co_await deft::deferLater(deft::reactor(), absl::Seconds(seconds), [] {});
-  co_return Response::text(200, absl::StrCat("waited ", seconds, " s without blocking anyone\n"));
+  co_return ServerResponse::text(200, absl::StrCat("waited ", seconds, " s without blocking anyone\n"));
 }
 
-Response stream(Request) {
-  Response response;
+ServerResponse stream(Request) {
+  ServerResponse response;
   response.headers.add("Content-Type", "text/plain; charset=utf-8");
   response.stream = [](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
     for (int i = 1; i <= 10; ++i) {
@@ -66,13 +66,13 @@ Response stream(Request) {
   return response;
 }
 
-Response bytes(Request request) {
+ServerResponse bytes(Request request) {
   std::size_t n = 0;
   if (!absl::SimpleAtoi(request.path.substr(std::string_view("/bytes/").size()), &n) ||
       n > (64u << 20)) {
-    return Response::text(400, "usage: /bytes/N with N up to 64 MiB\n");
+    return ServerResponse::text(400, "usage: /bytes/N with N up to 64 MiB\n");
   }
-  return Response::text(200, std::string(n, 'x'), "application/octet-stream");
+  return ServerResponse::text(200, std::string(n, 'x'), "application/octet-stream");
 }
 
 }  // namespace
@@ -81,17 +81,17 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   deft::http::Router router;
   router.route("/", [](Request) {
-    return Response::text(200,
+    return ServerResponse::text(200,
                           "routes: /hello?name=N  /slow?seconds=S  /stream  /echo (POST)  "
                           "/bytes/N\n");
   });
   router.route("/hello", [](Request r) {
     std::string name = queryValue(r.query, "name");
-    return Response::text(200, absl::StrCat("hello, ", name.empty() ? "world" : name, "\n"));
+    return ServerResponse::text(200, absl::StrCat("hello, ", name.empty() ? "world" : name, "\n"));
   });
   router.route("/slow", slow);
   router.route("/stream", stream);
-  router.route("/echo", [](Request r) { return Response::text(200, std::move(r.body)); });
+  router.route("/echo", [](Request r) { return ServerResponse::text(200, std::move(r.body)); });
   router.prefix("/bytes/", bytes);
 
   auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));

@@ -260,14 +260,14 @@ void HttpChannel::dispatch(Pending& pending) {
   pending.request.path = request.path;
   pending.request.version = request.version;
   pending.request.bodyStream = request.bodyStream;
-  Deferred<Response> handled =
+  Deferred<ServerResponse> handled =
       pending.route != nullptr
           ? pending.route->handler(std::move(request))
-          : succeed(Response::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
+          : succeed(ServerResponse::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
 
   const std::uint64_t finishedBefore = finishedResponses_;
   Deferred<void> done = scope().track(std::move(handled)).addCallbacks(
-      [this](Response response) -> Deferred<void> {
+      [this](ServerResponse response) -> Deferred<void> {
         if (lost_) return succeed();
         return respond(std::move(response));
       },
@@ -275,10 +275,10 @@ void HttpChannel::dispatch(Pending& pending) {
         if (lost_) return succeed();
         if (const ParseError* bad = failure.value<ParseError>()) {
           // The request's own streamed body was invalid or too large: the client's fault.
-          return respond(Response::text(statusFor(bad->kind()), std::string(bad->what()) + "\n"));
+          return respond(ServerResponse::text(statusFor(bad->kind()), std::string(bad->what()) + "\n"));
         }
         site_.reportError(pending_.front().request, failure);
-        return respond(Response::text(500, "Internal Server Error\n"));
+        return respond(ServerResponse::text(500, "Internal Server Error\n"));
       });
   done.addCallbacks(
       [this] {
@@ -296,7 +296,7 @@ void HttpChannel::dispatch(Pending& pending) {
   if (!lost_ && finishedResponses_ == finishedBefore) running_ = std::move(done);
 }
 
-Deferred<void> HttpChannel::respond(Response response) {
+Deferred<void> HttpChannel::respond(ServerResponse response) {
   Pending& p = pending_.front();
   ++site_.requestsAnswered_;
   const bool headRequest = p.request.method == "HEAD";
@@ -337,7 +337,7 @@ Deferred<void> HttpChannel::respond(Response response) {
     // The handler put CR/LF in a header: refuse to send it, and say so.
     site_.reportError(p.request, Failure::fromCurrentException());
     if (response.status == 500 && response.body == "Internal Server Error\n") return succeed();
-    return respond(Response::text(500, "Internal Server Error\n"));
+    return respond(ServerResponse::text(500, "Internal Server Error\n"));
   }
   const bool sendBody = !headRequest && !statusHasNoBody && !streamed;
   if (sendBody && response.body.size() <= kInlineBody) {
@@ -366,7 +366,7 @@ Deferred<void> HttpChannel::respond(Response response) {
 
 void HttpChannel::writeError(int status, const std::string& text) {
   closing_ = true;
-  respond(Response::text(status, text + "\n"));  // a body given whole: out at once
+  respond(ServerResponse::text(status, text + "\n"));  // a body given whole: out at once
   if (!lost_) finishResponse();
 }
 

@@ -64,7 +64,7 @@ class HttpChannel final : public Protocol,
   void rejectRequest(int status, std::string text);
   void dispatchNext();
   void dispatch(Pending& pending);
-  Deferred<void> respond(Response response);
+  Deferred<void> respond(ServerResponse response);
   void writeError(int status, const std::string& text);
   void finishResponse();
   void sendContinueIfNeeded();

@@ -23,14 +23,14 @@ namespace deft::http {
 
 // A request body as it arrives, for routes registered with `streamBody` (RouteOptions).
 //
-//   Deferred<Response> upload(Request request) {
+//   Deferred<ServerResponse> upload(Request request) {
 //     std::size_t total = 0;
 //     while (true) {
 //       std::string piece = co_await request.bodyStream->read();
 //       if (piece.empty()) break;      // the end of the body
 //       total += piece.size();
 //     }
-//     co_return Response::text(200, std::to_string(total));
+//     co_return ServerResponse::text(200, std::to_string(total));
 //   }
 //
 // The server stops reading from the client while more than 64 KiB are waiting to be read here.

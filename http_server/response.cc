@@ -43,16 +43,16 @@ void BodyWriter::close(const Failure& reason) {
   d.errback(reason);
 }
 
-Response Response::text(int status, std::string body, std::string contentType) {
-  Response r;
+ServerResponse ServerResponse::text(int status, std::string body, std::string contentType) {
+  ServerResponse r;
   r.status = status;
   r.headers.add("Content-Type", std::move(contentType));
   r.body = std::move(body);
   return r;
 }
 
-Response Response::redirect(int status, std::string location) {
-  Response r;
+ServerResponse ServerResponse::redirect(int status, std::string location) {
+  ServerResponse r;
   r.status = status;
   r.headers.add("Content-Type", "text/html; charset=utf-8");
   r.body = absl::StrCat("<html><body>Moved to <a href=\"", location, "\">", location,

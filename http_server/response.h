@@ -1,11 +1,12 @@
 // File: http_server/response.h
 //
-// What a handler returns: a status, headers, and a body — given whole, or streamed.
+// What a handler returns: a status, headers, and a body — given whole, or streamed. Named
+// ServerResponse so that it is never mistaken for web::Response, what a client receives.
 //
-//   return Response::text(200, "hello\n");
-//   return Response::redirect(302, "/elsewhere");
+//   return ServerResponse::text(200, "hello\n");
+//   return ServerResponse::redirect(302, "/elsewhere");
 //
-//   Response r;                        // a streamed, chunked body with backpressure:
+//   ServerResponse r;                  // a streamed, chunked body with backpressure:
 //   r.stream = [](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
 //     for (int i = 0; i < 1000; ++i) co_await out->write(line(i));   // waits while the client
 //   };                                                                // is slow
@@ -54,7 +55,7 @@ class BodyWriter {
   std::optional<Deferred<void>> waiting_;
 };
 
-struct Response {
+struct ServerResponse {
   int status = 200;
   std::string reason;  // "" for the standard phrase
   Headers headers;
@@ -66,10 +67,10 @@ struct Response {
   std::function<Deferred<void>(std::shared_ptr<BodyWriter>)> stream;
 
   // A response with `body` and a Content-Type.
-  static Response text(int status, std::string body,
+  static ServerResponse text(int status, std::string body,
                        std::string contentType = "text/plain; charset=utf-8");
   // A redirect to `location` with a short HTML body.
-  static Response redirect(int status, std::string location);
+  static ServerResponse redirect(int status, std::string location);
 };
 
 }  // namespace deft::http

@@ -1,15 +1,15 @@
 // File: http_server/router.h
 //
 // Which handler answers which path: exact routes, and prefix routes where the longest prefix
-// wins. A handler takes the Request by value and returns a Response, or a Deferred<Response>, or
-// is a coroutine returning Deferred<Response>; a handler that throws or errbacks gives a 500.
+// wins. A handler takes the Request by value and returns a ServerResponse, or a Deferred<ServerResponse>, or
+// is a coroutine returning Deferred<ServerResponse>; a handler that throws or errbacks gives a 500.
 //
 //   Router router;
-//   router.route("/", [](Request) { return Response::text(200, "home\n"); });
+//   router.route("/", [](Request) { return ServerResponse::text(200, "home\n"); });
 //   router.prefix("/static/", serveFiles);
-//   router.route("/slow", [](Request) -> Deferred<Response> {
+//   router.route("/slow", [](Request) -> Deferred<ServerResponse> {
 //     co_await deferLater(reactor(), absl::Seconds(5), [] {});
-//     co_return Response::text(200, "done\n");
+//     co_return ServerResponse::text(200, "done\n");
 //   });
 //
 // A path matches before percent-decoding: "/a%2Fb" is not "/a/b".
@@ -31,7 +31,7 @@
 
 namespace deft::http {
 
-using Handler = absl::AnyInvocable<Deferred<Response>(Request)>;
+using Handler = absl::AnyInvocable<Deferred<ServerResponse>(Request)>;
 
 struct RouteOptions {
   // Run the handler as soon as the head arrives and give it the body through
@@ -64,7 +64,7 @@ class Router {
   template <class F>
   static Handler wrap(F handler) {
     static_assert(std::is_invocable_v<F&, Request>, "a handler takes a Request (by value)");
-    return [handler = std::move(handler)](Request request) mutable -> Deferred<Response> {
+    return [handler = std::move(handler)](Request request) mutable -> Deferred<ServerResponse> {
       return maybeDeferred(handler, std::move(request));
     };
   }

@@ -5,7 +5,7 @@
 // SO_REUSEPORT multi-process serving works the same way.
 //
 //   Router router;
-//   router.route("/", [](Request) { return Response::text(200, "hello\n"); });
+//   router.route("/", [](Request) { return ServerResponse::text(200, "hello\n"); });
 //   auto site = std::make_shared<Site>(reactor, std::move(router));
 //   listenTCP(reactor, 8080, site);
 //   reactor().run();

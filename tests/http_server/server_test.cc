@@ -31,20 +31,20 @@ class ServerTest : public ::testing::Test {
  protected:
   // Routes every test uses; a test adds its own before start().
   ServerTest() {
-    router.route("/", [](Request) { return Response::text(200, "home\n"); });
+    router.route("/", [](Request) { return ServerResponse::text(200, "home\n"); });
     router.route("/echo", [](Request r) {
-      return Response::text(200, absl::StrCat(r.method, " ", r.target, " ", r.body));
+      return ServerResponse::text(200, absl::StrCat(r.method, " ", r.target, " ", r.body));
     });
-    router.route("/throw", [](Request) -> Response { throw std::runtime_error("kaboom"); });
+    router.route("/throw", [](Request) -> ServerResponse { throw std::runtime_error("kaboom"); });
     router.route("/errback", [](Request) {
-      return fail<Response>(Failure(std::runtime_error("deferred kaboom")));
+      return fail<ServerResponse>(Failure(std::runtime_error("deferred kaboom")));
     });
-    router.route("/delay", [this](Request r) -> Deferred<Response> {
+    router.route("/delay", [this](Request r) -> Deferred<ServerResponse> {
       co_await deferLater(scope.reactor(), absl::Milliseconds(std::stoi(r.query)), [] {});
-      co_return Response::text(200, "delayed " + r.query + "\n");
+      co_return ServerResponse::text(200, "delayed " + r.query + "\n");
     });
-    router.prefix("/files/", [](Request r) { return Response::text(200, "file " + r.path); });
-    router.prefix("/files/special/", [](Request) { return Response::text(200, "special"); });
+    router.prefix("/files/", [](Request r) { return ServerResponse::text(200, "file " + r.path); });
+    router.prefix("/files/special/", [](Request) { return ServerResponse::text(200, "special"); });
   }
 
   void start(ServerOptions options = {}) {
@@ -117,9 +117,9 @@ TEST_F(ServerTest, RoutingExactPrefixLongestAndNotFound) {
 // The Tornado example from the design notes: a handler that finishes after a 5 s timer, while the
 // server keeps answering other requests at once.
 TEST_F(ServerTest, SlowHandlerDoesNotBlockOthers) {
-  router.route("/slow", [this](Request) -> Deferred<Response> {
+  router.route("/slow", [this](Request) -> Deferred<ServerResponse> {
     co_await deferLater(reactor(), absl::Seconds(5), [] {});
-    co_return Response::text(200, "finally\n");
+    co_return ServerResponse::text(200, "finally\n");
   });
   start();
   const absl::Time begin = absl::Now();
@@ -202,7 +202,7 @@ TEST_F(ServerTest, HandlerThatThrowsOrErrbacksGives500AndTheConnectionLivesOn) {
 
 TEST_F(ServerTest, HeaderInjectionByAHandlerIsRefusedWith500) {
   router.route("/inject", [](Request) {
-    Response r = Response::text(200, "x");
+    ServerResponse r = ServerResponse::text(200, "x");
     r.headers.add("X-Evil", "a\r\nSet-Cookie: stolen=1");
     return r;
   });
@@ -309,7 +309,7 @@ TEST_F(ServerTest, IdleConnectionsAreClosed) {
 TEST_F(ServerTest, ClientVanishingMidRequestOrMidHandlerLeavesNothingBehind) {
   bool cancelled = false;
   router.route("/forever", [&cancelled](Request) {
-    return Deferred<Response>([&cancelled](Deferred<Response>&) { cancelled = true; });
+    return Deferred<ServerResponse>([&cancelled](Deferred<ServerResponse>&) { cancelled = true; });
   });
   start();
   {
@@ -334,7 +334,7 @@ TEST_F(ServerTest, StreamedResponseWaitsForASlowClient) {
   const std::string piece(16 * 1024, 'z');
   int written = 0;
   router.route("/stream", [&](Request) {
-    Response r;
+    ServerResponse r;
     r.headers.add("Content-Type", "application/octet-stream");
     r.stream = [&](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
       for (int i = 0; i < kPieces; ++i) {
@@ -364,7 +364,7 @@ TEST_F(ServerTest, StreamedResponseWaitsForASlowClient) {
 TEST_F(ServerTest, ClientVanishingMidStreamEndsTheProducer) {
   bool producerEnded = false;
   router.route("/endless", [&](Request) {
-    Response r;
+    ServerResponse r;
     r.stream = [&](std::shared_ptr<BodyWriter> out) -> Deferred<void> {
       try {
         while (true) co_await out->write(std::string(16 * 1024, 'e'));
@@ -389,7 +389,7 @@ TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
   std::vector<std::size_t> pieces;
   router.route(
       "/upload",
-      [&pieces](Request request) -> Deferred<Response> {
+      [&pieces](Request request) -> Deferred<ServerResponse> {
         std::size_t total = 0;
         while (true) {
           std::string piece = co_await request.bodyStream->read();
@@ -397,7 +397,7 @@ TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
           pieces.push_back(piece.size());
           total += piece.size();
         }
-        co_return Response::text(200, std::to_string(total));
+        co_return ServerResponse::text(200, std::to_string(total));
       },
       {.streamBody = true});
   start();
@@ -416,10 +416,10 @@ TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
 TEST_F(ServerTest, StreamedRequestBodyOverTheLimitGets413) {
   router.route(
       "/upload",
-      [](Request request) -> Deferred<Response> {
+      [](Request request) -> Deferred<ServerResponse> {
         while (!(co_await request.bodyStream->read()).empty()) {
         }
-        co_return Response::text(200, "all read");
+        co_return ServerResponse::text(200, "all read");
       },
       {.streamBody = true});
   ServerOptions options;

@@ -60,29 +60,29 @@ std::string gzipped(const std::string& text) {
 }
 
 // A handler answering with the request's header fields, one "Name=value" per line.
-http::Response echoHeaders(Request request) {
+http::ServerResponse echoHeaders(Request request) {
   std::string seen;
   for (const auto& [name, value] : request.headers) seen += name + "=" + value + "\n";
-  return http::Response::text(200, seen);
+  return http::ServerResponse::text(200, seen);
 }
 
 class AgentTest : public ::testing::Test {
  protected:
   AgentTest() {
-    router.route("/", [](Request) { return http::Response::text(200, "root"); });
-    router.route("/r1", [](Request) { return http::Response::redirect(302, "r2"); });
-    router.route("/r2", [](Request) { return http::Response::redirect(301, "/final?x=1"); });
-    router.route("/final", [](Request r) { return http::Response::text(200, "final " + r.query); });
-    router.route("/loop", [](Request) { return http::Response::redirect(302, "/loop"); });
-    router.route("/see-other", [](Request) { return http::Response::redirect(303, "/method"); });
-    router.route("/temporary", [](Request) { return http::Response::redirect(307, "/method"); });
+    router.route("/", [](Request) { return http::ServerResponse::text(200, "root"); });
+    router.route("/r1", [](Request) { return http::ServerResponse::redirect(302, "r2"); });
+    router.route("/r2", [](Request) { return http::ServerResponse::redirect(301, "/final?x=1"); });
+    router.route("/final", [](Request r) { return http::ServerResponse::text(200, "final " + r.query); });
+    router.route("/loop", [](Request) { return http::ServerResponse::redirect(302, "/loop"); });
+    router.route("/see-other", [](Request) { return http::ServerResponse::redirect(303, "/method"); });
+    router.route("/temporary", [](Request) { return http::ServerResponse::redirect(307, "/method"); });
     router.route("/method", [](Request r) {
-      return http::Response::text(200, absl::StrCat(r.method, " ", r.body));
+      return http::ServerResponse::text(200, absl::StrCat(r.method, " ", r.body));
     });
     router.route("/headers", echoHeaders);
-    router.route("/missing", [](Request) { return http::Response::text(404, "no such page"); });
+    router.route("/missing", [](Request) { return http::ServerResponse::text(404, "no such page"); });
     router.route("/gzip", [](Request) {
-      http::Response r = http::Response::text(200, gzipped(std::string(10000, 'g')));
+      http::ServerResponse r = http::ServerResponse::text(200, gzipped(std::string(10000, 'g')));
       r.headers.add("Content-Encoding", "gzip");
       return r;
     });
@@ -388,7 +388,7 @@ TEST_F(AgentTest, RedirectToAQueryOnlyLocation) {
 }
 
 TEST_F(AgentTest, BodyStreamedWithBackpressure) {
-  router.route("/large", [](Request) { return http::Response::text(200, std::string(4 << 20, 'L')); });
+  router.route("/large", [](Request) { return http::ServerResponse::text(200, std::string(4 << 20, 'L')); });
   start();
   auto agent = std::make_shared<Agent>(reactor());
   auto response = wait(reactor(), agent->request("GET", url("/large")));
