@@ -42,9 +42,12 @@
 #ifndef DEFT_DEFERRED_DEFERRED_LIST_H_
 #define DEFT_DEFERRED_DEFERRED_LIST_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <ranges>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -135,10 +138,25 @@ class PendingInput {
   std::size_t index_;
 };
 
-// Whether an aggregate can leave each input its result (Twisted's callbacks return it unchanged),
-// or must take it: a move-only value has one owner, and the input then carries nothing.
+// Whether a T can really be copied. std::is_copy_constructible says yes for a container of
+// move-only elements (std::vector<std::unique_ptr<X>>), whose copy constructor then fails to
+// compile: look at the elements of ranges too.
 template <class T>
-inline constexpr bool kInputKeepsResult = std::is_void_v<T> || std::is_copy_constructible_v<T>;
+constexpr bool reallyCopyable() {
+  if constexpr (!std::is_copy_constructible_v<T>) {
+    return false;
+  } else if constexpr (std::ranges::range<T>) {
+    return reallyCopyable<std::remove_cvref_t<std::ranges::range_value_t<T>>>();
+  } else {
+    return true;
+  }
+}
+
+// Whether an aggregate can leave each input its result (Twisted's callbacks return it unchanged),
+// or must take it: a move-only value has one owner, and the input then carries nothing. Keeping
+// costs one copy of each result.
+template <class T>
+inline constexpr bool kInputKeepsResult = std::is_void_v<T> || reallyCopyable<T>();
 
 // The step an aggregate adds at the end of each input's chain. It copies the input's result into
 // the aggregate and leaves it in place, so a callback added to the input later still sees it.
@@ -159,11 +177,19 @@ class FanInStep {
       }
       return;
     }
-    --fan.remaining;
     const bool failed = state.hasFailure();
+    std::optional<Outcome<T>> outcome;
+    try {
+      outcome.emplace(observe(state));
+    } catch (...) {  // copying the value threw: the aggregate sees that failure in its place
+      outcome.emplace(Failure::fromCurrentException());
+    }
+    --fan.remaining;
     try {
       // onOutcome may fire the aggregate, running its callbacks (which report their own errors).
-      if (onOutcome_(fan, input_.index(), observe(state)) && failed) state.markFailureConsumed();
+      if (onOutcome_(fan, input_.index(), std::move(*outcome)) && failed) {
+        state.markFailureConsumed();
+      }
     } catch (...) {
       reportUnhandledFailure(Failure::fromCurrentException());
     }
@@ -201,7 +227,11 @@ Deferred<R> fanIn(std::vector<Deferred<T>> deferreds, bool consumeLate, OnOutcom
     std::shared_ptr<FanIn<T, R>> f = weak.lock();
     if (f == nullptr) return false;  // every input was abandoned: nothing left to wait for
     f->cancelInputs();
-    return true;
+    // Still waiting on an input (its canceller threw, or it winds down later): it will fire the
+    // result. Waiting on none (their chains were cut off), cancel() fails it now.
+    return f->resultFired() ||
+           std::any_of(f->pending.begin(), f->pending.end(),
+                       [](const StateBase* input) { return input != nullptr; });
   });
   Deferred<R> result = fan->result;
   fan->remaining = deferreds.size();

@@ -205,14 +205,22 @@ class Scope {
     if (core_->ended()) return;
     core_->markEnded();
     // Each cancel may run user code (cancellers, the producers' own callbacks), which may track
-    // more (cancelled at once, never linked) or fire other tracked Deferreds (which unlink).
-    while (internal::ScopeCore::Link* link = core_->first()) {
+    // more (cancelled at once, never linked) or fire other tracked Deferreds (which unlink). It
+    // may even destroy this Scope (a dropped coroutine frame that owned its owner): from here on
+    // only the core is used, and it is held.
+    internal::ScopeCore* core = core_;
+    core->addRef();
+    while (internal::ScopeCore::Link* link = core->first()) {
       internal::StateBase* producer = link->producer;
       internal::StateBase* out = link->out;
       internal::ScopeCore::unlink(*link);
       producer->addRef();
       out->addRef();
-      producer->cancel();
+      try {
+        producer->cancel();
+      } catch (...) {  // a canceller that throws: reported, and the rest are still cancelled
+        internal::reportUnhandledFailure(Failure::fromCurrentException());
+      }
       // If the producer did not fire, `out` lets go of it: whoever can still fire it holds it.
       out->setCanceller(nullptr);
       // Nothing may run `out`'s chain now, so drop it here rather than when the producer fires,
@@ -221,6 +229,7 @@ class Scope {
       out->release();
       producer->release();
     }
+    core->release();
   }
 
   bool ended() const { return core_ != nullptr ? core_->ended() : endedUnused_; }

@@ -80,29 +80,12 @@ Reactor::Reactor() {
 Reactor::~Reactor() {
   // A defined order: everything that may call back into the reactor (remove a watch, schedule a
   // timer, post from a thread) goes while the poller, the timers and the wake-up still work, and
-  // the Deferreds the reactor was to fire errback instead of waiting forever.
-  //  1. The resolver: lookups in flight errback (CancelledError naming the host). Its sockets
-  //     leave the poller.
-  resolver_.reset();
-  //  2. Connections, listening ports and connectors: connectionLost(ConnectionDone), and
-  //     connection attempts fail.
-  disconnectAll();
-  released_.clear();
-  //  3. The thread pool runs the work already queued and joins; hand-backs that never ran are
-  //     dropped here, on this thread (deferToThread's Deferred errbacks with ReactorDestroyed).
-  threadPool_.stop();
-  std::vector<UserCall> leftover;
-  {
-    std::lock_guard lock(threadCallsMutex_);
-    leftover.swap(threadCalls_);
+  // the Deferreds the reactor was to fire errback instead of waiting forever. Those errbacks run
+  // user code, which may start more (a lookup, a thread, a timer): each round tears that down
+  // too, until a round finds nothing left.
+  for (int round = 0; round < 8 && tearDownRound(); ++round) {
   }
-  leftover.clear();
-  //  4. Timers, triggers and handlers are dropped unrun (deferLater's Deferred errbacks).
-  timers_.clear();
-  triggers_.clear();
-  whenRunning_.clear();
-  signalHandlers_.clear();
-  //  5. Last, the poller and its descriptors.
+  // Last, the poller and its descriptors.
   watches_.clear();
   retiredWatches_.clear();
   for (int fd : {epollFd_, wakeFd_, signalReadFd_, signalWriteFd_}) {
@@ -186,6 +169,54 @@ void Reactor::untrack(Disconnectable* object) {
   if (it == tracked_.end()) return;
   released_.push_back(std::move(it->second));
   tracked_.erase(it);
+}
+
+bool Reactor::tearDownRound() {
+  bool found = false;
+  //  1. The resolver: lookups in flight errback (CancelledError naming the host). Its sockets
+  //     leave the poller.
+  if (resolver_) {
+    found = true;
+    std::shared_ptr<IHostResolver> resolver = std::move(resolver_);
+    resolver_.reset();
+    resolver.reset();
+  }
+  //  2. Connections, listening ports and connectors: connectionLost(ConnectionDone), and
+  //     connection attempts fail.
+  if (!tracked_.empty() || !released_.empty()) {
+    found = true;
+    disconnectAll();
+    released_.clear();
+  }
+  //  3. The thread pool runs the work already queued and joins; hand-backs that never ran are
+  //     dropped here, on this thread (deferToThread's Deferred errbacks with ReactorDestroyed).
+  if (threadPool_.started()) {
+    found = true;
+    threadPool_.stop();
+  }
+  std::vector<UserCall> leftover;
+  {
+    std::lock_guard lock(threadCallsMutex_);
+    leftover.swap(threadCalls_);
+  }
+  found = found || !leftover.empty();
+  leftover.clear();
+  //  4. Timers, triggers and handlers are dropped unrun (deferLater's Deferred errbacks).
+  if (!timers_.empty() || !triggers_.empty() || !whenRunning_.empty() ||
+      !signalHandlers_.empty()) {
+    found = true;
+    timers_.clear();
+    std::vector<Trigger> triggers = std::move(triggers_);
+    triggers_.clear();
+    triggers.clear();
+    std::vector<UserCall> whenRunning = std::move(whenRunning_);
+    whenRunning_.clear();
+    whenRunning.clear();
+    absl::flat_hash_map<int, SignalHandler> handlers = std::move(signalHandlers_);
+    signalHandlers_.clear();
+    handlers.clear();
+  }
+  return found;
 }
 
 void Reactor::disconnectAll() {
@@ -292,12 +323,14 @@ void Reactor::removeSystemEventTrigger(TriggerId id) {
 }
 
 Deferred<void> Reactor::runTrigger(Trigger& trigger) {
-  // A throwing trigger fails its Deferred (maybeDeferred), located where it was added.
+  // A throwing trigger fails its Deferred (maybeDeferred), located where it was added. Read
+  // before the call: the trigger may remove triggers, and `trigger` with them.
+  const std::source_location where = trigger.where;
   Deferred<void> d;
   try {
     d = trigger.f();
   } catch (...) {
-    d = fail(Failure::fromCurrentException(trigger.where));
+    d = fail(Failure::fromCurrentException(where));
   }
   return std::move(d).addErrback([](Failure f) { reportFailure(f); });
 }

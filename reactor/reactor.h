@@ -334,6 +334,8 @@ class Reactor final : public IReactorTime {
   std::shared_ptr<IHostResolver> resolver_;
 
   void disconnectAll();
+  // One round of ~Reactor's teardown; whether it found anything to tear down.
+  bool tearDownRound();
 };
 
 // The process-wide reactor, created on first use.
@@ -423,7 +425,9 @@ auto Reactor::deferToThread(F f) {
       failure = Failure::fromCurrentException();
     }
     // Posted after the catch block has released the exception in flight, so the Failure is the
-    // exception's last owner and it is destroyed on the reactor thread, not here.
+    // exception's last owner and it is destroyed on the reactor thread, not here. (If handing a
+    // result back is what threw, the Deferred went with that closure.)
+    if (!pending.holds()) return;
     callFromThread([pending = std::move(pending), failure = std::move(*failure)]() mutable {
       pending.take().errback(std::move(failure));
     });

@@ -58,25 +58,32 @@ class TimerQueue::Call final : public IDelayedCall {
 TimerQueue::~TimerQueue() { clear(); }
 
 void TimerQueue::clear() {
-  // Destroying a call's captures may run code that schedules another call: go until none is
-  // left, but not forever (a capture that always schedules a new one would never end).
+  // Destroying a call's captures may run user code (a Deferred errbacks), which may cancel,
+  // reset or schedule calls. So each pass first detaches every call it drops, and only then
+  // destroys their captures; calls scheduled meanwhile are dropped by the next pass. Not forever:
+  // a capture that always schedules another would never end.
   for (int pass = 0; pass < 16 && !heap_.empty(); ++pass) {
     std::vector<Entry> dropped = std::move(heap_);
     heap_.clear();
+    std::vector<absl::AnyInvocable<void()>> captures;
+    captures.reserve(dropped.size());
     for (Entry& entry : dropped) {
       entry.call->state_ = Call::State::kCancelled;
       entry.call->queue_ = nullptr;
       // A handle kept elsewhere must not keep the captures alive.
-      absl::AnyInvocable<void()> f = std::move(entry.call->f_);
+      captures.push_back(std::move(entry.call->f_));
       entry.call->f_ = nullptr;
     }
+    dropped.clear();
+    captures.clear();  // user code may run here: every dropped call is detached already
   }
-  for (Entry& entry : heap_) {  // what the last pass scheduled: detached, never run
+  // Still scheduling after that: detach what is left; its captures go with the last handle.
+  std::vector<Entry> rest = std::move(heap_);
+  heap_.clear();
+  for (Entry& entry : rest) {
     entry.call->state_ = Call::State::kCancelled;
     entry.call->queue_ = nullptr;
-    entry.call->f_ = nullptr;
   }
-  heap_.clear();
 }
 
 std::shared_ptr<IDelayedCall> TimerQueue::schedule(absl::Time when,

@@ -248,12 +248,22 @@ class ConnectedProtocol final : public Protocol {
       : protocol_(std::move(protocol)), connected_(std::move(connected)) {}
 
   void connectionMade() override {
-    protocol_->makeConnection(transport());
-    connected_.callback(protocol_.get());
+    try {
+      protocol_->makeConnection(transport());
+    } catch (...) {  // the connection closes with this error: the caller learns it here
+      if (!connected_.called()) connected_.errback(Failure::fromCurrentException());
+      throw;
+    }
+    // Fires only while connected: a protocol that closed from connectionMade has had its
+    // connectionLost already, which failed the Deferred, and its pointer must not be handed out.
+    if (protocol_->connected() && !connected_.called()) connected_.callback(protocol_.get());
   }
   void dataReceived(std::string_view data) override { protocol_->dataReceived(data); }
   void readConnectionLost() override { protocol_->readConnectionLost(); }
-  void connectionLost(const Failure& reason) override { protocol_->endConnection(reason); }
+  void connectionLost(const Failure& reason) override {
+    protocol_->endConnection(reason);
+    if (!connected_.called()) connected_.errback(reason);
+  }
 
  private:
   std::unique_ptr<P> protocol_;

@@ -10,10 +10,13 @@
 //     over 100,000 fired Deferreds runs flat.
 //   - Suspending adds a step to the awaited Deferred that resumes the coroutine with its result.
 //     The coroutine frame is owned by that step. The coroutine keeps the awaited Deferred alive
-//     while its own Deferred is held anywhere else, so that cancelling it reaches the awaited
-//     one's canceller. Once nothing else holds the coroutine's Deferred and nothing else can fire
-//     the awaited one, both are freed: the frame is destroyed, locals and all, and the
-//     coroutine's own Deferred never fires. (A handle the frame itself holds, such as a parameter
+//     while a handle on its own Deferred exists anywhere else, so that cancelling it reaches the
+//     awaited one's canceller. Once nothing else holds the coroutine's Deferred and nothing else
+//     can fire the awaited one, both are freed: the frame is destroyed, locals and all, and the
+//     coroutine's own Deferred never fires. (Only handles count: a chain waiting on the
+//     coroutine's Deferred, or a DeferredList over it, does not hold it. Cancelling through
+//     those still reaches the awaited Deferred when its producer holds it, as a producer that
+//     will fire it does; an awaited Deferred that only a canceller could end is then freed.) (A handle the frame itself holds, such as a parameter
 //     awaited as an lvalue, keeps the awaited Deferred alive: `co_await std::move(d)` lets it go.)
 //   - co_return (or an exception escaping the body) destroys the frame and then fires the
 //     coroutine's Deferred, so its callbacks run after the coroutine's locals are gone.
@@ -125,8 +128,11 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
     }
     StateBase* awaited = awaiting_;
     awaited->addRef();
+    struct ReleaseOnExit {  // a canceller that throws throws to the caller of cancel()
+      StateBase* state;
+      ~ReleaseOnExit() { state->release(); }
+    } releaseOnExit{awaited};
     awaited->cancel();  // may resume and even finish this coroutine: `this` may be gone after
-    awaited->release();
     return true;
   }
 

@@ -9,6 +9,8 @@
 #define DEFT_REACTOR_INTERNAL_FAIL_IF_DROPPED_H_
 
 #include <optional>
+#include <string>
+#include <thread>
 #include <utility>
 
 #include "deferred/deferred.h"
@@ -26,24 +28,36 @@ class ReactorDestroyed : public CancelledError {
 
 namespace internal {
 
+// Moves between threads (deferToThread's closures) but touches its Deferred only on the thread
+// that made it: a Deferred's reference count belongs to that thread.
 template <class T>
 class FailIfDropped {
  public:
   // `what` completes "the reactor was destroyed before ...". A string literal: kept by pointer.
-  FailIfDropped(Deferred<T> d, const char* what) : d_(std::move(d)), what_(what) {}
+  FailIfDropped(Deferred<T> d, const char* what)
+      : d_(std::move(d)), what_(what), owner_(std::this_thread::get_id()) {}
   FailIfDropped(FailIfDropped&& other) noexcept
-      : d_(std::exchange(other.d_, std::nullopt)), what_(other.what_) {}
+      : d_(std::exchange(other.d_, std::nullopt)), what_(other.what_), owner_(other.owner_) {}
   FailIfDropped& operator=(FailIfDropped&&) = delete;
   ~FailIfDropped() {
-    if (d_ && !d_->called()) d_->errback(Failure(ReactorDestroyed(what_)));
+    if (!d_) return;
+    if (std::this_thread::get_id() != owner_) {
+      // Dropped on another thread (only when handing it back failed, out of memory): its
+      // reference cannot be released here without a data race, so it is leaked instead.
+      new Deferred<T>(std::move(*d_));
+      return;
+    }
+    if (!d_->called()) d_->errback(Failure(ReactorDestroyed(what_)));
   }
 
-  // The Deferred, to fire: the holder lets go of it.
+  // Whether it still holds its Deferred, and the Deferred, to fire (the holder lets go of it).
+  bool holds() const { return d_.has_value(); }
   Deferred<T> take() { return std::move(*std::exchange(d_, std::nullopt)); }
 
  private:
   std::optional<Deferred<T>> d_;
   const char* what_;
+  std::thread::id owner_;
 };
 
 }  // namespace internal

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "deferred/deferred.h"
+#include "deferred/scope.h"
 #include "gtest/gtest.h"
 #include "tests/deferred/unhandled_recorder.h"
 
@@ -140,6 +141,34 @@ TEST_F(DeferredListTest, CancelGoesOnPastACancellerThatThrowsAndReportsIt) {
   EXPECT_FALSE(fired);  // a has not fired: its canceller failed to stop it
   a.callback(1);
   EXPECT_TRUE(fired);
+}
+
+TEST_F(DeferredListTest, CancellingAListWhoseInputsWereCutOffFailsItAtOnce) {
+  Deferred<int> a;
+  Deferred<std::vector<Outcome<int>>> list = [&] {
+    Scope scope;
+    Deferred<std::vector<Outcome<int>>> l = DeferredList(std::vector<Deferred<int>>{scope.track(a)});
+    return l;
+  }();  // the scope ended: the input's chain, with the list's step, was dropped
+  bool cancelled = false;
+  list.addErrback([&](Failure f) {
+    cancelled = f.check<CancelledError>();
+    return std::vector<Outcome<int>>{};
+  });
+  list.cancel();
+  EXPECT_TRUE(cancelled);  // not waiting forever on an input that can no longer report
+}
+
+TEST_F(DeferredListTest, AContainerOfMoveOnlyValuesIsTakenNotCopied) {
+  Deferred<std::vector<std::unique_ptr<int>>> a;
+  std::size_t got = 0;
+  gatherResults(std::vector<Deferred<std::vector<std::unique_ptr<int>>>>{a})
+      .addCallback([&](std::vector<std::vector<std::unique_ptr<int>>> all) { got = all[0].size(); });
+  std::vector<std::unique_ptr<int>> values;
+  values.push_back(std::make_unique<int>(1));
+  values.push_back(std::make_unique<int>(2));
+  a.callback(std::move(values));
+  EXPECT_EQ(got, 2u);
 }
 
 TEST_F(DeferredListTest, CancellingGatherResultsFailsWithFirstErrorAroundCancelledError) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,21 @@ TEST(ScopeTest, BoundCallableDoesNothingAfterTheEndAndMayOutliveTheScope) {
   }
   later(100);
   EXPECT_EQ(calls, 5);
+}
+
+TEST(ScopeTest, ACancellerThatThrowsIsReportedAndTheRestAreStillCancelled) {
+  testing::UnhandledRecorder unhandled;
+  bool secondCancelled = false;
+  Deferred<int> first([](Deferred<int>&) { throw std::runtime_error("canceller broke"); });
+  Deferred<int> second([&](Deferred<int>&) { secondCancelled = true; });
+  {
+    Scope scope;
+    scope.track(first);
+    scope.track(second);
+  }  // ~Scope must not let the exception out (it would terminate)
+  EXPECT_TRUE(secondCancelled);
+  EXPECT_EQ(unhandled.messages(), (std::vector<std::string>{"canceller broke"}));
+  first.callback(1);  // still unfired: its canceller failed; its chain after track() is gone
 }
 
 TEST(ScopeTest, EndingTwiceAndManyTrackedAreFine) {

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "deferred/deferred.h"
+#include "deferred/deferred_list.h"
 #include "gtest/gtest.h"
 #include "dns/cares_resolver.h"
 #include "reactor/reactor.h"
@@ -52,6 +53,44 @@ TEST(TeardownTest, APendingDeferLaterErrbacksWhenItsReactorIsDestroyed) {
   EXPECT_TRUE(seen->fired);
   EXPECT_TRUE(seen->destroyed) << seen->error;
   EXPECT_NE(seen->error.find("reactor was destroyed"), std::string::npos);
+}
+
+TEST(TeardownTest, ErrbacksThatCancelOtherTimersWhileTheQueueIsClearedAreSafe) {
+  std::vector<std::string> errors;
+  {
+    Reactor reactor;
+    // The first errback fails gatherResults, which cancels the second deferLater: its canceller
+    // cancels a timer the queue is dropping at that moment.
+    gatherResults(std::vector<Deferred<int>>{deferLater(reactor, absl::Seconds(1), [] { return 1; }),
+                                             deferLater(reactor, absl::Seconds(2), [] { return 2; })},
+                  /*consumeErrors=*/true)
+        .addErrback([&](Failure f) {
+          errors.push_back(f.getErrorMessage());
+          return std::vector<int>{};
+        });
+    Deferred<int> timed = deferLater(reactor, absl::Seconds(1), [] { return 3; });
+    timed.addTimeout(absl::Seconds(5), reactor).addErrback([&](Failure f) {
+      errors.push_back(f.getErrorMessage());
+      return 0;
+    });
+  }
+  ASSERT_EQ(errors.size(), 2u);
+  for (const std::string& e : errors) EXPECT_NE(e.find("reactor was destroyed"), std::string::npos) << e;
+}
+
+TEST(TeardownTest, WorkStartedByTeardownErrbacksIsTornDownToo) {
+  auto late = std::make_shared<Seen>();
+  {
+    Reactor reactor;
+    deferLater(reactor, absl::Hours(1), [] { return 1; }).addErrback([&reactor, late](Failure) {
+      // Runs during teardown: starts more work on the reactor being destroyed.
+      Deferred<int> more = reactor.deferToThread([] { return 2; });
+      watch(more, late);
+      return 0;
+    });
+  }
+  EXPECT_TRUE(late->fired);
+  EXPECT_TRUE(late->destroyed) << late->error;
 }
 
 TEST(TeardownTest, CancellingADeferLaterIsStillACancelledErrorNotADestroyedReactor) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,43 @@ TEST_F(ConnectProtocolTest, ErrbacksWhenNothingListens) {
   });
   ASSERT_TRUE(testing::runUntil(reactor_, [&] { return failure.has_value(); }));
   EXPECT_TRUE(failure->check<ConnectionRefusedError>()) << failure->describe();
+}
+
+class Throws : public Protocol {
+ public:
+  void connectionMade() override { throw std::runtime_error("connectionMade broke"); }
+};
+
+TEST_F(ConnectProtocolTest, ErrbacksWhenTheProtocolsConnectionMadeThrows) {
+  auto port = listenTCP(reactor_, 0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"});
+  std::optional<Failure> failure;
+  auto previous = setUnhandledFailureHandler([](const Failure&) {});
+  connectProtocol(reactor_, "127.0.0.1", port->getHost().port(), std::make_unique<Throws>())
+      .addErrback([&](Failure f) {
+        failure = f;
+        return static_cast<Throws*>(nullptr);
+      });
+  ASSERT_TRUE(testing::runUntil(reactor_, [&] { return failure.has_value(); }));
+  setUnhandledFailureHandler(std::move(previous));
+  EXPECT_EQ(failure->getErrorMessage(), "connectionMade broke");
+}
+
+class ClosesAtOnce : public Protocol {
+ public:
+  void connectionMade() override { transport()->abortConnection(); }
+};
+
+TEST_F(ConnectProtocolTest, AProtocolThatClosesInConnectionMadeIsHandedOutOnlyWhileConnected) {
+  auto port = listenTCP(reactor_, 0, makeFactory<testing::Echo>(), {.interface = "127.0.0.1"});
+  std::optional<bool> connectedWhenHandedOut;
+  connectProtocol(reactor_, "127.0.0.1", port->getHost().port(), std::make_unique<ClosesAtOnce>())
+      .addCallback([&](ClosesAtOnce* p) {
+        connectedWhenHandedOut = p->connected();  // an abort takes effect in a later pass
+        return p;
+      });
+  ASSERT_TRUE(testing::runUntil(reactor_, [&] { return connectedWhenHandedOut.has_value(); }));
+  EXPECT_TRUE(*connectedWhenHandedOut);
+  EXPECT_TRUE(testing::runUntil(reactor_, [&] { return reactor_.trackedCount() == 1; }));  // the port
 }
 
 TEST_F(ConnectProtocolTest, CancellingAbandonsTheAttempt) {
