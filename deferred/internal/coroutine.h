@@ -58,7 +58,7 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
     awaiting_ = awaited;
     if (state_->sharedOutside()) {
       holdsAwaited_ = true;
-      state_->setSoleHolder(this);
+      state_->lendReferenceTo(this);
     } else {
       awaited->release();
     }
@@ -74,7 +74,7 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
   // The awaited Deferred fired (or dropped the step that would resume us).
   void stopAwaiting() {
     StateBase* awaited = std::exchange(awaiting_, nullptr);
-    state_->setSoleHolder(nullptr);
+    state_->takeReferenceBack();
     // Safe inside the awaited chain: a running chain or a clearing one holds its own reference.
     if (std::exchange(holdsAwaited_, false)) awaited->release();
   }
@@ -85,7 +85,7 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
   }
   ~CoroutinePromiseBase() {
     if (state_ != nullptr) {  // destroyed before finishing: its awaited Deferred was freed
-      state_->setSoleHolder(nullptr);
+      state_->takeReferenceBack();
       state_->setCanceller(nullptr);
       state_->release();
     }
@@ -138,8 +138,7 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
 
   // Nobody but this coroutine holds its Deferred any more: nobody can cancel it, so it stops
   // keeping the awaited Deferred alive (see suspendOn).
-  void onlyHolderLeft() noexcept override {
-    state_->setSoleHolder(nullptr);
+  void onlyHolderLeft() noexcept override {  // the state gave our reference back already
     if (std::exchange(holdsAwaited_, false)) awaiting_->release();  // may destroy this frame
   }
 

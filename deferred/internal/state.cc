@@ -101,6 +101,16 @@ StateBase::~StateBase() {
   }
 }
 
+void StateBase::releaseLast() {
+  if (!hasSoleHolder_) {
+    delete this;
+    return;
+  }
+  SoleHolder* holder = soleHolder_;
+  takeReferenceBack();
+  holder->onlyHolderLeft();  // may free this state: nothing after it
+}
+
 void StateBase::discardResult() noexcept {
   if (result_ == Result::kValue) {
     valueType_->destroy(slot_);

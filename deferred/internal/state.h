@@ -130,8 +130,8 @@ class StateBase {
   StateBase& operator=(const StateBase&) = delete;
   ~StateBase();
 
-  // Told when every reference but one is gone: the holder of that last one (a suspended
-  // coroutine's promise) is then the only code that can reach this state.
+  // A holder that lent its reference (lendReferenceTo) is told when every other reference is
+  // gone: it is then the only code that can reach this state (a suspended coroutine's promise).
   class SoleHolder {
    public:
     virtual void onlyHolderLeft() noexcept = 0;
@@ -142,14 +142,26 @@ class StateBase {
 
   void addRef() { ++refs_; }
   void release() {
-    if (--refs_ == 0) {
-      delete this;
-    } else if (refs_ == 1 && soleHolder_ != nullptr) [[unlikely]] {
-      soleHolder_->onlyHolderLeft();  // may free this state: nothing after it
-    }
+    if (--refs_ == 0) releaseLast();
   }
   bool sharedOutside() const { return refs_ > 1; }
-  void setSoleHolder(SoleHolder* holder) { soleHolder_ = holder; }
+  // `holder` owns one reference and lends it out of the count, so that the count reaching zero
+  // means "only the holder is left": then it takes it back and is told (onlyHolderLeft), on the
+  // path release() takes anyway when the count reaches zero, so release() costs nothing more.
+  // Only while shared outside, and only on a state that has not fired (a suspended coroutine's
+  // own): the holder shares its slot with waitingOn_, which only a fired state uses.
+  void lendReferenceTo(SoleHolder* holder) {
+    soleHolder_ = holder;
+    hasSoleHolder_ = true;
+    --refs_;
+  }
+  // The holder takes its reference back, if it lent it. Never frees the state.
+  void takeReferenceBack() {
+    if (!hasSoleHolder_) return;
+    hasSoleHolder_ = false;
+    soleHolder_ = nullptr;
+    ++refs_;
+  }
 
   // --- Result slot ----------------------------------------------------------------------------
   bool hasValue() const { return result_ == Result::kValue; }
@@ -307,6 +319,7 @@ class StateBase {
   enum class Result : std::uint8_t { kNone, kValue, kFailure };
 
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
+  void releaseLast();
   void runLoop();
   void cutOff() noexcept;
   bool beginSecondFire(std::source_location where);
@@ -322,16 +335,19 @@ class StateBase {
   bool suppressAlreadyCalled_ = false;  // cancelled without a canceller: absorb one firing
   bool cancellerReplaced_ = false;      // setCanceller() ran while cancel() was in a canceller
   bool failureConsumed_ = false;        // see markFailureConsumed()
+  bool hasSoleHolder_ = false;          // soleHolder_ (not waitingOn_) is set
   std::uint32_t pauseCount_ = 0;        // pause() minus unpause()
   const TypeOps* inputType_;
   const TypeOps* tailType_;
   const TypeOps* valueType_ = nullptr;  // what the slot holds when result_ == kValue
-  StateBase* waitingOn_ = nullptr;
+  union {
+    StateBase* waitingOn_ = nullptr;  // a fired state: see setWaitingOn()
+    SoleHolder* soleHolder_;          // an unfired one: see release()
+  };
   StateBase* nextOnStack_ = nullptr;  // the state below this one on its RunStack
   ScopeCore* guard_ = nullptr;        // see setGuard()
   std::source_location createdAt_;
   std::source_location firedAt_;
-  SoleHolder* soleHolder_ = nullptr;  // see release()
   alignas(kInlineValueAlign) unsigned char slot_[kInlineValueBytes];
   StepQueue steps_;
   Canceller canceller_;
