@@ -292,12 +292,20 @@ void Reactor::runThreadCalls() {
   [[maybe_unused]] ssize_t n = ::read(wakeFd_, &count, sizeof count);
   // Clear before taking the queue: a call queued after the swap sees the flag down and wakes us.
   wakePending_.store(false, std::memory_order_release);
-  std::vector<UserCall> calls;
+  // Double-buffered: the batch is swapped with a spare vector that keeps its capacity, so a
+  // steady stream of hand-offs allocates nothing on either side. (A nested pass, from a call
+  // that drives the loop itself, uses a vector of its own.)
+  std::vector<UserCall> nested;
+  std::vector<UserCall>& calls = runningThreadCalls_ ? nested : spareThreadCalls_;
+  const bool outer = !runningThreadCalls_;
+  runningThreadCalls_ = true;
   {
     std::lock_guard lock(threadCallsMutex_);
     calls.swap(threadCalls_);
   }
   for (auto& call : calls) callReporting(call.f, call.where);
+  calls.clear();
+  if (outer) runningThreadCalls_ = false;
 }
 
 // --- Lifecycle ------------------------------------------------------------------------------

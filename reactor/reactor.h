@@ -324,6 +324,8 @@ class Reactor final : public IReactorTime {
 
   std::mutex threadCallsMutex_;
   std::vector<UserCall> threadCalls_;  // guarded by threadCallsMutex_
+  std::vector<UserCall> spareThreadCalls_;  // reactor thread only: see runThreadCalls()
+  bool runningThreadCalls_ = false;
   std::atomic<bool> wakePending_{false};
 
   std::size_t threadPoolSize_ = 10;
