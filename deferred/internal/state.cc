@@ -101,11 +101,7 @@ StateBase::~StateBase() {
   }
 }
 
-void StateBase::releaseLast() {
-  if (!hasSoleHolder_) {
-    delete this;
-    return;
-  }
+void StateBase::tellSoleHolder() {
   SoleHolder* holder = soleHolder_;
   takeReferenceBack();
   holder->onlyHolderLeft();  // may free this state: nothing after it

@@ -142,7 +142,13 @@ class StateBase {
 
   void addRef() { ++refs_; }
   void release() {
-    if (--refs_ == 0) releaseLast();
+    if (--refs_ == 0) {
+      if (hasSoleHolder_) [[unlikely]] {
+        tellSoleHolder();  // may free this state: nothing after it
+      } else {
+        delete this;
+      }
+    }
   }
   bool sharedOutside() const { return refs_ > 1; }
   // `holder` owns one reference and lends it out of the count, so that the count reaching zero
@@ -319,7 +325,7 @@ class StateBase {
   enum class Result : std::uint8_t { kNone, kValue, kFailure };
 
   bool canRun() const { return pauseCount_ == 0 && !waiting_ && !steps_.empty(); }
-  void releaseLast();
+  void tellSoleHolder();
   void runLoop();
   void cutOff() noexcept;
   bool beginSecondFire(std::source_location where);
