@@ -35,6 +35,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/base/attributes.h"
 #include "deferred/deferred.h"
 #include "deferred/errors.h"
 #include "deferred/failure.h"
@@ -270,14 +271,19 @@ class Awaiter {
   }
 
   // Takes the awaited Deferred's result, leaving it carrying nothing (as a returned Deferred is).
+  // The failure path is out of line, so that the value path stays small enough to be inlined
+  // into every co_await.
   void receive(StateBase& awaited) {
-    if (awaited.hasFailure()) {
-      result_.template emplace<2>(awaited.takeFailure());
+    if (awaited.hasFailure()) [[unlikely]] {
+      receiveFailure(awaited);
     } else {
       result_.template emplace<1>(awaited.takeValue<Stored<U>>());
     }
     awaited.setValue<Unit>();
     awaited.setTailType(typeOps<Unit>());
+  }
+  ABSL_ATTRIBUTE_NOINLINE void receiveFailure(StateBase& awaited) {
+    result_.template emplace<2>(awaited.takeFailure());
   }
 
  private:
