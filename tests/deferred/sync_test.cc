@@ -163,6 +163,26 @@ TEST(DeferredSemaphoreTest, RunKeepsACapturingCoroutineLambdaAlive) {
   EXPECT_EQ(sem.tokens(), 2u);
 }
 
+TEST(DeferredLockTest, RunKeepsACapturingCoroutineLambdaAliveWhileItHoldsTheLock) {
+  DeferredLock lock;
+  Deferred<std::string> first;
+  Deferred<std::string> second;
+  std::vector<std::string> log;
+  for (auto* page : {&first, &second}) {
+    std::string name = page == &first ? "first" : "second";
+    lock.run([name, page, &log]() -> Deferred<void> {
+      std::string body = co_await *page;
+      log.push_back(name + " " + body);  // `name` lives in the lambda, kept until the end
+    });
+  }
+  EXPECT_TRUE(lock.locked());
+  second.callback("b");  // the second waits for the lock: nothing runs yet
+  EXPECT_TRUE(log.empty());
+  first.callback("a");   // the first finishes and releases; the second runs, then releases
+  EXPECT_EQ(log, (std::vector<std::string>{"first a", "second b"}));
+  EXPECT_FALSE(lock.locked());
+}
+
 TEST(DeferredSemaphoreTest, RunPassesArguments) {
   DeferredLock lock;
   int sum = 0;
