@@ -241,10 +241,7 @@ Deferred<R> fanIn(std::vector<Deferred<T>> deferreds, bool consumeLate, OnOutcom
     StateBase* input = DeferredAccess::release(std::move(deferreds[i]));
     if (input == nullptr) throw DeferredTypeError("an aggregate was given a moved-from Deferred");
     fan->pending[i] = input;
-    struct ReleaseOnExit {
-      StateBase* state;
-      ~ReleaseOnExit() { state->release(); }
-    } releaseOnExit{input};
+    ReleaseOnExit release(input);
     input->checkTail(typeOps<Stored<T>>(), "DeferredList");
     input->pushStep<FanInStep<T, R, OnOutcome>>(PendingInput<T, R>(fan, i), consumeLate,
                                                 onOutcome);

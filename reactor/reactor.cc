@@ -37,6 +37,23 @@ extern "C" void onSignal(int signal) {
 
 void reportFailure(const Failure& failure) { internal::reportUnhandledFailure(failure); }
 
+// Empties `owned`, then destroys what it held: destructors that run user code (a Deferred's
+// errback) find it empty, and what they add to it waits for the next round of the teardown.
+// Returns whether there was anything.
+template <class T>
+bool dropContents(T& owned) {
+  T dropped = std::move(owned);
+  owned = T();
+  return static_cast<bool>(dropped);
+}
+template <class T>
+  requires requires(T t) { t.empty(); }
+bool dropContents(T& owned) {
+  T dropped = std::move(owned);
+  owned = T();
+  return !dropped.empty();
+}
+
 // Runs user code the loop calls; what it throws is reported, never let out into the loop.
 template <class F>
 void callReporting(F&& f, std::source_location where) noexcept {
@@ -175,12 +192,7 @@ bool Reactor::tearDownRound() {
   bool found = false;
   //  1. The resolver: lookups in flight errback (CancelledError naming the host). Its sockets
   //     leave the poller.
-  if (resolver_) {
-    found = true;
-    std::shared_ptr<IHostResolver> resolver = std::move(resolver_);
-    resolver_.reset();
-    resolver.reset();
-  }
+  found |= dropContents(resolver_);
   //  2. Connections, listening ports and connectors: connectionLost(ConnectionDone), and
   //     connection attempts fail.
   if (!tracked_.empty() || !released_.empty()) {
@@ -199,23 +211,15 @@ bool Reactor::tearDownRound() {
     std::lock_guard lock(threadCallsMutex_);
     leftover.swap(threadCalls_);
   }
-  found = found || !leftover.empty();
-  leftover.clear();
+  found |= dropContents(leftover);
   //  4. Timers, triggers and handlers are dropped unrun (deferLater's Deferred errbacks).
-  if (!timers_.empty() || !triggers_.empty() || !whenRunning_.empty() ||
-      !signalHandlers_.empty()) {
+  if (!timers_.empty()) {
     found = true;
     timers_.clear();
-    std::vector<Trigger> triggers = std::move(triggers_);
-    triggers_.clear();
-    triggers.clear();
-    std::vector<UserCall> whenRunning = std::move(whenRunning_);
-    whenRunning_.clear();
-    whenRunning.clear();
-    absl::flat_hash_map<int, SignalHandler> handlers = std::move(signalHandlers_);
-    signalHandlers_.clear();
-    handlers.clear();
   }
+  found |= dropContents(triggers_);
+  found |= dropContents(whenRunning_);
+  found |= dropContents(signalHandlers_);
   return found;
 }
 

@@ -16,8 +16,9 @@
 //     coroutine's own Deferred never fires. (Only handles count: a chain waiting on the
 //     coroutine's Deferred, or a DeferredList over it, does not hold it. Cancelling through
 //     those still reaches the awaited Deferred when its producer holds it, as a producer that
-//     will fire it does; an awaited Deferred that only a canceller could end is then freed.) (A handle the frame itself holds, such as a parameter
-//     awaited as an lvalue, keeps the awaited Deferred alive: `co_await std::move(d)` lets it go.)
+//     will fire it does; an awaited Deferred that only a canceller could end is then freed.)
+//     A handle the frame itself holds, such as a parameter awaited as an lvalue, keeps the
+//     awaited Deferred alive: `co_await std::move(d)` lets it go.
 //   - co_return (or an exception escaping the body) destroys the frame and then fires the
 //     coroutine's Deferred, so its callbacks run after the coroutine's locals are gone.
 //   - Cancelling the coroutine's Deferred cancels the Deferred it is awaiting (its canceller
@@ -129,10 +130,7 @@ class CoroutinePromiseBase : private StateBase::SoleHolder {
     }
     StateBase* awaited = awaiting_;
     awaited->addRef();
-    struct ReleaseOnExit {  // a canceller that throws throws to the caller of cancel()
-      StateBase* state;
-      ~ReleaseOnExit() { state->release(); }
-    } releaseOnExit{awaited};
+    ReleaseOnExit release(awaited);  // a canceller that throws throws to the caller of cancel()
     awaited->cancel();  // may resume and even finish this coroutine: `this` may be gone after
     return true;
   }

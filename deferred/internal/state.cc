@@ -296,25 +296,23 @@ void StateBase::chainTo(StateBase* other) {
 
 void StateBase::cancel() {
   addRef();  // a canceller or an errback may drop the last outside handle
-  struct ReleaseOnExit {  // a canceller may throw (to the caller of cancel(), as in Twisted)
-    StateBase* state;
-    ~ReleaseOnExit() { state->release(); }
-  } releaseOnExit{this};
+  ReleaseOnExit release(this);  // a canceller may throw (to the caller of cancel(), as in Twisted)
   if (!called_) {
     bool inHand = false;
     if (canceller_) {
       // Called from a local: the canceller may finish the work that set it (a coroutine) and
-      // replace or clear it meanwhile. Put back only if nobody did and it may be needed again.
-      Canceller canceller = std::move(canceller_);
+      // replace or clear it meanwhile. Put back only if nobody did and it may be needed again,
+      // which includes after it threw: a later cancel() may try again.
+      struct PutBack {
+        StateBase& state;
+        Canceller canceller;
+        ~PutBack() {
+          if (!state.cancellerReplaced_ && !state.called_) state.canceller_ = std::move(canceller);
+        }
+      } local{*this, std::move(canceller_)};
       canceller_ = nullptr;
       cancellerReplaced_ = false;
-      try {
-        inHand = canceller(*this);
-      } catch (...) {  // still unfired and cancellable: a later cancel() may try again
-        if (!cancellerReplaced_ && !called_) canceller_ = std::move(canceller);
-        throw;
-      }
-      if (!cancellerReplaced_ && !called_) canceller_ = std::move(canceller);
+      inHand = local.canceller(*this);
     } else {
       suppressAlreadyCalled_ = true;
     }

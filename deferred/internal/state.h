@@ -361,6 +361,19 @@ class StateBase {
 
 static_assert(sizeof(Failure) <= kInlineValueBytes);
 
+// Releases one reference to a state when it goes out of scope, however the scope is left (a
+// canceller or a callback may throw through it).
+class ReleaseOnExit {
+ public:
+  explicit ReleaseOnExit(StateBase* state) : state_(state) {}
+  ReleaseOnExit(const ReleaseOnExit&) = delete;
+  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+  ~ReleaseOnExit() { state_->release(); }
+
+ private:
+  StateBase* state_;
+};
+
 }  // namespace deft::internal
 
 #endif  // DEFT_DEFERRED_INTERNAL_STATE_H_
