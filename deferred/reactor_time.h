@@ -15,6 +15,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "deferred/internal/callbacks.h"
 
 namespace deft {
 
@@ -53,6 +54,17 @@ class IReactorTime {
   virtual std::shared_ptr<IDelayedCall> callLater(
       absl::Duration delay, absl::AnyInvocable<void()> f,
       std::source_location where = std::source_location::current()) = 0;
+
+  // callLater(delay, f) for an f that returns a Deferred, a coroutine lambda say (Twisted's
+  // `callLater(1, someInlineCallbacksFunction)`): f is kept alive until that Deferred fires, since
+  // a coroutine lambda reads its captures through the lambda. The Deferred is dropped; use
+  // deferLater to wait for it.
+  template <internal::ReturnsDeferred F>
+  std::shared_ptr<IDelayedCall> callLater(
+      absl::Duration delay, F f, std::source_location where = std::source_location::current()) {
+    return callLater(delay, absl::AnyInvocable<void()>(internal::droppingResult(std::move(f))),
+                     where);
+  }
 };
 
 }  // namespace deft

@@ -31,6 +31,7 @@ class Clock final : public IReactorTime {
 
   // Starts at absl::UnixEpoch(); only differences mean anything.
   absl::Time seconds() const override { return now_; }
+  using IReactorTime::callLater;  // the overload for callables that return a Deferred
 
   std::shared_ptr<IDelayedCall> callLater(
       absl::Duration delay, absl::AnyInvocable<void()> f,

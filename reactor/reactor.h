@@ -167,6 +167,7 @@ class Reactor final : public IReactorTime {
   // --- Time (IReactorTime) --------------------------------------------------------------------
 
   absl::Time seconds() const override;
+  using IReactorTime::callLater;  // the overload for callables that return a Deferred
   std::shared_ptr<IDelayedCall> callLater(absl::Duration delay, absl::AnyInvocable<void()> f,
                                           std::source_location where = std::source_location::current()) override;
   std::vector<std::shared_ptr<IDelayedCall>> getDelayedCalls() const { return timers_.pending(); }
@@ -175,6 +176,11 @@ class Reactor final : public IReactorTime {
 
   // Calls `f` once the reactor is running: now if it is, otherwise when startup completes.
   void callWhenRunning(absl::AnyInvocable<void()> f, std::source_location where = std::source_location::current());
+  // An f that returns a Deferred (a coroutine lambda) is kept alive until that Deferred fires.
+  template <internal::ReturnsDeferred F>
+  void callWhenRunning(F f, std::source_location where = std::source_location::current()) {
+    callWhenRunning(absl::AnyInvocable<void()>(internal::droppingResult(std::move(f))), where);
+  }
 
   // Reactor::addSystemEventTrigger(phase, event, f)
   //
@@ -215,6 +221,12 @@ class Reactor final : public IReactorTime {
   // (one eventfd write per burst of calls, however long). Calls queued while the reactor is not
   // running run when it next runs.
   void callFromThread(absl::AnyInvocable<void()> f, std::source_location where = std::source_location::current());
+  // An f that returns a Deferred (a coroutine lambda) runs on the reactor thread and is kept
+  // alive there until that Deferred fires.
+  template <internal::ReturnsDeferred F>
+  void callFromThread(F f, std::source_location where = std::source_location::current()) {
+    callFromThread(absl::AnyInvocable<void()>(internal::droppingResult(std::move(f))), where);
+  }
 
   // Reactor::callInThread(f)
   //
@@ -384,7 +396,9 @@ auto deferLater(IReactorTime& clock, absl::Duration delay, F f) {
   });
   // A timer still pending when its reactor is destroyed is dropped unrun: the holder errbacks.
   internal::FailIfDropped<typename D::ValueType> pending(d, "the deferLater delay ran out");
-  *call = clock.callLater(delay, [pending = std::move(pending), f = std::move(f)]() mutable {
+  // f is called once; one that returns a Deferred (a coroutine lambda) is kept until that fires.
+  *call = clock.callLater(delay, [pending = std::move(pending),
+                                  f = internal::HeldCallable<F, void>(std::move(f))]() mutable {
     static_assert(!std::is_same_v<R, Failure>, "deferLater: f must return a value");
     maybeDeferred(f).chainDeferred(pending.take());
   });

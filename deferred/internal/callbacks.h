@@ -11,12 +11,18 @@
 //   Outcome<U>       -> U, or the failure it holds
 //   Failure          -> the failure; the chain's type is the other branch's (or unchanged)
 // Anything thrown becomes a Failure; a thrown Failure (Failure::trap) passes on unchanged.
+//
+// A callback that returns a Deferred may be a coroutine lambda, whose captures live in the
+// closure, not in the coroutine frame: the coroutine reads them through the closure's address
+// after its first co_await. So a step keeps such a callable (one with captures) on the heap and
+// hands it to the Deferred it returned, which destroys it once it has fired (KeptUntilFired).
 
 #ifndef DEFT_DEFERRED_INTERNAL_CALLBACKS_H_
 #define DEFT_DEFERRED_INTERNAL_CALLBACKS_H_
 
 #include <concepts>
 #include <functional>
+#include <memory>
 #include <source_location>
 #include <type_traits>
 #include <utility>
@@ -177,12 +183,61 @@ void deliver(StateBase& state, const std::source_location& where, Invoke&& invok
 struct PassValue {};
 struct PassFailure {};
 
+// A callable with state whose call returns a Deferred (maybe a coroutine lambda's), kept at one
+// address until that Deferred fires. Called once, as every step's callable is.
+template <class F>
+class KeptUntilFired {
+ public:
+  explicit KeptUntilFired(F f) : f_(std::make_unique<F>(std::move(f))) {}
+
+  template <class... Args>
+  auto operator()(Args&&... args) {
+    auto returned = std::invoke(*f_, std::forward<Args>(args)...);
+    if (!returned.called()) {  // a coroutine suspended in *f_, or work not done yet
+      using Result = typename decltype(returned)::ValueType;
+      returned.addBoth([kept = std::move(f_)](Outcome<Result> outcome) { return outcome; });
+    }
+    return returned;
+  }
+
+ private:
+  std::unique_ptr<F> f_;
+};
+
+// How deft holds a callable F that it calls once with an Arg (void: with nothing): as it is, or
+// KeptUntilFired when it has state and returns a Deferred. Chain steps, deferLater and the
+// reactor's callLater/callWhenRunning/callFromThread hold their callables so.
+template <class F, class Arg, bool = CallableWith<F, Arg>>
+struct HeldCallableOf {
+  using Type = F;
+};
+template <class F, class Arg>
+struct HeldCallableOf<F, Arg, true> {
+  using Type = std::conditional_t<!std::is_empty_v<F> && kIsDeferred<typename InvokeResult<F, Arg>::Type>,
+                                  KeptUntilFired<F>, F>;
+};
+template <class F, class Arg>
+using HeldCallable = typename HeldCallableOf<F, Arg>::Type;
+
+// A callable that takes nothing and returns a Deferred (a coroutine lambda, say).
+template <class F>
+concept ReturnsDeferred = std::invocable<F&> && kIsDeferred<typename InvokeResult<F, void>::Type>;
+
+// `f` as a void() callable for APIs that drop what their callable returns (callLater and the
+// like): f is kept until the Deferred it returns fires, and that Deferred is dropped, so a
+// failure it ends with is reported as unhandled, as any dropped Deferred's is.
+template <ReturnsDeferred F>
+auto droppingResult(F f) {
+  return [held = HeldCallable<F, void>(std::move(f))]() mutable { (void)held(); };
+}
+
 // One addCallbacks() pair: runs `cb` on a value of type T or `eb` on a failure; leaves a U.
 template <class T, class U, class Cb, class Eb>
 class CallbacksStep {
  public:
   CallbacksStep(Cb cb, Eb eb, std::source_location where)
-      : cb_(std::move(cb)), eb_(std::move(eb)), where_(where) {}
+      : cb_(HeldCallable<Cb, T>(std::move(cb))), eb_(HeldCallable<Eb, Failure>(std::move(eb))),
+        where_(where) {}
 
   void run(StateBase& state, RunStack&) {
     if (state.hasValue()) {
@@ -199,8 +254,8 @@ class CallbacksStep {
   }
 
  private:
-  [[no_unique_address]] Cb cb_;
-  [[no_unique_address]] Eb eb_;
+  [[no_unique_address]] HeldCallable<Cb, T> cb_;
+  [[no_unique_address]] HeldCallable<Eb, Failure> eb_;
   std::source_location where_;
 };
 
@@ -208,7 +263,8 @@ class CallbacksStep {
 template <class T, class U, class F>
 class BothStep {
  public:
-  BothStep(F f, std::source_location where) : f_(std::move(f)), where_(where) {}
+  BothStep(F f, std::source_location where)
+      : f_(HeldCallable<F, Outcome<T>>(std::move(f))), where_(where) {}
 
   void run(StateBase& state, RunStack&) {
     Outcome<T> outcome = takeOutcome(state);
@@ -226,7 +282,7 @@ class BothStep {
     }
   }
 
-  [[no_unique_address]] F f_;
+  [[no_unique_address]] HeldCallable<F, Outcome<T>> f_;
   std::source_location where_;
 };
 

@@ -1,6 +1,7 @@
 // inlineCallbacks as coroutines: functions returning Deferred<T> that co_await Deferreds.
 
 #include <functional>
+#include <memory>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -413,6 +414,50 @@ TEST(CoroutineTest, AwaitingHundredThousandFiredDeferredsDoesNotGrowTheStack) {
     });
   });
   EXPECT_EQ(total, 100'000);
+}
+
+// A coroutine lambda given as a callback reads its captures through the closure after its first
+// co_await; the step that held the closure has run by then. The chain keeps the closure until the
+// Deferred the lambda returned has fired (ASan reports a use after free otherwise).
+TEST(CoroutineTest, ACapturingCoroutineCallbackKeepsItsCapturesUntilItsDeferredFires) {
+  Deferred<void> page;
+  auto alive = std::make_shared<int>(0);
+  std::string got;
+  succeed(std::string("body"))
+      .addCallback([prefix = std::string(64, 'p'), alive, &page](std::string body)
+                       -> Deferred<std::string> {
+        co_await page;
+        co_return prefix.substr(0, 3) + " " + body;  // `prefix` lives in the closure
+      })
+      .addCallback([&](std::string s) {
+        got = s;
+        return s;
+      });
+  EXPECT_EQ(alive.use_count(), 2);  // the closure waits with the suspended coroutine
+  page.callback();
+  EXPECT_EQ(got, "ppp body");
+  EXPECT_EQ(alive.use_count(), 1);  // and is destroyed once its Deferred has fired
+}
+
+TEST(CoroutineTest, CapturingCoroutineErrbacksAndBothCallbacksAreKeptToo) {
+  Deferred<void> later;
+  std::string finished;
+  fail<int>(std::runtime_error("boom"))
+      .addErrback([note = std::string(64, 'e'), &later](Failure f) -> Deferred<int> {
+        co_await later;
+        co_return static_cast<int>(note.size() + f.describe().empty());
+      })
+      .addBoth([tag = std::string(64, 'b'), &later](Outcome<int> outcome) -> Deferred<std::string> {
+        co_await later;  // fired by now: no suspension, the closure may go at once
+        co_return tag.substr(0, 1) + std::to_string(outcome.value());
+      })
+      .addCallback([&](std::string s) {
+        finished = s;
+        return s;
+      });
+  EXPECT_TRUE(finished.empty());
+  later.callback();
+  EXPECT_EQ(finished, "b64");
 }
 
 }  // namespace
