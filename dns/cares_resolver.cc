@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "net/errors.h"
 #include "reactor/reactor.h"
+#include "strings/str_cat.h"
 
 namespace deft {
 namespace {
@@ -196,7 +197,7 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
     if (family == AF_UNSPEC || literal->family() == family) {
       return succeed(Result{literal->host()});
     }
-    return fail<Result>(DNSNoDataError(absl::StrCat("no address of that kind for ", std::string(name))));
+    return fail<Result>(DNSNoDataError(StrCat("no address of that kind for ", name)));
   }
   if (isLocalhostName(name)) return succeed(loopbackHosts(family));
   if (options_.useHostsFile) {

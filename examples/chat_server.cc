@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "protocol/line_receiver.h"
 #include "reactor/reactor.h"
+#include "strings/str_cat.h"
 #include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8001, "TCP port to listen on (0: any free port)");
@@ -62,7 +63,7 @@ class ChatProtocol : public deft::LineReceiver {
       sendLine("Bye.");
       transport()->loseConnection();
     } else {
-      room_.broadcast(this, absl::StrCat("<", nick_, "> ", std::string(line)));
+      room_.broadcast(this, deft::StrCat("<", nick_, "> ", line));
     }
   }
 

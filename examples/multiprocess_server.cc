@@ -19,9 +19,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_cat.h"
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
+#include "strings/str_cat.h"
 #include "tcp/tcp.h"
 
 ABSL_FLAG(std::uint16_t, port, 8002, "TCP port all workers listen on");
@@ -33,7 +33,7 @@ namespace {
 class Greeter : public deft::Protocol {
  public:
   void dataReceived(std::string_view data) override {
-    transport()->write(absl::StrCat("worker ", ::getpid(), ": ", std::string(data)));
+    transport()->write(deft::StrCat("worker ", ::getpid(), ": ", data));
   }
 };
 

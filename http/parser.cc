@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "http/internal/chars.h"
+#include "strings/str_cat.h"
 
 namespace deft::http {
 namespace {
@@ -93,7 +94,7 @@ std::optional<LineError> parseFields(std::span<const std::string_view> lines,
     const std::string_view value = trimOws(line.substr(colon + 1));
     if (!internal::isFieldValue(value)) {
       return LineError{ParseErrorKind::kBadHeader,
-                       absl::StrCat("control character (NUL, CR, ...) in field ", std::string(name))};
+                       StrCat("control character (NUL, CR, ...) in field ", name)};
     }
     if (headers.size() == limits.maxHeaderCount) {
       return LineError{ParseErrorKind::kTooManyHeaders,

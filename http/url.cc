@@ -6,13 +6,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "strings/str_cat.h"
 
 namespace deft::http {
 namespace {
 
 absl::Status invalid(std::string_view what, std::string_view text) {
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid URL \"", absl::CHexEscape(std::string(text)), "\": ", std::string(what)));
+      StrCat("invalid URL \"", absl::CHexEscape(std::string(text)), "\": ", what));
 }
 
 // A raw control character or space has no business in a URL: it would split or inject lines.
@@ -188,7 +189,7 @@ absl::StatusOr<Url> Url::resolve(std::string_view reference) const {
     return invalid("contains a space or a control character", reference);
   }
   if (schemeLength(reference) != 0) return parse(reference);
-  if (reference.starts_with("//")) return parse(absl::StrCat(scheme, ":", std::string(reference)));
+  if (reference.starts_with("//")) return parse(StrCat(scheme, ":", reference));
 
   const Split ref = splitPathQueryFragment(reference);
   Url url = *this;

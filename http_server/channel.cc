@@ -8,6 +8,7 @@
 #include "http/url.h"
 #include "http_server/site.h"
 #include "net/errors.h"
+#include "strings/str_cat.h"
 
 namespace deft::http {
 namespace {
@@ -140,7 +141,7 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
       p.expectContinue = framing.kind != BodyFraming::Kind::kNone;
     } else if (p.errorStatus == 0) {
       p.errorStatus = 417;
-      p.errorText = absl::StrCat("unsupported Expect: ", std::string(*expect));
+      p.errorText = StrCat("unsupported Expect: ", *expect);
     }
   }
   p.request.method = std::move(head.method);
