@@ -65,10 +65,25 @@
 // rule: no callback it registers captures a raw `this` outside a scope.
 //
 // CALLABLES THAT MAY BE COROUTINES. A coroutine lambda's captures live in the lambda object, not
-// in the coroutine frame. An API of deft that calls a function and waits for the Deferred it
-// returns (DeferredSemaphore::run, DeferredLock::run, LoopingCall, a server's handlers, a streamed
-// response) keeps that function alive, at one address, until that Deferred has fired, so
-// `sem.run([url]() -> Deferred<T> { co_await ...; use(url); })` is safe.
+// in the coroutine frame: the coroutine reads them through the lambda's address after its first
+// co_await. So every API of deft that calls a function once and would then destroy it keeps a
+// function that returns a Deferred (and has captures) alive, at one address, until that Deferred
+// has fired: callbacks, errbacks and addBoth functions, deferLater, callLater, callWhenRunning,
+// callFromThread; and the APIs that wait for the Deferred a function returns
+// (DeferredSemaphore::run, DeferredLock::run, LoopingCall, a server's handlers, a streamed
+// response) hold it until then too. So these are safe:
+//
+//   d.addCallback([url](Page page) -> Deferred<Row> { co_await store(page); co_return row(url); });
+//   sem.run([url]() -> Deferred<T> { co_await ...; use(url); });
+//
+// G++ 12 AND BRACED TEMPORARIES. Inside a co_await, g++ 12 copies a braced temporary of an
+// aggregate (`co_await f(url, {.timeout = t})`, or a parameter's `= {}` default) bitwise into the
+// frame, skipping its copy constructor: a std::string member then points into the temporary and
+// the program aborts in free(). Pass such options as a named variable. deft's own option types
+// that are passed in co_await expressions are not aggregates, so the bad form does not compile
+// (tests/deferred/coroutine_compiler_test.cc pins the bug, to see when a compiler lifts it).
+// A braced list for a container parameter (`co_await f({a, b})`) does not compile there either
+// ("array used as initializer"): name it too.
 //
 // CANCELLATION. See cancel(). TIMEOUTS. See addTimeout().
 

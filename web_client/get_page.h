@@ -31,7 +31,19 @@
 
 namespace deft::web {
 
+// Set field by field on a named variable (or a function's result):
+//
+//   web::PageOptions options;
+//   options.timeout = absl::Seconds(5);
+//   std::string body = co_await getPage(url, options);
+//
+// It is deliberately not an aggregate, so `getPage(url, {.timeout = ...})` does not compile: g++ 12
+// copies an aggregate braced temporary inside a co_await bitwise, without its constructors, and a
+// std::string member's pointer then dangles (the program aborts in free()). `{}` and
+// `PageOptions()` are safe. tests/deferred/coroutine_compiler_test.cc pins the bug.
 struct PageOptions {
+  PageOptions() = default;  // user-declared: not an aggregate (see above)
+
   std::string method = "GET";
   http::Headers headers;
   std::string body;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "deferred/deferred_list.h"
@@ -28,6 +29,13 @@ using deft::testing::runUntil;
 using http::Request;
 using testing::ScriptedConnection;
 using testing::ScriptedServer;
+
+// PageOptions is not an aggregate (get_page.h says why), so no {.field = value}: set them here.
+PageOptions pageOptions(absl::FunctionRef<void(PageOptions&)> set) {
+  PageOptions o;
+  set(o);
+  return o;
+}
 
 template <class T>
 struct Result {
@@ -107,7 +115,8 @@ TEST_F(AgentTest, GetPageAndPoolReuse) {
   start();
   auto agent = std::make_shared<Agent>(reactor());
   for (int i = 0; i < 3; ++i) {
-    auto r = wait(reactor(), getPage(url("/"), {.agent = agent}));
+    auto r =
+        wait(reactor(), getPage(url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
     ASSERT_TRUE(r.value) << r.failure->describe();
     EXPECT_EQ(*r.value, "root");
   }
@@ -121,7 +130,8 @@ TEST_F(AgentTest, PerHostCapQueuesRequests) {
   options.maxConnectionsPerHost = 2;
   auto agent = std::make_shared<Agent>(reactor(), options);
   std::vector<Deferred<std::string>> pages;
-  for (int i = 0; i < 10; ++i) pages.push_back(getPage(url("/"), {.agent = agent}));
+  for (int i = 0; i < 10; ++i)
+    pages.push_back(getPage(url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
   auto all = wait(reactor(), DeferredList(std::move(pages), {.consumeErrors = true}));
   ASSERT_TRUE(all.value);
   for (auto& outcome : *all.value) EXPECT_TRUE(outcome.ok());
@@ -136,21 +146,30 @@ TEST_F(AgentTest, RedirectsFollowedRelativeAndCounted) {
   EXPECT_EQ(r.value->redirects, 2);
   EXPECT_EQ(r.value->url.target(), "/final?x=1");
 
-  auto loop = wait(reactor(), getPage(url("/loop"), {.maxRedirects = 5}));
+  auto loop = wait(reactor(),
+                   getPage(url("/loop"), pageOptions([&](PageOptions& o) { o.maxRedirects = 5; })));
   ASSERT_TRUE(loop.failure);
   EXPECT_TRUE(loop.failure->check<TooManyRedirects>()) << loop.failure->describe();
 
-  auto off = wait(reactor(), fetchPage(url("/r1"), {.followRedirects = false}));
+  auto off =
+      wait(reactor(),
+           fetchPage(url("/r1"), pageOptions([&](PageOptions& o) { o.followRedirects = false; })));
   ASSERT_TRUE(off.value);
   EXPECT_EQ(off.value->status, 302);
 }
 
 TEST_F(AgentTest, SeeOtherBecomesGetAndTemporaryKeepsMethodAndBody) {
   start();
-  auto seeOther = wait(reactor(), getPage(url("/see-other"), {.method = "POST", .body = "data"}));
+  auto seeOther = wait(reactor(), getPage(url("/see-other"), pageOptions([&](PageOptions& o) {
+                                            o.method = "POST";
+                                            o.body = "data";
+                                          })));
   ASSERT_TRUE(seeOther.value) << seeOther.failure->describe();
   EXPECT_EQ(*seeOther.value, "GET ");
-  auto temporary = wait(reactor(), getPage(url("/temporary"), {.method = "POST", .body = "data"}));
+  auto temporary = wait(reactor(), getPage(url("/temporary"), pageOptions([&](PageOptions& o) {
+                                             o.method = "POST";
+                                             o.body = "data";
+                                           })));
   ASSERT_TRUE(temporary.value) << temporary.failure->describe();
   EXPECT_EQ(*temporary.value, "POST data");
 }
@@ -160,10 +179,10 @@ TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
   // A second server on another port, redirected to from the first.
   http::Router other;
   other.route("/headers", echoHeaders);
-  auto otherPort = listenTCP(reactor(), 0, std::make_shared<http::Site>(reactor(), std::move(other)),
-                             {.interface = "127.0.0.1"});
-  const std::string target =
-      absl::StrCat("//127.0.0.1:", otherPort->getHost().port(), "/headers");
+  auto otherPort =
+      listenTCP(reactor(), 0, std::make_shared<http::Site>(reactor(), std::move(other)),
+                {.interface = "127.0.0.1"});
+  const std::string target = absl::StrCat("//127.0.0.1:", otherPort->getHost().port(), "/headers");
   // Routes cannot be added to a running Site: this one redirects by a scripted server instead.
   ScriptedServer redirector(reactor(), [target](ScriptedConnection& c) {
     if (c.requests == 1 && c.transport != nullptr) {
@@ -173,7 +192,8 @@ TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
     }
   });
   http::Headers headers{{"Authorization", "Bearer secret"}, {"Cookie", "a=b"}, {"X-Keep", "1"}};
-  auto r = wait(reactor(), getPage(redirector.url("/"), {.headers = headers}));
+  auto r = wait(reactor(), getPage(redirector.url("/"),
+                                   pageOptions([&](PageOptions& o) { o.headers = headers; })));
   ASSERT_TRUE(r.value) << r.failure->describe();
   EXPECT_EQ(r.value->find("secret"), std::string::npos) << *r.value;
   EXPECT_EQ(r.value->find("Cookie"), std::string::npos) << *r.value;
@@ -196,21 +216,28 @@ TEST_F(AgentTest, Non2xxIsHttpErrorWithStatusAndBody) {
 
 TEST_F(AgentTest, GzipDecodedWithACap) {
   start();
-  auto r = wait(reactor(), getPage(url("/gzip"), {.compressed = true}));
+  auto r = wait(reactor(),
+                getPage(url("/gzip"), pageOptions([&](PageOptions& o) { o.compressed = true; })));
   ASSERT_TRUE(r.value) << r.failure->describe();
   EXPECT_EQ(*r.value, std::string(10000, 'g'));
-  auto capped = wait(reactor(), getPage(url("/gzip"), {.maxSize = 5000, .compressed = true}));
+  auto capped = wait(reactor(), getPage(url("/gzip"), pageOptions([&](PageOptions& o) {
+                                          o.maxSize = 5000;
+                                          o.compressed = true;
+                                        })));
   ASSERT_TRUE(capped.failure);
   EXPECT_TRUE(capped.failure->check<ResponseTooLarge>()) << capped.failure->describe();
   auto headers = wait(reactor(), getPage(url("/headers")));
-  EXPECT_EQ(headers.value->find("Accept-Encoding"), std::string::npos) << "asked without --compressed";
+  EXPECT_EQ(headers.value->find("Accept-Encoding"), std::string::npos)
+      << "asked without --compressed";
 }
 
 TEST_F(AgentTest, UnsafeRequestsAreRefusedBeforeSending) {
   start();
   auto https = wait(reactor(), getPage("https://127.0.0.1/"));
   EXPECT_TRUE(https.failure && https.failure->check<SchemeNotSupported>());
-  auto crlf = wait(reactor(), getPage(url("/"), {.headers = {{"X", "a\r\nInjected: 1"}}}));
+  auto crlf = wait(reactor(), getPage(url("/"), pageOptions([&](PageOptions& o) {
+                                        o.headers = {{"X", "a\r\nInjected: 1"}};
+                                      })));
   EXPECT_TRUE(crlf.failure && crlf.failure->check<http::InvalidMessageError>());
   auto badUrl = wait(reactor(), getPage(url("/a\r\nInjected: 1")));
   EXPECT_TRUE(badUrl.failure && badUrl.failure->check<http::InvalidMessageError>());
@@ -245,7 +272,8 @@ TEST_F(AgentTest, TruncatedBodyIsPartialDownloadErrorWithThePart) {
 TEST_F(AgentTest, CompleteResponseIsDeliveredWithoutWaitingForClose) {
   ScriptedServer server(reactor(), [](ScriptedConnection& c) {
     if (c.requests == 1 && c.transport != nullptr) {
-      c.transport->write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+      c.transport->write(
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
       c.requests = 2;  // and hold the connection open
     }
   });
@@ -258,7 +286,9 @@ TEST_F(AgentTest, CompleteResponseIsDeliveredWithoutWaitingForClose) {
 
 TEST_F(AgentTest, SilentAndTricklingServersTimeOut) {
   ScriptedServer silent(reactor(), [](ScriptedConnection&) {});
-  auto r = wait(reactor(), getPage(silent.url(), {.timeout = absl::Milliseconds(300)}));
+  auto r = wait(reactor(), getPage(silent.url(), pageOptions([&](PageOptions& o) {
+                                     o.timeout = absl::Milliseconds(300);
+                                   })));
   ASSERT_TRUE(r.failure);
   EXPECT_TRUE(r.failure->check<TimeoutError>()) << r.failure->describe();
   EXPECT_TRUE(runUntil(reactor(), [&] { return silent.connections->at(0)->lost; }))
@@ -279,7 +309,9 @@ TEST_F(AgentTest, SilentAndTricklingServersTimeOut) {
     }
   });
   const absl::Time begin = absl::Now();
-  auto slow = wait(reactor(), getPage(trickler.url(), {.timeout = absl::Milliseconds(500)}));
+  auto slow = wait(reactor(), getPage(trickler.url(), pageOptions([&](PageOptions& o) {
+                                        o.timeout = absl::Milliseconds(500);
+                                      })));
   ASSERT_TRUE(slow.failure);
   EXPECT_TRUE(slow.failure->check<TimeoutError>()) << slow.failure->describe();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
@@ -313,14 +345,21 @@ TEST_F(AgentTest, StalePooledConnectionIsRetriedOnce) {
     }
   });
   auto agent = std::make_shared<Agent>(reactor());
-  ASSERT_TRUE(wait(reactor(), getPage(server.url(), {.agent = agent})).value);
-  auto again = wait(reactor(), getPage(server.url(), {.agent = agent}));
+  ASSERT_TRUE(
+      wait(reactor(), getPage(server.url(), pageOptions([&](PageOptions& o) { o.agent = agent; })))
+          .value);
+  auto again =
+      wait(reactor(), getPage(server.url(), pageOptions([&](PageOptions& o) { o.agent = agent; })));
   ASSERT_TRUE(again.value) << again.failure->describe();
   EXPECT_EQ(*again.value, "ok");
   EXPECT_EQ(server.connections->size(), 2u);
 
   // Not for a POST: it might have been acted on.
-  auto post = wait(reactor(), getPage(server.url(), {.method = "POST", .body = "x", .agent = agent}));
+  auto post = wait(reactor(), getPage(server.url(), pageOptions([&](PageOptions& o) {
+                                        o.method = "POST";
+                                        o.body = "x";
+                                        o.agent = agent;
+                                      })));
   EXPECT_TRUE(post.failure) << "a non-idempotent request was retried";
 }
 
@@ -388,7 +427,8 @@ TEST_F(AgentTest, RedirectToAQueryOnlyLocation) {
 }
 
 TEST_F(AgentTest, BodyStreamedWithBackpressure) {
-  router.route("/large", [](Request) { return http::ServerResponse::text(200, std::string(4 << 20, 'L')); });
+  router.route("/large",
+               [](Request) { return http::ServerResponse::text(200, std::string(4 << 20, 'L')); });
   start();
   auto agent = std::make_shared<Agent>(reactor());
   auto response = wait(reactor(), agent->request("GET", url("/large")));
@@ -397,10 +437,11 @@ TEST_F(AgentTest, BodyStreamedWithBackpressure) {
   std::size_t received = 0;
   bool ended = false;
   r.deliverBody({.dataReceived = [&](std::string_view data) { received += data.size(); },
-                 .connectionLost = [&](std::optional<Failure> f) {
-                   EXPECT_FALSE(f) << f->describe();
-                   ended = true;
-                 }});
+                 .connectionLost =
+                     [&](std::optional<Failure> f) {
+                       EXPECT_FALSE(f) << f->describe();
+                       ended = true;
+                     }});
   r.pauseProducing();
   for (int i = 0; i < 20; ++i) reactor().iterate(absl::Milliseconds(5));
   const std::size_t whilePaused = received;
@@ -417,11 +458,16 @@ TEST_F(AgentTest, IdlePooledConnectionsCloseAfterTheIdleTimeout) {
   AgentOptions options;
   options.idleTimeout = absl::Milliseconds(100);
   auto agent = std::make_shared<Agent>(reactor(), options);
-  ASSERT_TRUE(wait(reactor(), getPage(url("/"), {.agent = agent})).value);
+  ASSERT_TRUE(
+      wait(reactor(), getPage(url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })))
+          .value);
   EXPECT_EQ(agent->idleConnections(), 1u);
-  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }, absl::Seconds(3)));
+  EXPECT_TRUE(runUntil(
+      reactor(), [&] { return site->openConnections() == 0; }, absl::Seconds(3)));
   EXPECT_EQ(agent->idleConnections(), 0u);
-  ASSERT_TRUE(wait(reactor(), getPage(url("/"), {.agent = agent})).value);
+  ASSERT_TRUE(
+      wait(reactor(), getPage(url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })))
+          .value);
   EXPECT_EQ(agent->connectionsOpened(), 2u);
 }
 
@@ -436,8 +482,10 @@ TEST_F(AgentTest, HostNamesResolveThroughTheReactorsResolver) {
 TEST_F(AgentTest, ConnectTimeoutIsATimeoutError) {
   deft::testing::StalledListener listener;
   const absl::Time begin = absl::Now();
-  auto r = wait(reactor(), getPage(absl::StrCat("http://127.0.0.1:", listener.port(), "/"),
-                                   {.connectTimeout = absl::Milliseconds(300)}));
+  PageOptions options;
+  options.connectTimeout = absl::Milliseconds(300);
+  auto r = wait(reactor(),
+                getPage(absl::StrCat("http://127.0.0.1:", listener.port(), "/"), options));
   ASSERT_TRUE(r.failure);
   EXPECT_TRUE(r.failure->check<TimeoutError>()) << r.failure->describe();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
