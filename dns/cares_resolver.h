@@ -55,7 +55,7 @@ class CaresResolver final : public IHostResolver {
  public:
   struct Options {
     // "ip" or "ip:port" (IPv6 as "[::1]:53"); empty: the servers of /etc/resolv.conf.
-    std::vector<std::string> servers;
+    std::vector<std::string> servers = {};
     // How long to wait for one answer, and how many tries (c-ares's own defaults, 5 s x 4, are
     // far too long for a client).
     absl::Duration timeout = absl::Milliseconds(1500);

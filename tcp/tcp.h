@@ -42,7 +42,7 @@ namespace deft {
 struct TcpListenOptions {
   // The local address to listen on: "" for every IPv4 address, "::" for every IPv6 (and IPv4
   // mapped) address, or a literal such as "127.0.0.1".
-  std::string interface;
+  std::string interface = {};
   int backlog = 128;
   // SO_REUSEPORT: several processes may listen on the same port; the kernel spreads connections.
   bool reusePort = false;

@@ -48,7 +48,7 @@ struct AgentOptions {
   std::size_t maxConnectionsPerHost = 8;
   absl::Duration idleTimeout = absl::Seconds(60);  // how long a pooled connection is kept
   std::string userAgent = "deft/0.1";
-  http::ParserLimits limits;  // on response heads and bodies
+  http::ParserLimits limits = {};  // on response heads and bodies
 };
 
 // Per-request settings that are not headers.

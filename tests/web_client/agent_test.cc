@@ -126,9 +126,9 @@ TEST_F(AgentTest, GetPageAndPoolReuse) {
 
 TEST_F(AgentTest, PerHostCapQueuesRequests) {
   start();
-  AgentOptions options;
-  options.maxConnectionsPerHost = 2;
-  auto agent = std::make_shared<Agent>(reactor(), options);
+  // Designated initializers name any subset of an options struct's fields without a -Wextra
+  // warning: every field has a default.
+  auto agent = std::make_shared<Agent>(reactor(), AgentOptions{.maxConnectionsPerHost = 2});
   std::vector<Deferred<std::string>> pages;
   for (int i = 0; i < 10; ++i)
     pages.push_back(getPage(url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
