@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   deft::http::Router router;
   router.route("/", [](Request) {
     return ServerResponse::text(200,
-                          "routes: /hello?name=N  /slow?seconds=S  /stream  /echo (POST)  "
+                          "routes: /hello?name=N  /slow?seconds=S  /stream  /echo (POST, PUT)  "
                           "/bytes/N\n");
   });
   router.route("/hello", [](Request r) {
@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
   });
   router.route("/slow", slow);
   router.route("/stream", stream);
-  router.route("/echo", [](Request r) { return ServerResponse::text(200, std::move(r.body)); });
+  auto echo = [](Request r) { return ServerResponse::text(200, std::move(r.body)); };
+  router.route("POST", "/echo", echo);
+  router.route("PUT", "/echo", echo);
   router.prefix("/bytes/", bytes);
 
   auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));

@@ -19,6 +19,8 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool isToken(std::string_view text) { return internal::isToken(text); }
+
 bool hasToken(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');

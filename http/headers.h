@@ -28,6 +28,9 @@ namespace deft::http {
 // ASCII case-insensitive equality: header names, methods' tokens, Connection options.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// Whether `text` is a token (RFC 9110 §5.6.2): what a method or a field name must be.
+bool isToken(std::string_view text);
+
 // Whether the comma-separated list `value` (a Connection or Transfer-Encoding header) contains
 // `token`, ignoring case and optional whitespace.
 bool hasToken(std::string_view value, std::string_view token);

@@ -11,7 +11,6 @@ namespace deft::http {
 namespace {
 
 using internal::isFieldValue;
-using internal::isToken;
 
 void validateFields(const Headers& headers) {
   for (const auto& [name, value] : headers) {

@@ -11,6 +11,13 @@
 namespace deft::http {
 namespace {
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 absl::Status invalid(std::string_view what, std::string_view text) {
   return absl::InvalidArgumentError(
       StrCat("invalid URL \"", absl::CHexEscape(std::string(text)), "\": ", what));
@@ -214,6 +221,24 @@ absl::StatusOr<Url> Url::resolve(std::string_view reference) const {
   }
   if (url.path.empty() || url.path.front() != '/') url.path.insert(0, "/");
   return url;
+}
+
+std::optional<std::string> percentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int high = hexValue(text[i + 1]);
+    const int low = hexValue(text[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
 }
 
 }  // namespace deft::http

@@ -16,6 +16,7 @@
 #define DEFT_HTTP_URL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,10 @@ struct Url {
     return scheme == other.scheme && host == other.host && port == other.port;
   }
 };
+
+// RFC 3986 percent-decoding ("a%20b" -> "a b"); nullopt when a '%' is not followed by two hex
+// digits. '+' stays '+' (it means a space only in form bodies).
+std::optional<std::string> percentDecode(std::string_view text);
 
 // The default port of a scheme: 80 for http, 443 for https, 0 when unknown.
 std::uint16_t defaultPort(std::string_view scheme);

@@ -45,6 +45,28 @@ constexpr std::size_t kInlineBody = 16 * 1024;  // smaller bodies are copied nex
 
 }  // namespace
 
+// What the server answers itself when the Router has no handler for a request.
+ServerResponse HttpChannel::routerAnswer(const Pending& p) {
+  const Request& r = p.request;
+  ServerResponse response;
+  switch (p.routerStatus) {
+    case 204:  // OPTIONS
+      response.status = 204;
+      break;
+    case 405:
+      response = ServerResponse::text(405, StrCat(r.method, " is not allowed on ", r.path, "\n"));
+      break;
+    case 501:
+      response = ServerResponse::text(501, StrCat(r.method, " is not implemented\n"));
+      break;
+    default:
+      response = ServerResponse::text(404, StrCat("No route for ", r.path, "\n"));
+      break;
+  }
+  if (!p.allow.empty()) response.headers.add("Allow", p.allow);
+  return response;
+}
+
 HttpChannel::HttpChannel(Site& site) : site_(site), parser_(*this, site.options().limits) {
   ++site_.openConnections_;
 }
@@ -144,11 +166,15 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
       p.errorText = StrCat("unsupported Expect: ", *expect);
     }
   }
+  Router::Match match = site_.router().find(head.method, p.request.path);
+  p.route = match.route;
+  p.routerStatus = match.status;
+  p.allow = std::move(match.allow);
+  p.request.pathParams = std::move(match.pathParams);
   p.request.method = std::move(head.method);
   p.request.target = std::move(head.target);
   p.request.version = head.version;
   p.request.headers = std::move(head.headers);
-  p.route = site_.router().find(p.request.path);
   if (p.errorStatus != 0) {
     // Answer it after the ones before it, then close: its body (if any) is never read.
     p.complete = true;
@@ -261,10 +287,9 @@ void HttpChannel::dispatch(Pending& pending) {
   pending.request.path = request.path;
   pending.request.version = request.version;
   pending.request.bodyStream = request.bodyStream;
-  Deferred<ServerResponse> handled =
-      pending.route != nullptr
-          ? pending.route->handler(std::move(request))
-          : succeed(ServerResponse::text(404, absl::StrCat("No route for ", pending.request.path, "\n")));
+  Deferred<ServerResponse> handled = pending.route != nullptr
+                                         ? pending.route->handler(std::move(request))
+                                         : succeed(routerAnswer(pending));
 
   const std::uint64_t finishedBefore = finishedResponses_;
   Deferred<void> done = scope().track(std::move(handled)).addCallbacks(

@@ -57,6 +57,8 @@ class HttpChannel final : public Protocol,
     int errorStatus = 0;          // answer with this error instead of a handler
     std::string errorText;
     Router::Route* route = nullptr;
+    int routerStatus = 0;  // without a route: what the Router says to answer (404, 405, ...)
+    std::string allow;     // ... and the path's methods, for 405 and OPTIONS
   };
 
   void startIdleTimer();
@@ -65,6 +67,7 @@ class HttpChannel final : public Protocol,
   void dispatchNext();
   void dispatch(Pending& pending);
   Deferred<void> respond(ServerResponse response);
+  static ServerResponse routerAnswer(const Pending& pending);
   void writeError(int status, const std::string& text);
   void finishResponse();
   void sendContinueIfNeeded();

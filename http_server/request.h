@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "deferred/deferred.h"
 #include "deferred/failure.h"
 #include "http/headers.h"
@@ -63,11 +64,15 @@ class RequestBody {
   absl::AnyInvocable<void()> onDrained_;
 };
 
+// A route pattern's captured segments by name ("/users/{id}": "id"), percent-decoded.
+using PathParams = absl::flat_hash_map<std::string, std::string>;
+
 struct Request {
   std::string method;
   std::string target;  // as sent: path and query
   std::string path;    // the target up to '?', still percent-encoded
   std::string query;   // after '?', without it
+  PathParams pathParams;  // what the route's pattern captured (router.h)
   Version version;
   Headers headers;
   std::string body;    // the whole body, unless the route streams it

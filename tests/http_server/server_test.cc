@@ -32,9 +32,10 @@ class ServerTest : public ::testing::Test {
   // Routes every test uses; a test adds its own before start().
   ServerTest() {
     router.route("/", [](Request) { return ServerResponse::text(200, "home\n"); });
-    router.route("/echo", [](Request r) {
+    auto echo = [](Request r) {
       return ServerResponse::text(200, absl::StrCat(r.method, " ", r.target, " ", r.body));
-    });
+    };
+    for (const char* method : {"GET", "POST", "PUT"}) router.route(method, "/echo", echo);
     router.route("/throw", [](Request) -> ServerResponse { throw std::runtime_error("kaboom"); });
     router.route("/errback", [](Request) {
       return fail<ServerResponse>(Failure(std::runtime_error("deferred kaboom")));
@@ -228,6 +229,32 @@ TEST_F(ServerTest, HeadGivesLengthWithoutBody) {
   EXPECT_TRUE(bytes.substr(0, second).ends_with("\r\n\r\n"));
 }
 
+TEST_F(ServerTest, RoutesByMethodWith405And501AndOptions) {
+  router.route("/users/{id}", [](Request r) {
+    return ServerResponse::text(200, "user " + r.pathParams.at("id"));
+  });
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send(
+      "DELETE /echo HTTP/1.1\r\nHost: t\r\n\r\n"
+      "FROBNICATE / HTTP/1.1\r\nHost: t\r\n\r\n"
+      "get / HTTP/1.1\r\nHost: t\r\n\r\n"
+      "OPTIONS /echo HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /users/ana%20b HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForResponses(5));
+  auto r = client.responses();
+  EXPECT_EQ(r.messages[0].head.status, 405);
+  EXPECT_EQ(r.messages[0].head.headers.get("Allow"), "GET, HEAD, OPTIONS, POST, PUT");
+  EXPECT_EQ(r.messages[1].head.status, 501);  // no route implements FROBNICATE
+  EXPECT_EQ(r.messages[2].head.status, 501);  // methods are case-sensitive
+  EXPECT_EQ(r.messages[3].head.status, 204);
+  EXPECT_EQ(r.messages[3].head.headers.get("Allow"), "GET, HEAD, OPTIONS, POST, PUT");
+  EXPECT_EQ(r.messages[3].body, "");
+  EXPECT_EQ(r.messages[4].head.status, 200);
+  EXPECT_EQ(r.messages[4].body, "user ana b");
+  EXPECT_TRUE(client.connected());  // none of these ends the connection
+}
+
 TEST_F(ServerTest, ConnectionCloseAndHttp10) {
   start();
   RawClient closer(reactor(), portNumber());
@@ -388,7 +415,7 @@ TEST_F(ServerTest, ClientVanishingMidStreamEndsTheProducer) {
 TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
   std::vector<std::size_t> pieces;
   router.route(
-      "/upload",
+      "POST", "/upload",
       [&pieces](Request request) -> Deferred<ServerResponse> {
         std::size_t total = 0;
         while (true) {
@@ -415,7 +442,7 @@ TEST_F(ServerTest, StreamedRequestBodyArrivesAsItComes) {
 
 TEST_F(ServerTest, StreamedRequestBodyOverTheLimitGets413) {
   router.route(
-      "/upload",
+      "POST", "/upload",
       [](Request request) -> Deferred<ServerResponse> {
         while (!(co_await request.bodyStream->read()).empty()) {
         }

@@ -82,11 +82,16 @@ class AgentTest : public ::testing::Test {
     router.route("/r2", [](Request) { return http::ServerResponse::redirect(301, "/final?x=1"); });
     router.route("/final", [](Request r) { return http::ServerResponse::text(200, "final " + r.query); });
     router.route("/loop", [](Request) { return http::ServerResponse::redirect(302, "/loop"); });
-    router.route("/see-other", [](Request) { return http::ServerResponse::redirect(303, "/method"); });
-    router.route("/temporary", [](Request) { return http::ServerResponse::redirect(307, "/method"); });
-    router.route("/method", [](Request r) {
+    // Redirected POSTs: 303 makes them GETs, 307 keeps them POSTs.
+    router.route("POST", "/see-other",
+                 [](Request) { return http::ServerResponse::redirect(303, "/method"); });
+    router.route("POST", "/temporary",
+                 [](Request) { return http::ServerResponse::redirect(307, "/method"); });
+    auto method = [](Request r) {
       return http::ServerResponse::text(200, absl::StrCat(r.method, " ", r.body));
-    });
+    };
+    router.route("/method", method);
+    router.route("POST", "/method", method);
     router.route("/headers", echoHeaders);
     router.route("/missing", [](Request) { return http::ServerResponse::text(404, "no such page"); });
     router.route("/gzip", [](Request) {
