@@ -17,7 +17,8 @@ namespace deft::http {
 enum class ParseErrorKind {
   kBadStartLine,              // not "METHOD target HTTP/x.y" / "HTTP/x.y nnn reason"
   kUnsupportedVersion,        // HTTP/2.0 and friends on an HTTP/1.x connection (505)
-  kBadHeader,                 // a field that is not `token ":" OWS value OWS`, NUL, bare CR, obs-fold
+  kBadHeader,                 // a field that is not `token ":" OWS value OWS`, NUL, bare CR,
+                              // obs-fold; a request's Transfer-Encoding that names no coding
   kBadContentLength,          // not plain digits, or too large to represent
   kConflictingContentLength,  // two different Content-Length values
   kBadTransferEncoding,       // a transfer coding we cannot decode
@@ -26,6 +27,7 @@ enum class ParseErrorKind {
   kHeaderSectionTooLarge,     // more bytes of head than ParserLimits allow (431)
   kTooManyHeaders,            // more fields than ParserLimits allow (431)
   kBodyTooLarge,              // more body than ParserLimits allow (413)
+  kTargetTooLong,             // a request line longer than the head limit on its own (414)
 };
 
 // "bad Content-Length" and so on: a short name for logs and error messages.

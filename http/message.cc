@@ -55,6 +55,7 @@ std::string_view describe(ParseErrorKind kind) {
     case ParseErrorKind::kHeaderSectionTooLarge: return "header section too large";
     case ParseErrorKind::kTooManyHeaders: return "too many header fields";
     case ParseErrorKind::kBodyTooLarge: return "body too large";
+    case ParseErrorKind::kTargetTooLong: return "request target too long";
   }
   return "unknown";
 }

@@ -185,6 +185,7 @@ std::optional<LineError> decideFraming(const Headers& headers, Version version, 
 
   std::optional<std::uint64_t> length;
   std::vector<std::string_view> codings;
+  bool sawTransferEncoding = false;
   for (const auto& [name, value] : headers) {
     if (equalsIgnoreCase(name, "Content-Length")) {
       const std::optional<std::uint64_t> n = parseDecimal(value);
@@ -198,6 +199,7 @@ std::optional<LineError> decideFraming(const Headers& headers, Version version, 
       }
       length = n;
     } else if (equalsIgnoreCase(name, "Transfer-Encoding")) {
+      sawTransferEncoding = true;
       std::string_view list = value;
       while (!list.empty()) {
         const std::size_t comma = list.find(',');
@@ -210,6 +212,17 @@ std::optional<LineError> decideFraming(const Headers& headers, Version version, 
 
   if (noBody) {
     framing.kind = BodyFraming::Kind::kNone;
+    return std::nullopt;
+  }
+  if (sawTransferEncoding && codings.empty()) {
+    // A Transfer-Encoding field naming no coding ("", ","). Any Transfer-Encoding means the
+    // message is not framed by Content-Length (RFC 9112 §6.1), and a front end that reads this
+    // one as chunked would disagree with us about where the request ends: refuse it.
+    if (isRequest) {
+      return LineError{ParseErrorKind::kBadHeader, "Transfer-Encoding field names no coding"};
+    }
+    framing.kind = BodyFraming::Kind::kUntilClose;  // chunked is not last: read to close
+    framing.keepAlive = false;
     return std::nullopt;
   }
   if (!codings.empty()) {
@@ -244,6 +257,19 @@ std::optional<LineError> decideFraming(const Headers& headers, Version version, 
 }
 
 }  // namespace
+
+// Over the head limit. For a request whose first line alone is, that is the target (414 rather
+// than 431: RFC 9112 §3).
+template <class Head>
+void Parser<Head>::failHeadTooLarge(bool inStartLine) {
+  if (std::is_same_v<Head, RequestHead> && inStartLine) {
+    fail(ParseErrorKind::kTargetTooLong,
+         absl::StrCat("request line longer than ", limits_.maxHeaderBytes, " bytes"));
+  } else {
+    fail(ParseErrorKind::kHeaderSectionTooLarge,
+         absl::StrCat("head larger than ", limits_.maxHeaderBytes, " bytes"));
+  }
+}
 
 template <class Head>
 void Parser<Head>::fail(ParseErrorKind kind, std::string detail) {
@@ -308,8 +334,7 @@ std::size_t Parser<Head>::consumeHead(std::string_view data) {
     const void* found = std::memchr(data.data() + pos, '\n', data.size() - pos);
     if (found == nullptr) {
       if (head_.size() + data.size() > limits_.maxHeaderBytes) {
-        fail(ParseErrorKind::kHeaderSectionTooLarge,
-             absl::StrCat("head larger than ", limits_.maxHeaderBytes, " bytes"));
+        failHeadTooLarge(lineBegin == 0);
         return 0;
       }
       head_.append(data);
@@ -319,8 +344,7 @@ std::size_t Parser<Head>::consumeHead(std::string_view data) {
     const std::size_t nl = static_cast<std::size_t>(static_cast<const char*>(found) - data.data());
     const std::size_t end = head_.size() + nl + 1;  // head_ + data up to and with this '\n'
     if (end > limits_.maxHeaderBytes) {
-      fail(ParseErrorKind::kHeaderSectionTooLarge,
-           absl::StrCat("head larger than ", limits_.maxHeaderBytes, " bytes"));
+      failHeadTooLarge(lineBegin == 0);
       return 0;
     }
     const std::size_t lineLength = end - 1 - lineBegin;

@@ -113,6 +113,7 @@ class Parser {
   bool deliverBody(std::string_view data);
   void completeMessage(Headers trailers);
   void fail(ParseErrorKind kind, std::string detail);
+  void failHeadTooLarge(bool inStartLine);
 
   Listener& listener_;
   ParserLimits limits_;

@@ -241,4 +241,42 @@ std::optional<std::string> percentDecode(std::string_view text) {
   return out;
 }
 
+bool isValidHostField(std::string_view value) {
+  if (value.empty()) return true;
+  std::string_view host = value;
+  std::string_view port;
+  if (value.front() == '[') {
+    const std::size_t close = value.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : value.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    const std::string_view after = value.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    port = after.empty() ? after : after.substr(1);
+    host = {};
+  } else if (const std::size_t colon = value.rfind(':'); colon != std::string_view::npos) {
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+    if (host.empty()) return false;
+  }
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(host[i]);
+    if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) !=
+                               std::string_view::npos) {
+      continue;
+    }
+    if (c == '%' && i + 2 < host.size() && hexValue(host[i + 1]) >= 0 &&
+        hexValue(host[i + 2]) >= 0) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  for (char c : port) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 }  // namespace deft::http

@@ -61,6 +61,11 @@ struct Url {
 // digits. '+' stays '+' (it means a space only in form bodies).
 std::optional<std::string> percentDecode(std::string_view text);
 
+// Whether `value` may be a Host field's value (RFC 9112 §3.2, RFC 3986 §3.2.2): empty, or a host
+// with an optional ":port". The host is a name of unreserved, sub-delim and percent-encoded
+// characters (an IPv4 address is one), or an IPv6 literal in brackets; the port is digits.
+bool isValidHostField(std::string_view value);
+
 // The default port of a scheme: 80 for http, 443 for https, 0 when unknown.
 std::uint16_t defaultPort(std::string_view scheme);
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "http/url.h"
@@ -20,6 +21,7 @@ int statusFor(ParseErrorKind kind) {
     case ParseErrorKind::kHeaderSectionTooLarge:
     case ParseErrorKind::kTooManyHeaders: return 431;
     case ParseErrorKind::kUnsupportedVersion: return 505;
+    case ParseErrorKind::kTargetTooLong: return 414;
     case ParseErrorKind::kBadTransferEncoding: return 501;
     default: return 400;
   }
@@ -39,6 +41,19 @@ void splitTarget(const std::string& target, std::string& path, std::string& quer
   const std::size_t question = rest.find('?');
   path = std::string(rest.substr(0, question));
   if (question != std::string_view::npos) query = std::string(rest.substr(question + 1));
+}
+
+// RFC 9112 §3.2: origin form ("/a?b") or absolute form ("http://h/a") for every method but
+// CONNECT, which takes the authority form ("host:443"); the asterisk form for OPTIONS only.
+bool targetFormAllowed(std::string_view method, std::string_view target) {
+  if (method == "CONNECT") {
+    return target.front() != '[' ? target.find(':') != std::string_view::npos &&
+                                        isValidHostField(target)
+                                  : isValidHostField(target);
+  }
+  if (target == "*") return method == "OPTIONS";
+  if (target.starts_with("/")) return true;
+  return Url::parse(target).ok();
 }
 
 constexpr std::size_t kInlineBody = 16 * 1024;  // smaller bodies are copied next to the head
@@ -154,9 +169,20 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
   p.framing = framing;
   p.request.peer = transport()->getPeer();
   splitTarget(head.target, p.request.path, p.request.query);
-  if (head.version.minor >= 1 && !head.headers.has("Host")) {
+  const std::vector<std::string_view> hosts = head.headers.getAll("Host");
+  if (hosts.empty() && head.version.minor >= 1) {
     p.errorStatus = 400;
     p.errorText = "HTTP/1.1 request without a Host header";
+  } else if (hosts.size() > 1) {
+    p.errorStatus = 400;
+    p.errorText = "more than one Host field";
+  } else if (!hosts.empty() && !isValidHostField(hosts.front())) {
+    p.errorStatus = 400;
+    p.errorText = StrCat("invalid Host \"", absl::CHexEscape(std::string(hosts.front())), "\"");
+  } else if (!targetFormAllowed(head.method, head.target)) {
+    p.errorStatus = 400;
+    p.errorText = StrCat("request target \"", absl::CHexEscape(head.target),
+                         "\" is in no form ", head.method, " allows");
   }
   if (std::optional<std::string_view> expect = head.headers.get("Expect")) {
     if (equalsIgnoreCase(*expect, "100-continue") && head.version.minor >= 1) {

@@ -148,6 +148,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ChunkedNotAlone",
                 "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 ParseErrorKind::kBadTransferEncoding},
+        BadCase{"EmptyTransferCodingBesideALength",
+                "POST / HTTP/1.1\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\nabc",
+                ParseErrorKind::kBadHeader},
+        BadCase{"OnlyCommasForTransferCoding",
+                "POST / HTTP/1.1\r\nTransfer-Encoding: ,,\r\n\r\n", ParseErrorKind::kBadHeader},
         BadCase{"NoVersion", "GET /\r\n\r\n", ParseErrorKind::kBadStartLine},
         BadCase{"ExtraSpace", "GET  / HTTP/1.1\r\n\r\n", ParseErrorKind::kBadStartLine},
         BadCase{"LowercaseVersion", "GET / http/1.1\r\n\r\n", ParseErrorKind::kBadStartLine},
@@ -188,6 +193,16 @@ TEST(RequestParserTest, Limits) {
   auto endless = parseRequest("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), false, limits);
   ASSERT_TRUE(endless.error);
   EXPECT_EQ(*endless.error, ParseErrorKind::kHeaderSectionTooLarge);
+
+  // A request line over the limit on its own is a target too long (414), not a head (431),
+  // whether its end has arrived or not.
+  auto longTarget =
+      parseRequest("GET /" + std::string(100, 'a') + " HTTP/1.1\r\n\r\n", false, limits);
+  ASSERT_TRUE(longTarget.error);
+  EXPECT_EQ(*longTarget.error, ParseErrorKind::kTargetTooLong);
+  auto unfinished = parseRequest("GET /" + std::string(100, 'a'), false, limits);
+  ASSERT_TRUE(unfinished.error);
+  EXPECT_EQ(*unfinished.error, ParseErrorKind::kTargetTooLong);
 
   limits = {};
   limits.maxHeaderCount = 3;
@@ -275,6 +290,14 @@ TEST(ResponseParserTest, BodyUntilClose) {
 
 TEST(ResponseParserTest, TransferCodingNotChunkedLastReadsUntilClose) {
   auto p = parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nxyz", true);
+  ASSERT_FALSE(p.error) << p.errorMessage;
+  EXPECT_EQ(p.messages[0].framing.kind, Kind::kUntilClose);
+  EXPECT_EQ(p.messages[0].body, "xyz");
+}
+
+TEST(ResponseParserTest, AnEmptyTransferCodingReadsUntilCloseNotByLength) {
+  auto p = parseResponse(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\nContent-Length: 1\r\n\r\nxyz", true);
   ASSERT_FALSE(p.error) << p.errorMessage;
   EXPECT_EQ(p.messages[0].framing.kind, Kind::kUntilClose);
   EXPECT_EQ(p.messages[0].body, "xyz");

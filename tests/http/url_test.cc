@@ -81,5 +81,26 @@ TEST(UrlTest, ResolveNetworkPathKeepsNewPortAndRefusesInjection) {
   EXPECT_FALSE(base.resolve("/a\r\nSet-Cookie: x").ok());
 }
 
+TEST(PercentDecode, DecodesEscapesAndRefusesBrokenOnes) {
+  EXPECT_EQ(percentDecode("a%20b%2Fc%e2%82%AC"), "a b/c\xe2\x82\xac");
+  EXPECT_EQ(percentDecode("plain+text"), "plain+text");  // '+' is not a space here
+  EXPECT_EQ(percentDecode(""), "");
+  EXPECT_EQ(percentDecode("50%"), std::nullopt);
+  EXPECT_EQ(percentDecode("%2"), std::nullopt);
+  EXPECT_EQ(percentDecode("%zz"), std::nullopt);
+}
+
+TEST(HostField, AuthoritiesAreValidAndAnythingElseIsNot) {
+  for (const char* good : {"", "example.com", "example.com:8080", "127.0.0.1", "[::1]",
+                           "[::1]:80", "[2001:db8::7]", "xn--bcher-kva.example", "a_b~c",
+                           "host:", "%41bc"}) {
+    EXPECT_TRUE(isValidHostField(good)) << good;
+  }
+  for (const char* bad : {"exa mple.com", "example.com/x", "example.com:80x", ":80", "[::1",
+                          "[]", "[::1]x", "[::g]", "a@b", "a%4", "h\t", "example.com?q"}) {
+    EXPECT_FALSE(isValidHostField(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace deft::http

@@ -161,6 +161,20 @@ TEST_F(ServerTest, BadRequestsGetTheirStatusAndTheConnectionCloses) {
       {"http/2", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
       {"unknown expect", "GET / HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", 417},
       {"unknown coding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: zip\r\n\r\n", 501},
+      // Any Transfer-Encoding, even one naming no coding, means no Content-Length framing: a
+      // front end that reads it as chunked would disagree about where the request ends.
+      {"empty coding beside a length",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \r\nContent-Length: 3\r\n\r\nabc", 400},
+      {"only commas", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: , ,\r\n\r\n", 400},
+      {"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"invalid host", "GET / HTTP/1.1\r\nHost: exa mple.com/x\r\n\r\n", 400},
+      {"host with a path", "GET / HTTP/1.1\r\nHost: example.com/x\r\n\r\n", 400},
+      {"host with a bad port", "GET / HTTP/1.1\r\nHost: example.com:80x\r\n\r\n", 400},
+      {"target in no form", "GET foo HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"asterisk for GET", "GET * HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"CONNECT to a path", "CONNECT /x HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"target too long", "GET /" + std::string(3000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
+      {"request line unfinished and too long", "GET /" + std::string(3000, 'a'), 414},
   };
   for (const auto& c : cases) {
     RawClient client(reactor(), portNumber());
@@ -172,6 +186,26 @@ TEST_F(ServerTest, BadRequestsGetTheirStatusAndTheConnectionCloses) {
     EXPECT_EQ(r.messages[0].head.headers.get("Connection"), "close") << c.name;
   }
   EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }));
+}
+
+TEST_F(ServerTest, HostAndTargetFormsTheRulesAllow) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send(
+      "GET http://example.com/echo?a HTTP/1.1\r\nHost: example.com\r\n\r\n"  // absolute form
+      "OPTIONS * HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"
+      "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n"
+      "GET /echo HTTP/1.1\r\nHost: xn--bcher-kva.example%2e\r\n\r\n"
+      "GET /echo HTTP/1.0\r\n\r\n");  // HTTP/1.0 needs no Host
+  ASSERT_TRUE(client.waitForClose());
+  auto r = client.responses();
+  ASSERT_EQ(r.messages.size(), 5u) << client.received();
+  EXPECT_EQ(r.messages[0].head.status, 200);
+  EXPECT_EQ(r.messages[0].body, "GET http://example.com/echo?a ");
+  EXPECT_EQ(r.messages[1].head.status, 204);
+  EXPECT_EQ(r.messages[2].head.status, 200);
+  EXPECT_EQ(r.messages[3].head.status, 200);
+  EXPECT_EQ(r.messages[4].head.status, 200);
 }
 
 TEST_F(ServerTest, GarbageAfterAGoodRequestIsAnsweredInTurn) {
