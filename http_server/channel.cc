@@ -89,6 +89,7 @@ HttpChannel::HttpChannel(Site& site) : site_(site), parser_(*this, site.options(
 HttpChannel::~HttpChannel() {
   cancelTimer(headerTimer_);
   cancelTimer(idleTimer_);
+  cancelTimer(lingerTimer_);
   --site_.openConnections_;
 }
 
@@ -120,6 +121,7 @@ void HttpChannel::startIdleTimer() {
 }
 
 void HttpChannel::dataReceived(std::string_view data) {
+  if (lingering_) return;  // discarded: we are only waiting for the client to close
   if (idleTimer_ && idleTimer_->active()) idleTimer_->reset(site_.options().idleTimeout);
   if (!parser_.feed(data)) {
     const ParseError& error = *parser_.error();
@@ -130,13 +132,18 @@ void HttpChannel::dataReceived(std::string_view data) {
     headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, scope().bind([this] {
       if (lost_) return;
       headerTimer_.reset();
-      // A client trickling its head (slowloris): nothing useful can be said mid-request.
-      transport()->abortConnection();
+      // A client trickling its head (slowloris): 408, in its turn, then close.
+      rejectRequest(408, "the request head did not arrive in time");
     }));
   }
 }
 
 void HttpChannel::readConnectionLost() {
+  readClosed_ = true;
+  if (lingering_) {
+    transport()->loseConnection();  // nothing is left unread: the close is clean now
+    return;
+  }
   // The client sent all it will. Answer what it asked, then close.
   if (!parser_.finish() && parser_.error()) {
     rejectRequest(statusFor(parser_.error()->kind()), parser_.error()->what());
@@ -151,6 +158,7 @@ void HttpChannel::connectionLost(const Failure& reason) {
   lost_ = true;
   cancelTimer(headerTimer_);
   cancelTimer(idleTimer_);
+  cancelTimer(lingerTimer_);
   if (writer_) writer_->close(reason);
   for (Pending& p : pending_) {
     if (p.request.bodyStream) p.request.bodyStream->fail(reason);
@@ -206,6 +214,7 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
     p.complete = true;
     parser_.stop();
     closing_ = true;
+    lingerOnClose_ = true;
   } else if (p.route != nullptr && p.route->options.streamBody) {
     p.request.bodyStream = std::make_shared<RequestBody>();
     p.request.bodyStream->onDrained(scope().bind([this] {
@@ -257,6 +266,7 @@ void HttpChannel::rejectRequest(int status, std::string text) {
   // closes. If its head was already taken, the error replaces that request's answer.
   parser_.stop();
   closing_ = true;
+  lingerOnClose_ = true;
   if (!pending_.empty() && !pending_.back().complete && !pending_.back().dispatched) {
     pending_.back().errorStatus = status;
     pending_.back().errorText = std::move(text);
@@ -430,10 +440,11 @@ void HttpChannel::finishResponse() {
     // read and thrown away to find the next request; closing is simpler and safe.
     parser_.stop();
     closing_ = true;
+    lingerOnClose_ = true;
   }
   pending_.pop_front();
   if (closing_ && pending_.empty()) {
-    transport()->loseConnection();
+    closeConnection();
     return;
   }
   if (readPaused_ && pending_.size() <= site_.options().maxPipelined) {
@@ -450,6 +461,31 @@ void HttpChannel::finishResponse() {
   startIdleTimer();  // silence from here on is the client's
   sendContinueIfNeeded();
   dispatchNext();
+}
+
+// Closes after the responses written so far have gone out. When the client may still be sending
+// (we stopped reading after an error), the close is graceful (RFC 9112 §9.6): shut our write
+// side, so the response and then a FIN go out, and discard what arrives until the client closes
+// or lingerTimeout passes. Closing with unread input would make the kernel send a reset, which
+// can destroy the response before the client has read it.
+void HttpChannel::closeConnection() {
+  if (!lingerOnClose_ || readClosed_) {
+    transport()->loseConnection();
+    return;
+  }
+  if (lingering_) return;
+  lingering_ = true;
+  cancelTimer(headerTimer_);
+  cancelTimer(idleTimer_);
+  if (readPaused_) {
+    readPaused_ = false;
+    transport()->resumeProducing();  // read, to discard: unread input is what causes the reset
+  }
+  transport()->loseWriteConnection();
+  lingerTimer_ = site_.reactor_.callLater(site_.options().lingerTimeout, scope().bind([this] {
+    lingerTimer_.reset();
+    if (!lost_) transport()->loseConnection();
+  }));
 }
 
 void HttpChannel::pauseProducing() {

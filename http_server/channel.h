@@ -70,6 +70,7 @@ class HttpChannel final : public Protocol,
   static ServerResponse routerAnswer(const Pending& pending);
   void writeError(int status, const std::string& text);
   void finishResponse();
+  void closeConnection();
   void sendContinueIfNeeded();
 
   Site& site_;
@@ -81,7 +82,11 @@ class HttpChannel final : public Protocol,
   std::function<Deferred<void>(std::shared_ptr<BodyWriter>)> stream_;  // ... and what streams it
   std::shared_ptr<IDelayedCall> headerTimer_;
   std::shared_ptr<IDelayedCall> idleTimer_;
+  std::shared_ptr<IDelayedCall> lingerTimer_;
   bool closing_ = false;     // no more requests: close after the queued responses
+  bool lingerOnClose_ = false;  // we stopped reading before the client stopped sending
+  bool readClosed_ = false;     // the client has half-closed
+  bool lingering_ = false;      // write side shut, discarding input until the client closes
   bool readPaused_ = false;  // we paused the transport (queue full / body stream full)
   bool lost_ = false;
 };

@@ -14,12 +14,14 @@
 // Deferred, and the server answers other connections meanwhile. On one connection, requests are
 // answered in order: pipelined requests wait for the ones before them.
 //
-// Bad requests get the status RFC 9110 names (400, 413 body too large, 431 head too large, 505,
-// 417 for an Expect we do not know, 501 for a transfer coding we do not know) and the connection
-// is closed. A handler that throws or
-// errbacks gives a 500; the failure goes to the error reporter (stderr by default) and the server
-// lives on. A client that trickles its head is cut off after `headerTimeout`; one that sends
-// nothing for `idleTimeout` between requests (or while we wait for its body) too.
+// Bad requests get the status RFC 9110 names (400, 413 body too large, 414 target too long, 431
+// head too large, 505, 417 for an Expect we do not know, 501 for a transfer coding we do not
+// know), and the connection then closes gracefully: the server stops reading requests, shuts its
+// write side once the response is out, and discards what the client still sends for up to
+// `lingerTimeout`, so the client reads the response rather than a reset. A handler that throws
+// or errbacks gives a 500; the failure goes to the error reporter (stderr by default) and the
+// server lives on. A client that trickles its head gets 408 after `headerTimeout`; one that sends
+// nothing for `idleTimeout` between requests (or while we wait for its body) is closed.
 
 #ifndef DEFT_HTTP_SERVER_SITE_H_
 #define DEFT_HTTP_SERVER_SITE_H_
@@ -43,6 +45,10 @@ struct ServerOptions {
                          .maxBodyBytes = 10 * 1024 * 1024};
   absl::Duration headerTimeout = absl::Seconds(30);  // first byte of a head to its end
   absl::Duration idleTimeout = absl::Seconds(60);    // silence while we wait for the client
+  // After an error response the server stops reading requests but keeps discarding what the
+  // client still sends, for at most this long, before it closes (RFC 9112 §9.6): closing with
+  // unread input makes the kernel send a reset, which can destroy the response in flight.
+  absl::Duration lingerTimeout = absl::Seconds(2);
   // Complete requests queued behind the one being answered before we stop reading.
   std::size_t maxPipelined = 16;
   std::string serverName = "deft";

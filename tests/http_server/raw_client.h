@@ -28,6 +28,10 @@ class RawClient {
 
   bool connected() const { return record_->made && !record_->lost; }
   bool closed() const { return record_->lost.has_value(); }
+  // Why the connection ended: ConnectionDone for a clean close, ConnectionLost for a reset.
+  const std::optional<Failure>& lostReason() const { return record_->lost; }
+  // By default the client closes when the server half-closes; this one keeps its side open.
+  void keepOpenOnPeerEof() { record_->closeOnPeerEof = false; }
   const std::string& received() const { return record_->received; }
   ITransport* transport() const { return record_->transport; }
 

@@ -341,10 +341,55 @@ TEST_F(ServerTest, SlowlorisIsCutOff) {
   // One header line every 50 ms, forever: the idle timer never fires, the header timer does.
   while (!client.closed() && absl::Now() - begin < absl::Seconds(5)) {
     client.send("X-Trickle: a\r\n");
-    reactor().iterate(absl::Milliseconds(50));
+    runUntil(reactor(), [&] { return client.closed(); }, absl::Milliseconds(50));
   }
   EXPECT_TRUE(client.closed());
   EXPECT_LT(absl::Now() - begin, absl::Seconds(2));
+  // Nothing of a response had started: it says why before closing.
+  auto r = client.responses();
+  ASSERT_EQ(r.messages.size(), 1u) << client.received();
+  EXPECT_EQ(r.messages[0].head.status, 408);
+}
+
+// RFC 9112 §9.6: an error response is followed by a half-close and the server discards what the
+// client still sends, so the client reads the whole response and a clean end, never a reset
+// (which the kernel sends when a socket closes with unread input, and which can destroy the
+// response before the client reads it).
+TEST_F(ServerTest, AnErrorClosesGracefullyWhileTheClientStillSends) {
+  ServerOptions options;
+  options.limits.maxHeaderBytes = 2000;
+  start(options);
+  RawClient client(reactor(), portNumber());
+  // A head over the limit, and more behind it that the server will never parse.
+  client.send("GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(3000, 'a') + "\r\n\r\n" +
+              std::string(256 * 1024, 'x'));
+  ASSERT_TRUE(client.waitForClose(absl::Seconds(5)));
+  auto r = client.responses();
+  ASSERT_EQ(r.messages.size(), 1u) << client.received();
+  EXPECT_EQ(r.messages[0].head.status, 431);
+  EXPECT_TRUE(r.messages[0].complete);
+  ASSERT_TRUE(client.lostReason());
+  EXPECT_TRUE(client.lostReason()->check<ConnectionDone>()) << client.lostReason()->describe();
+  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }));
+}
+
+TEST_F(ServerTest, ALingeringClientIsClosedAfterTheLingerTimeout) {
+  ServerOptions options;
+  options.limits.maxHeaderBytes = 2000;
+  options.lingerTimeout = absl::Milliseconds(200);
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.keepOpenOnPeerEof();  // it never closes its side, and keeps sending
+  client.send("GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(3000, 'a') + "\r\n\r\n");
+  const absl::Time begin = absl::Now();
+  while (!client.closed() && absl::Now() - begin < absl::Seconds(5)) {
+    client.send(std::string(1024, 'x'));
+    reactor().iterate(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(client.closed());
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(2));
+  EXPECT_EQ(client.responses().messages.at(0).head.status, 431);
+  EXPECT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }));
 }
 
 TEST_F(ServerTest, IdleConnectionsAreClosed) {
