@@ -95,6 +95,9 @@ HttpChannel::~HttpChannel() {
 
 void HttpChannel::connectionMade() {
   transport()->setTcpNoDelay(true);  // responses go out whole; do not wait for Nagle
+  // For the whole connection, so the transport says when the client stops reading: no further
+  // request is answered (and none read) until what was written drains.
+  transport()->registerProducer(static_cast<IPushProducer*>(this));
   startIdleTimer();
 }
 
@@ -111,12 +114,22 @@ void HttpChannel::startIdleTimer() {
   idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
     if (lost_) return;
     idleTimer_.reset();
+    if (writePaused_) {
+      // Our answers wait for the client to read them. One that has not drained the buffer for a
+      // whole idle timeout is gone or hostile: a close would wait for it forever, so cut it.
+      if (site_.reactor_.seconds() - lastDrained_ >= site_.options().idleTimeout) {
+        transport()->abortConnection();
+      } else {
+        startIdleTimer();
+      }
+      return;
+    }
     if (!pending_.empty() && pending_.front().dispatched) {
       // We are the slow side (a handler still runs): the client is not idle.
       startIdleTimer();
       return;
     }
-    transport()->loseConnection();
+    closeNow();
   }));
 }
 
@@ -141,7 +154,7 @@ void HttpChannel::dataReceived(std::string_view data) {
 void HttpChannel::readConnectionLost() {
   readClosed_ = true;
   if (lingering_) {
-    transport()->loseConnection();  // nothing is left unread: the close is clean now
+    closeNow();  // nothing is left unread: the close is clean now
     return;
   }
   // The client sent all it will. Answer what it asked, then close.
@@ -151,7 +164,7 @@ void HttpChannel::readConnectionLost() {
   }
   parser_.stop();
   closing_ = true;
-  if (pending_.empty()) transport()->loseConnection();
+  if (pending_.empty()) closeNow();
 }
 
 void HttpChannel::connectionLost(const Failure& reason) {
@@ -218,10 +231,7 @@ void HttpChannel::onHead(RequestHead head, const BodyFraming& framing) {
   } else if (p.route != nullptr && p.route->options.streamBody) {
     p.request.bodyStream = std::make_shared<RequestBody>();
     p.request.bodyStream->onDrained(scope().bind([this] {
-      if (!lost_ && readPaused_) {
-        readPaused_ = false;
-        transport()->resumeProducing();
-      }
+      if (!lost_) updateReading();
     }));
   }
   pending_.push_back(std::move(p));
@@ -238,10 +248,7 @@ void HttpChannel::onBody(std::string_view data) {
   // The handler may run, answer, and so retire `p` inside push(): hold the stream itself.
   const std::shared_ptr<RequestBody> stream = p.request.bodyStream;
   stream->push(data);
-  if (!lost_ && stream->buffered() > RequestBody::kHighWater && !readPaused_) {
-    readPaused_ = true;
-    transport()->pauseProducing();
-  }
+  if (!lost_) updateReading();
 }
 
 void HttpChannel::onMessageComplete(Headers trailers) {
@@ -252,10 +259,7 @@ void HttpChannel::onMessageComplete(Headers trailers) {
     parser_.stop();
     closing_ = true;
   }
-  if (pending_.size() > site_.options().maxPipelined && !readPaused_) {
-    readPaused_ = true;
-    transport()->pauseProducing();
-  }
+  updateReading();
   // Last, because it may run the handler to its end and retire `p`.
   if (const std::shared_ptr<RequestBody> stream = p.request.bodyStream) stream->end();
   dispatchNext();
@@ -298,7 +302,8 @@ void HttpChannel::sendContinueIfNeeded() {
 }
 
 void HttpChannel::dispatchNext() {
-  if (running_ || lost_ || pending_.empty()) return;
+  // Not while the client is not reading: each answer would only pile up in the transport.
+  if (running_ || lost_ || writePaused_ || pending_.empty()) return;
   Pending& front = pending_.front();
   if (front.dispatched) return;
   if (front.errorStatus != 0) {
@@ -414,13 +419,12 @@ Deferred<void> HttpChannel::respond(ServerResponse response) {
   if (!streamed) return succeed();
 
   writer_ = std::make_shared<BodyWriter>(transport(), chunked);
-  transport()->registerProducer(static_cast<IPushProducer*>(this));
+  if (writePaused_) writer_->pause();
   // Kept here, not in the local `response`: a coroutine lambda's captures live in the function
   // object, which must outlive the coroutine.
   stream_ = std::move(response.stream);
   return scope().track(maybeDeferred(stream_, writer_)).addCallback([this, chunked] {
     if (lost_) return;
-    transport()->unregisterProducer();
     writer_.reset();
     if (chunked) transport()->write(kLastChunk);
   });
@@ -447,17 +451,7 @@ void HttpChannel::finishResponse() {
     closeConnection();
     return;
   }
-  if (readPaused_ && pending_.size() <= site_.options().maxPipelined) {
-    bool streamFull = false;
-    for (const Pending& p : pending_) {
-      streamFull = streamFull || (p.request.bodyStream &&
-                                  p.request.bodyStream->buffered() > RequestBody::kHighWater);
-    }
-    if (!streamFull) {
-      readPaused_ = false;
-      transport()->resumeProducing();
-    }
-  }
+  updateReading();
   startIdleTimer();  // silence from here on is the client's
   sendContinueIfNeeded();
   dispatchNext();
@@ -470,7 +464,7 @@ void HttpChannel::finishResponse() {
 // can destroy the response before the client has read it.
 void HttpChannel::closeConnection() {
   if (!lingerOnClose_ || readClosed_) {
-    transport()->loseConnection();
+    closeNow();
     return;
   }
   if (lingering_) return;
@@ -481,19 +475,53 @@ void HttpChannel::closeConnection() {
     readPaused_ = false;
     transport()->resumeProducing();  // read, to discard: unread input is what causes the reset
   }
+  transport()->unregisterProducer();  // the write side shuts once the buffer drains
   transport()->loseWriteConnection();
   lingerTimer_ = site_.reactor_.callLater(site_.options().lingerTimeout, scope().bind([this] {
     lingerTimer_.reset();
-    if (!lost_) transport()->loseConnection();
+    if (!lost_) closeNow();
   }));
 }
 
-void HttpChannel::pauseProducing() {
-  if (writer_) writer_->pause();
+void HttpChannel::closeNow() {
+  transport()->unregisterProducer();  // a transport waits for its producer before it closes
+  transport()->loseConnection();
 }
 
+// Reads stop while the client is not reading our responses, while more complete requests wait
+// than maxPipelined, or while a streamed request body is full; they resume when none holds.
+void HttpChannel::updateReading() {
+  if (lost_ || lingering_) return;
+  bool streamFull = false;
+  for (const Pending& p : pending_) {
+    streamFull = streamFull || (p.request.bodyStream &&
+                                p.request.bodyStream->buffered() > RequestBody::kHighWater);
+  }
+  const bool pause = writePaused_ || streamFull || pending_.size() > site_.options().maxPipelined;
+  if (pause && !readPaused_) {
+    readPaused_ = true;
+    transport()->pauseProducing();
+  } else if (!pause && readPaused_) {
+    readPaused_ = false;
+    transport()->resumeProducing();
+  }
+}
+
+// The transport's buffer passed its high-water mark: the client reads slower than we answer.
+void HttpChannel::pauseProducing() {
+  writePaused_ = true;
+  lastDrained_ = site_.reactor_.seconds();
+  if (writer_) writer_->pause();
+  updateReading();
+}
+
+// ... and has drained: answer the next request, read again.
 void HttpChannel::resumeProducing() {
+  writePaused_ = false;
+  lastDrained_ = site_.reactor_.seconds();
   if (writer_) writer_->drained();
+  updateReading();
+  dispatchNext();
 }
 
 void HttpChannel::stopProducing() {}

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "absl/time/time.h"
 #include "deferred/deferred.h"
 #include "http/parser.h"
 #include "http_server/request.h"
@@ -71,6 +72,8 @@ class HttpChannel final : public Protocol,
   void writeError(int status, const std::string& text);
   void finishResponse();
   void closeConnection();
+  void closeNow();
+  void updateReading();
   void sendContinueIfNeeded();
 
   Site& site_;
@@ -87,7 +90,9 @@ class HttpChannel final : public Protocol,
   bool lingerOnClose_ = false;  // we stopped reading before the client stopped sending
   bool readClosed_ = false;     // the client has half-closed
   bool lingering_ = false;      // write side shut, discarding input until the client closes
-  bool readPaused_ = false;  // we paused the transport (queue full / body stream full)
+  bool readPaused_ = false;   // we paused the transport's reading (updateReading says why)
+  bool writePaused_ = false;  // the transport's write buffer is over its high-water mark
+  absl::Time lastDrained_;    // when it last was not
   bool lost_ = false;
 };
 

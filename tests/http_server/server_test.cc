@@ -2,7 +2,10 @@
 // garbage, slowloris, disconnects, 100-continue, streaming both ways, handler failures.
 
 #include <dirent.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -287,6 +290,46 @@ TEST_F(ServerTest, RoutesByMethodWith405And501AndOptions) {
   EXPECT_EQ(r.messages[4].head.status, 200);
   EXPECT_EQ(r.messages[4].body, "user ana b");
   EXPECT_TRUE(client.connected());  // none of these ends the connection
+}
+
+// This process's resident memory, in bytes (Linux /proc/self/statm: pages).
+std::size_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t sizePages = 0;
+  std::size_t residentPages = 0;
+  statm >> sizePages >> residentPages;
+  return residentPages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// A client that pipelines 200 requests for a 1 MiB page and never reads: the server answers no
+// further request while its answers wait in the transport, so its memory stays bounded (200 MiB
+// before), and a second client is answered promptly throughout.
+TEST_F(ServerTest, APipeliningClientThatNeverReadsCannotGrowTheServerOrStallOthers) {
+  const std::string page(1 << 20, 'p');
+  router.route("/big", [&page](Request) { return ServerResponse::text(200, page); });
+  start();
+  RawClient hog(reactor(), portNumber());
+  hog.transport()->pauseProducing();  // it never reads
+  std::string requests;
+  for (int i = 0; i < 200; ++i) requests += "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+  const std::size_t before = residentBytes();
+  hog.send(requests);
+
+  absl::Duration slowest;
+  const absl::Time begin = absl::Now();
+  int answered = 0;
+  while (absl::Now() - begin < absl::Seconds(1)) {
+    RawClient other(reactor(), portNumber());
+    const absl::Time asked = absl::Now();
+    other.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(other.waitForResponses(1, absl::Seconds(2)));
+    slowest = std::max(slowest, absl::Now() - asked);
+    ++answered;
+  }
+  const std::size_t growth = residentBytes() - std::min(before, residentBytes());
+  EXPECT_LT(growth, std::size_t{48} << 20) << "the server buffered answers nobody reads";
+  EXPECT_LT(slowest, absl::Milliseconds(100)) << "after " << answered << " requests";
+  EXPECT_TRUE(hog.connected());
 }
 
 TEST_F(ServerTest, ConnectionCloseAndHttp10) {
