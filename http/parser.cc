@@ -281,6 +281,10 @@ template <class Head>
 bool Parser<Head>::feed(std::string_view data) {
   if (state_ == State::kError) return false;
   while (!data.empty() && !stopped_) {
+    if (paused_) {
+      held_.append(data);  // parsed on resume()
+      return true;
+    }
     std::size_t used = 0;
     switch (state_) {
       case State::kHead: used = consumeHead(data); break;
@@ -296,6 +300,14 @@ bool Parser<Head>::feed(std::string_view data) {
     data.remove_prefix(used);
   }
   return true;
+}
+
+template <class Head>
+bool Parser<Head>::resume() {
+  if (!paused_) return state_ != State::kError;
+  paused_ = false;
+  const std::string held = std::exchange(held_, std::string());
+  return feed(held);  // may pause again, holding the rest anew
 }
 
 template <class Head>

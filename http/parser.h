@@ -85,6 +85,16 @@ class Parser {
   // message, or a client that wants no more.
   void stop() { stopped_ = true; }
 
+  // No more callbacks until resume(): what feed() gets meanwhile, and the rest of the data being
+  // fed, is kept unparsed. Called from onMessageComplete, it stops at that message's end: how a
+  // server takes pipelined requests a few at a time. The caller bounds what is kept by not
+  // reading from the connection while paused.
+  void pause() { paused_ = true; }
+  // Parses what was kept, calling the listener (it may pause again), then goes on as usual.
+  // False on invalid input, as feed().
+  bool resume();
+  bool paused() const { return paused_; }
+
   // Responses only: the next response answers a request with `method` (a HEAD response has no
   // body). "GET" when never called.
   void expectResponseTo(std::string_view method) { requestMethod_ = method; }
@@ -119,6 +129,8 @@ class Parser {
   ParserLimits limits_;
   State state_ = State::kHead;
   bool stopped_ = false;
+  bool paused_ = false;
+  std::string held_;  // fed while paused
   std::optional<ParseError> error_;
 
   std::string head_;            // the head (or chunk-size line, or trailers) so far

@@ -136,6 +136,7 @@ void HttpChannel::startIdleTimer() {
 void HttpChannel::dataReceived(std::string_view data) {
   if (lingering_) return;  // discarded: we are only waiting for the client to close
   if (idleTimer_ && idleTimer_->active()) idleTimer_->reset(site_.options().idleTimeout);
+  answeredThisTurn_ = 0;
   if (!parser_.feed(data)) {
     const ParseError& error = *parser_.error();
     rejectRequest(statusFor(error.kind()), error.what());
@@ -157,6 +158,11 @@ void HttpChannel::readConnectionLost() {
     closeNow();  // nothing is left unread: the close is clean now
     return;
   }
+  if (parser_.paused()) return;  // finishInput() runs once the requests held back are parsed
+  finishInput();
+}
+
+void HttpChannel::finishInput() {
   // The client sent all it will. Answer what it asked, then close.
   if (!parser_.finish() && parser_.error()) {
     rejectRequest(statusFor(parser_.error()->kind()), parser_.error()->what());
@@ -258,6 +264,13 @@ void HttpChannel::onMessageComplete(Headers trailers) {
   if (!p.framing.keepAlive) {
     parser_.stop();
     closing_ = true;
+  }
+  // Pipelined requests are taken a few at a time: past maxPipelined waiting, or answered in this
+  // turn of the loop, the rest wait (unparsed, and unread) for the next turn, so one client's
+  // burst cannot hold the loop from the others.
+  if (pending_.size() > site_.options().maxPipelined ||
+      answeredThisTurn_ >= site_.options().maxPipelined) {
+    parser_.pause();
   }
   updateReading();
   // Last, because it may run the handler to its end and retire `p`.
@@ -439,6 +452,7 @@ void HttpChannel::writeError(int status, const std::string& text) {
 void HttpChannel::finishResponse() {
   running_.reset();
   ++finishedResponses_;
+  ++answeredThisTurn_;
   if (!pending_.front().complete) {
     // A streaming handler answered before its body ended. The rest of the body would have to be
     // read and thrown away to find the next request; closing is simpler and safe.
@@ -452,6 +466,7 @@ void HttpChannel::finishResponse() {
     return;
   }
   updateReading();
+  resumeParsingSoon();
   startIdleTimer();  // silence from here on is the client's
   sendContinueIfNeeded();
   dispatchNext();
@@ -483,6 +498,27 @@ void HttpChannel::closeConnection() {
   }));
 }
 
+// Takes the requests the parser holds back on the next turn of the loop: others are served
+// meanwhile, and the stack does not grow with the length of a pipeline.
+void HttpChannel::resumeParsingSoon() {
+  if (!parser_.paused() || resumeScheduled_ || lost_ || lingering_ || writePaused_ ||
+      pending_.size() > site_.options().maxPipelined) {
+    return;
+  }
+  resumeScheduled_ = true;
+  site_.reactor_.callLater(absl::ZeroDuration(), scope().bind([this] {
+    resumeScheduled_ = false;
+    answeredThisTurn_ = 0;
+    if (lost_ || lingering_) return;
+    if (!parser_.resume()) {
+      rejectRequest(statusFor(parser_.error()->kind()), parser_.error()->what());
+      return;
+    }
+    updateReading();
+    if (readClosed_ && !parser_.paused()) finishInput();
+  }));
+}
+
 void HttpChannel::closeNow() {
   transport()->unregisterProducer();  // a transport waits for its producer before it closes
   transport()->loseConnection();
@@ -497,7 +533,8 @@ void HttpChannel::updateReading() {
     streamFull = streamFull || (p.request.bodyStream &&
                                 p.request.bodyStream->buffered() > RequestBody::kHighWater);
   }
-  const bool pause = writePaused_ || streamFull || pending_.size() > site_.options().maxPipelined;
+  const bool pause = writePaused_ || streamFull || parser_.paused() ||
+                     pending_.size() > site_.options().maxPipelined;
   if (pause && !readPaused_) {
     readPaused_ = true;
     transport()->pauseProducing();
@@ -522,6 +559,7 @@ void HttpChannel::resumeProducing() {
   if (writer_) writer_->drained();
   updateReading();
   dispatchNext();
+  resumeParsingSoon();
 }
 
 void HttpChannel::stopProducing() {}

@@ -74,6 +74,8 @@ class HttpChannel final : public Protocol,
   void closeConnection();
   void closeNow();
   void updateReading();
+  void resumeParsingSoon();
+  void finishInput();
   void sendContinueIfNeeded();
 
   Site& site_;
@@ -93,6 +95,8 @@ class HttpChannel final : public Protocol,
   bool readPaused_ = false;   // we paused the transport's reading (updateReading says why)
   bool writePaused_ = false;  // the transport's write buffer is over its high-water mark
   absl::Time lastDrained_;    // when it last was not
+  std::size_t answeredThisTurn_ = 0;  // requests answered since this turn's input arrived
+  bool resumeScheduled_ = false;
   bool lost_ = false;
 };
 
