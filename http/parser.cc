@@ -73,13 +73,22 @@ std::optional<LineError> splitLines(std::string_view head, std::vector<std::stri
   return std::nullopt;
 }
 
-// `name: value` lines into `headers`.
+bool startsWithWhitespace(std::string_view line) {
+  return !line.empty() && (line.front() == ' ' || line.front() == '\t');
+}
+
+// `name: value` lines into `headers`. A line that starts with whitespace continues the field
+// before it (obs-fold): with `unfold` (responses, RFC 9112 §5.2: a user agent MUST) each fold
+// becomes one space; otherwise (requests) it is an error.
 std::optional<LineError> parseFields(std::span<const std::string_view> lines,
-                                     const ParserLimits& limits, Headers& headers) {
-  for (std::string_view line : lines) {
-    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+                                     const ParserLimits& limits, bool unfold, Headers& headers) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view line = lines[i];
+    if (startsWithWhitespace(line)) {
       return LineError{ParseErrorKind::kBadHeader,
-                       "obsolete line folding (a line starting with whitespace): " + quoted(line)};
+                       (unfold ? "a folded line with no field before it: "
+                               : "obsolete line folding (a line starting with whitespace): ") +
+                           quoted(line)};
     }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -91,7 +100,14 @@ std::optional<LineError> parseFields(std::span<const std::string_view> lines,
                        "field name " + quoted(name) +
                            " is not a token (whitespace before the colon is not allowed)"};
     }
-    const std::string_view value = trimOws(line.substr(colon + 1));
+    std::string value(trimOws(line.substr(colon + 1)));
+    while (unfold && i + 1 < lines.size() && startsWithWhitespace(lines[i + 1])) {
+      const std::string_view more = trimOws(lines[++i]);
+      if (!more.empty()) {
+        if (!value.empty()) value.push_back(' ');
+        value.append(more);
+      }
+    }
     if (!internal::isFieldValue(value)) {
       return LineError{ParseErrorKind::kBadHeader,
                        StrCat("control character (NUL, CR, ...) in field ", name)};
@@ -100,7 +116,7 @@ std::optional<LineError> parseFields(std::span<const std::string_view> lines,
       return LineError{ParseErrorKind::kTooManyHeaders,
                        absl::StrCat("more than ", limits.maxHeaderCount, " header fields")};
     }
-    headers.add(std::string(name), std::string(value));
+    headers.add(std::string(name), std::move(value));
   }
   return std::nullopt;
 }
@@ -395,7 +411,7 @@ bool Parser<Head>::parseHead(std::string_view text) {
   if (!problem) problem = parseStartLine(lines.front(), head);
   if (!problem) {
     problem = parseFields(std::span<const std::string_view>(lines).subspan(1), limits_,
-                          head.headers);
+                          std::is_same_v<Head, ResponseHead>, head.headers);
   }
   BodyFraming framing;
   if (!problem) {
@@ -562,7 +578,9 @@ std::size_t Parser<Head>::consumeTrailers(std::string_view data) {
       std::vector<std::string_view> lines;
       std::optional<LineError> problem = splitLines(head_, lines);
       Headers trailers;
-      if (!problem) problem = parseFields(lines, limits_, trailers);
+      if (!problem) {
+        problem = parseFields(lines, limits_, std::is_same_v<Head, ResponseHead>, trailers);
+      }
       if (problem) {
         fail(problem->kind, "in trailers: " + problem->detail);
         return 0;

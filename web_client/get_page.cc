@@ -22,8 +22,8 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
     options.headers.add("Accept-Encoding", "gzip, deflate");
   }
   RequestOptions requestOptions;
-  // With decoding, the limit applies to the decoded body (below); the encoded one is smaller.
-  requestOptions.maxBodyBytes = options.compressed ? 0 : options.maxSize;
+  // On the wire, whatever the encoding; with decoding, again on the decoded body (below).
+  requestOptions.maxBodyBytes = options.maxSize;
   Response response = co_await requestFollowingRedirects(
       agent, options.method, *parsed, std::move(options.headers), std::move(options.body),
       requestOptions, options.followRedirects ? options.maxRedirects : 0);
@@ -37,9 +37,10 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   if (options.compressed) {
     const std::string coding(page.headers.get("Content-Encoding").value_or(""));
     if (http::equalsIgnoreCase(coding, "gzip") || http::equalsIgnoreCase(coding, "deflate")) {
-      page.body = gunzip(page.body, options.maxSize != 0
-                                        ? options.maxSize
-                                        : std::numeric_limits<std::uint64_t>::max());
+      page.body = gunzip(page.body,
+                         options.maxSize != 0 ? options.maxSize
+                                              : std::numeric_limits<std::uint64_t>::max(),
+                         options.maxDecodeRatio);
       page.headers.remove("Content-Encoding");
     }
   }
@@ -91,6 +92,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
     }
     if (!url.sameOrigin(*next)) {
       headers.remove("Authorization");
+      headers.remove("Proxy-Authorization");
       headers.remove("Cookie");
     }
     headers.remove("Host");  // the Agent writes the new one, with the new port

@@ -52,8 +52,12 @@ struct PageOptions {
   absl::Duration connectTimeout = absl::Seconds(30);  // used when `agent` is not given
   bool followRedirects = true;
   int maxRedirects = 20;
-  std::uint64_t maxSize = 0;  // bytes of body (decoded, with `compressed`); 0: no limit
-  bool compressed = false;    // send Accept-Encoding: gzip, deflate and decode the body
+  // Bytes of body, on the wire and (with `compressed`) decoded; 0: no limit.
+  std::uint64_t maxSize = 0;
+  bool compressed = false;  // send Accept-Encoding: gzip, deflate and decode the body
+  // With `compressed`: a body that decodes to more than this many times its encoded size (and
+  // over 1 MiB) is a decompression bomb, stopped with ResponseTooLarge. 0: no ratio limit.
+  std::uint64_t maxDecodeRatio = 200;
   // The Agent to use (its pool and options). A new one for this fetch when null.
   std::shared_ptr<Agent> agent;
 };

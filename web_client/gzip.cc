@@ -1,5 +1,8 @@
 #include "web_client/gzip.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <zlib.h>
 
 #include "absl/strings/str_cat.h"
@@ -7,7 +10,11 @@
 
 namespace deft::web {
 
-std::string gunzip(std::string_view encoded, std::uint64_t maxDecoded) {
+std::string gunzip(std::string_view encoded, std::uint64_t maxDecoded, std::uint64_t maxRatio) {
+  std::uint64_t byRatio = std::numeric_limits<std::uint64_t>::max();
+  if (maxRatio != 0 && encoded.size() <= byRatio / maxRatio) {
+    byRatio = std::max<std::uint64_t>(kRatioFloor, maxRatio * encoded.size());
+  }
   z_stream stream{};
   // 32 + MAX_WBITS: detect a gzip or zlib header.
   if (inflateInit2(&stream, 32 + MAX_WBITS) != Z_OK) throw DecodingError("zlib init failed");
@@ -29,6 +36,11 @@ std::string gunzip(std::string_view encoded, std::uint64_t maxDecoded) {
     if (out.size() > maxDecoded) {
       inflateEnd(&stream);
       throw ResponseTooLarge(absl::StrCat("decoded body over ", maxDecoded, " bytes"));
+    }
+    if (out.size() > byRatio) {
+      inflateEnd(&stream);
+      throw ResponseTooLarge(absl::StrCat("decoded body over ", maxRatio, " times its ",
+                                          encoded.size(), " encoded bytes (a decompression bomb?)"));
     }
     if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
       inflateEnd(&stream);

@@ -22,8 +22,12 @@ class DecodingError : public Error {
 };
 
 // The decoded form of `encoded` ("gzip" or "deflate" framing, detected). Throws DecodingError on a
-// corrupt or truncated stream, ResponseTooLarge past `maxDecoded` bytes.
-std::string gunzip(std::string_view encoded, std::uint64_t maxDecoded);
+// corrupt or truncated stream, and ResponseTooLarge past `maxDecoded` bytes or, when `maxRatio`
+// is not 0, past `maxRatio` times the encoded size (but never under kRatioFloor bytes): a
+// decompression bomb is stopped early, whatever the size limit (Apache's
+// DeflateInflateRatioLimit).
+inline constexpr std::uint64_t kRatioFloor = 1 << 20;
+std::string gunzip(std::string_view encoded, std::uint64_t maxDecoded, std::uint64_t maxRatio = 0);
 
 }  // namespace deft::web
 

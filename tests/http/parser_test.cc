@@ -295,6 +295,21 @@ TEST(ResponseParserTest, TransferCodingNotChunkedLastReadsUntilClose) {
   EXPECT_EQ(p.messages[0].body, "xyz");
 }
 
+// RFC 9112 §5.2: a user agent MUST replace each obs-fold with a space (a server may refuse one,
+// and deft's does: the ObsFold case above).
+TEST(ResponseParserTest, ObsFoldIsReplacedByASpace) {
+  auto p = parseResponse(
+      "HTTP/1.1 200 OK\r\nX-Folded: a\r\n   b\r\n\tc \r\nContent-Length: 2\r\n\r\nok", false);
+  ASSERT_FALSE(p.error) << p.errorMessage;
+  ASSERT_EQ(p.messages.size(), 1u);
+  EXPECT_EQ(p.messages[0].head.headers.get("X-Folded"), "a b c");
+  EXPECT_EQ(p.messages[0].body, "ok");
+
+  auto orphan = parseResponse("HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", false);
+  ASSERT_TRUE(orphan.error);
+  EXPECT_EQ(*orphan.error, ParseErrorKind::kBadHeader);
+}
+
 TEST(ResponseParserTest, AnEmptyTransferCodingReadsUntilCloseNotByLength) {
   auto p = parseResponse(
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\nContent-Length: 1\r\n\r\nxyz", true);

@@ -53,9 +53,11 @@ Result<T> wait(Reactor& reactor, Deferred<T> d, absl::Duration limit = absl::Sec
   return *result;
 }
 
-std::string gzipped(const std::string& text) {
+// `text` compressed with gzip framing, or zlib's ("deflate") with `zlibFraming`.
+std::string gzipped(const std::string& text, bool zlibFraming = false) {
   z_stream s{};
-  deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&s, Z_BEST_COMPRESSION, Z_DEFLATED, zlibFraming ? MAX_WBITS : 16 + MAX_WBITS, 8,
+               Z_DEFAULT_STRATEGY);
   std::string out(compressBound(text.size()) + 64, '\0');
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
   s.avail_in = static_cast<uInt>(text.size());
@@ -196,11 +198,15 @@ TEST_F(AgentTest, CrossOriginRedirectDropsCredentialsAndUpdatesHost) {
       c.requests = 2;
     }
   });
-  http::Headers headers{{"Authorization", "Bearer secret"}, {"Cookie", "a=b"}, {"X-Keep", "1"}};
+  http::Headers headers{{"Authorization", "Bearer secret"},
+                        {"Proxy-Authorization", "Basic proxysecret"},
+                        {"Cookie", "a=b"},
+                        {"X-Keep", "1"}};
   auto r = wait(reactor(), getPage(redirector.url("/"),
                                    pageOptions([&](PageOptions& o) { o.headers = headers; })));
   ASSERT_TRUE(r.value) << r.failure->describe();
-  EXPECT_EQ(r.value->find("secret"), std::string::npos) << *r.value;
+  EXPECT_EQ(r.value->find("secret"), std::string::npos) << *r.value;  // both credentials
+  EXPECT_EQ(r.value->find("Authorization"), std::string::npos) << *r.value;
   EXPECT_EQ(r.value->find("Cookie"), std::string::npos) << *r.value;
   EXPECT_NE(r.value->find("X-Keep=1"), std::string::npos) << *r.value;
   EXPECT_NE(r.value->find(absl::StrCat("Host=127.0.0.1:", otherPort->getHost().port())),
@@ -234,6 +240,63 @@ TEST_F(AgentTest, GzipDecodedWithACap) {
   auto headers = wait(reactor(), getPage(url("/headers")));
   EXPECT_EQ(headers.value->find("Accept-Encoding"), std::string::npos)
       << "asked without --compressed";
+}
+
+// maxSize holds whatever the encoding: on the wire for a body that is not encoded (it was off
+// with `compressed`), after decoding for gzip and deflate.
+TEST_F(AgentTest, TheSizeCapHoldsWithCompressedForPlainGzipAndDeflateBodies) {
+  const std::string big(20000, 'z');
+  router.route("/plain", [big](Request) { return http::ServerResponse::text(200, big); });
+  for (const char* coding : {"gzip", "deflate"}) {
+    router.route(absl::StrCat("/", coding), [big, coding](Request) {
+      http::ServerResponse r =
+          http::ServerResponse::text(200, gzipped(big, std::string_view(coding) == "deflate"));
+      r.headers.add("Content-Encoding", coding);
+      return r;
+    });
+  }
+  start();
+  for (const char* path : {"/plain", "/gzip", "/deflate"}) {
+    auto capped = wait(reactor(), getPage(url(path), pageOptions([&](PageOptions& o) {
+                                            o.maxSize = 5000;
+                                            o.compressed = true;
+                                          })));
+    ASSERT_TRUE(capped.failure) << path;
+    EXPECT_TRUE(capped.failure->check<ResponseTooLarge>()) << path << capped.failure->describe();
+    auto whole = wait(reactor(), getPage(url(path), pageOptions([&](PageOptions& o) {
+                                           o.maxSize = 20000;
+                                           o.compressed = true;
+                                         })));
+    ASSERT_TRUE(whole.value) << path << whole.failure->describe();
+    EXPECT_EQ(*whole.value, big) << path;
+  }
+}
+
+// 64 MiB of zeros gzip to about 64 KiB: far past the default ratio of 200, so decoding stops
+// after about 13 MiB with ResponseTooLarge, whatever maxSize says; lifting the ratio decodes it.
+TEST_F(AgentTest, ADecompressionBombIsStoppedByTheRatioLimit) {
+  const std::string bomb = gzipped(std::string(64 << 20, '\0'));
+  ASSERT_LT(bomb.size(), std::size_t{200} << 10);
+  router.route("/bomb", [bomb](Request) {
+    http::ServerResponse r = http::ServerResponse::text(200, bomb);
+    r.headers.add("Content-Encoding", "gzip");
+    return r;
+  });
+  start();
+  auto stopped = wait(reactor(), getPage(url("/bomb"), pageOptions([&](PageOptions& o) {
+                                           o.compressed = true;
+                                         })));
+  ASSERT_TRUE(stopped.failure);
+  EXPECT_TRUE(stopped.failure->check<ResponseTooLarge>()) << stopped.failure->describe();
+  EXPECT_NE(stopped.failure->describe().find("bomb"), std::string::npos)
+      << stopped.failure->describe();
+
+  auto lifted = wait(reactor(), getPage(url("/bomb"), pageOptions([&](PageOptions& o) {
+                                          o.compressed = true;
+                                          o.maxDecodeRatio = 0;
+                                        })));
+  ASSERT_TRUE(lifted.value) << lifted.failure->describe();
+  EXPECT_EQ(lifted.value->size(), std::size_t{64} << 20);
 }
 
 TEST_F(AgentTest, UnsafeRequestsAreRefusedBeforeSending) {
