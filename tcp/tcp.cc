@@ -113,11 +113,7 @@ void TcpConnection::doRead() {
 }
 
 void TcpConnection::doWrite() {
-  if (closed_) return;
-  if (aborting_) {
-    closeWith(Failure(ConnectionLost("connection was aborted")));
-    return;
-  }
+  if (closed_ || aborting_) return;  // an abort closes from its own call (abortConnection)
   if (!flush()) return;
   afterWrite();
 }
@@ -256,12 +252,20 @@ void TcpConnection::loseConnection() {
 }
 
 void TcpConnection::abortConnection() {
-  if (closed_) return;
+  if (closed_ || aborting_) return;
   aborting_ = true;
   chunks_.clear();
   buffered_ = firstOffset_ = 0;
   reactor_.removeReader(this);
-  reactor_.addWriter(this);
+  reactor_.removeWriter(this);
+  // Closes from the loop, never inside this call (connectionLost must not run under the protocol
+  // code that asked), and not on writability: the socket of a peer that does not read (the usual
+  // reason to abort) never becomes writable again.
+  reactor_.callLater(absl::ZeroDuration(), [self = weak_from_this()] {
+    if (auto connection = self.lock()) {
+      connection->closeWith(Failure(ConnectionLost("connection was aborted")));
+    }
+  });
 }
 
 void TcpConnection::loseWriteConnection() {

@@ -72,6 +72,27 @@ TEST_F(TcpTest, PeerAndHostAddressesMatchAcrossTheConnection) {
   EXPECT_EQ(client->transport->getPeer().host(), "127.0.0.1");
 }
 
+// The usual reason to abort is a peer that does not read: its socket never becomes writable
+// again, so the close cannot wait for writability.
+TEST_F(TcpTest, AbortClosesAtOnceEvenWhenThePeerDoesNotRead) {
+  std::vector<std::shared_ptr<testing::Record>> servers;
+  auto port = listenTCP(reactor_, 0, testing::recordingFactory(servers), {.interface = "127.0.0.1"});
+  auto client = connect(port->getHost().port());
+  ASSERT_TRUE(runUntil(reactor_, [&] { return client->made && !servers.empty() && servers[0]->made; }));
+  client->transport->pauseProducing();  // the client stops reading
+  ITransport* server = servers[0]->transport;
+  const std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 64 && server->bufferedBytes() == 0; ++i) {
+    server->write(chunk);
+    reactor_.iterate(absl::Milliseconds(1));
+  }
+  ASSERT_GT(server->bufferedBytes(), 0u) << "the kernel took everything: the test proves nothing";
+  server->abortConnection();
+  EXPECT_FALSE(servers[0]->lost.has_value()) << "connectionLost ran inside abortConnection";
+  ASSERT_TRUE(runUntil(reactor_, [&] { return servers[0]->lost.has_value(); }, absl::Seconds(2)));
+  EXPECT_TRUE(servers[0]->lost->check<ConnectionLost>());
+}
+
 TEST_F(TcpTest, LoseConnectionSendsEverythingBufferedFirst) {
   const std::string big(8 * 1024 * 1024, 'x');
   auto port = listenTCP(reactor_, 0, makeFactory([&]() -> std::unique_ptr<Protocol> {
