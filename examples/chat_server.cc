@@ -4,6 +4,10 @@
 //   nc 127.0.0.1 8001      (in two terminals; type lines)
 //
 // Commands: "/nick NAME" renames you, "/who" lists who is here, "/quit" leaves.
+//
+// A member who does not read what the room says is dropped once more than --sendq bytes wait to
+// be sent to them (IRC servers' "SendQ exceeded"), and the others are told: otherwise one idle
+// reader would make the server hold everything everyone says, forever.
 
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -23,6 +28,7 @@
 
 ABSL_FLAG(std::uint16_t, port, 8001, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
+ABSL_FLAG(std::size_t, sendq, 1 << 20, "bytes that may wait to be sent to one member");
 
 namespace {
 
@@ -31,6 +37,7 @@ class ChatProtocol;
 // The room: the factory, shared by every connection (Twisted keeps such state on the factory).
 class ChatRoom : public deft::Factory {
  public:
+  explicit ChatRoom(std::size_t sendQ) : sendQ_(sendQ) {}
   std::unique_ptr<deft::Protocol> buildProtocol(const deft::Address& peer) override;
 
   void join(ChatProtocol* member) { members_.insert(member); }
@@ -40,6 +47,7 @@ class ChatRoom : public deft::Factory {
 
  private:
   std::set<ChatProtocol*> members_;
+  std::size_t sendQ_;
   int nextGuest_ = 1;
 };
 
@@ -69,7 +77,14 @@ class ChatProtocol : public deft::LineReceiver {
 
   void connectionLost(const deft::Failure&) override {
     room_.leave(this);  // the room must not keep a protocol that is about to be freed
-    room_.broadcast(this, absl::StrCat("* ", nick_, " left"));
+    room_.broadcast(this, absl::StrCat("* ", nick_, " left", dropped_ ? " (SendQ exceeded)" : ""));
+  }
+
+  // Cuts a member who does not read: what waits for them is discarded.
+  void drop() {
+    dropped_ = true;
+    room_.leave(this);
+    transport()->abortConnection();  // connectionLost follows, from the loop
   }
 
   const std::string& nick() const { return nick_; }
@@ -77,6 +92,7 @@ class ChatProtocol : public deft::LineReceiver {
  private:
   ChatRoom& room_;
   std::string nick_;
+  bool dropped_ = false;
 };
 
 std::unique_ptr<deft::Protocol> ChatRoom::buildProtocol(const deft::Address&) {
@@ -84,9 +100,13 @@ std::unique_ptr<deft::Protocol> ChatRoom::buildProtocol(const deft::Address&) {
 }
 
 void ChatRoom::broadcast(const ChatProtocol* from, std::string_view line) {
+  std::vector<ChatProtocol*> unread;
   for (ChatProtocol* member : members_) {
-    if (member != from) member->sendLine(line);
+    if (member == from) continue;
+    member->sendLine(line);
+    if (member->transport()->bufferedBytes() > sendQ_) unread.push_back(member);
   }
+  for (ChatProtocol* member : unread) member->drop();  // not while iterating members_
 }
 
 std::string ChatRoom::who() const {
@@ -98,7 +118,7 @@ std::string ChatRoom::who() const {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto room = std::make_shared<ChatRoom>();
+  auto room = std::make_shared<ChatRoom>(absl::GetFlag(FLAGS_sendq));
   auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), room,
                               {.interface = absl::GetFlag(FLAGS_interface)});
   std::printf("chat server on %s\n", port->getHost().toString().c_str());

@@ -3,7 +3,10 @@
 //   ./bazelw run //examples:echo_server -- --port=8000
 //   ./bazelw run //examples:echo_client -- --port=8000 hello world
 //
-// Ctrl-C stops it cleanly (the reactor's SIGINT handling).
+// Ctrl-C stops it cleanly (the reactor's SIGINT handling). A client that sends without reading
+// what comes back is paused, not buffered for: each connection's transport is registered as the
+// producer of its own output (Twisted's `transport.registerProducer(transport, True)`), so
+// reading stops while more than the high-water mark (64 KiB) waits to be sent.
 
 #include <cstdint>
 #include <cstdio>
@@ -22,7 +25,14 @@ namespace {
 
 class Echo : public deft::Protocol {
  public:
+  void connectionMade() override {
+    transport()->registerProducer(static_cast<deft::IPushProducer*>(transport()));
+  }
   void dataReceived(std::string_view data) override { transport()->write(data); }
+  void readConnectionLost() override {
+    transport()->unregisterProducer();  // a transport closes only once its producer is gone
+    transport()->loseConnection();
+  }
 };
 
 }  // namespace
