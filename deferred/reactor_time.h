@@ -55,6 +55,9 @@ class IReactorTime {
       absl::Duration delay, absl::AnyInvocable<void()> f,
       std::source_location where = std::source_location::current()) = 0;
 
+  // An implementation that overrides callLater writes `using IReactorTime::callLater;` so that
+  // this overload stays visible through it (reactor/clock.h does).
+  //
   // callLater(delay, f) for an f that returns a Deferred, a coroutine lambda say (Twisted's
   // `callLater(1, someInlineCallbacksFunction)`): f is kept alive until that Deferred fires, since
   // a coroutine lambda reads its captures through the lambda. The Deferred is dropped; use

@@ -44,13 +44,6 @@ std::optional<std::uint64_t> parseDecimal(std::string_view s) {
   return n;
 }
 
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 struct LineError {
   ParseErrorKind kind;
   std::string detail;
@@ -505,12 +498,12 @@ std::size_t Parser<Head>::consumeChunkSize(std::string_view data) {
   line.remove_suffix(1);
   std::uint64_t size = 0;
   std::size_t digits = 0;
-  while (digits < line.size() && hexDigit(line[digits]) >= 0) {
+  while (digits < line.size() && internal::hexValue(line[digits]) >= 0) {
     if (digits == 15) {
       fail(ParseErrorKind::kBadChunk, "chunk size too large: " + quoted(line));
       return 0;
     }
-    size = size * 16 + static_cast<std::uint64_t>(hexDigit(line[digits]));
+    size = size * 16 + static_cast<std::uint64_t>(internal::hexValue(line[digits]));
     ++digits;
   }
   std::string_view rest = trimOws(line.substr(digits));

@@ -6,17 +6,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "http/internal/chars.h"
 #include "strings/str_cat.h"
 
 namespace deft::http {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 absl::Status invalid(std::string_view what, std::string_view text) {
   return absl::InvalidArgumentError(
@@ -232,8 +226,8 @@ std::optional<std::string> percentDecode(std::string_view text) {
       continue;
     }
     if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hexValue(text[i + 1]);
-    const int low = hexValue(text[i + 2]);
+    const int high = internal::hexValue(text[i + 1]);
+    const int low = internal::hexValue(text[i + 2]);
     if (high < 0 || low < 0) return std::nullopt;
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;
@@ -266,8 +260,8 @@ bool isValidHostField(std::string_view value) {
                                std::string_view::npos) {
       continue;
     }
-    if (c == '%' && i + 2 < host.size() && hexValue(host[i + 1]) >= 0 &&
-        hexValue(host[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < host.size() && internal::hexValue(host[i + 1]) >= 0 &&
+        internal::hexValue(host[i + 2]) >= 0) {
       i += 2;
       continue;
     }

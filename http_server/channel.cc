@@ -90,6 +90,7 @@ HttpChannel::~HttpChannel() {
   cancelTimer(headerTimer_);
   cancelTimer(idleTimer_);
   cancelTimer(lingerTimer_);
+  cancelTimer(abortTimer_);
   --site_.openConnections_;
 }
 
@@ -114,13 +115,18 @@ void HttpChannel::startIdleTimer() {
   idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
     if (lost_) return;
     idleTimer_.reset();
-    if (writePaused_) {
-      // Our answers wait for the client to read them. One that has not drained the buffer for a
-      // whole idle timeout is gone or hostile: a close would wait for it forever, so cut it.
-      if (site_.reactor_.seconds() - lastDrained_ >= site_.options().idleTimeout) {
-        transport()->abortConnection();
-      } else {
+    if (writePaused_ || transport()->unsentBytes() > 0) {
+      // Our answers wait for the client to read them. One that took nothing of them for a whole
+      // idle timeout is gone or hostile: a close would wait for it forever, so cut it. A slow
+      // reader of a large answer is making progress: it keeps its connection.
+      const std::size_t buffered = transport()->unsentBytes();
+      const bool progress = buffered < bufferedAtIdleCheck_ ||
+                            site_.reactor_.seconds() - lastDrained_ < site_.options().idleTimeout;
+      bufferedAtIdleCheck_ = buffered;
+      if (progress) {
         startIdleTimer();
+      } else {
+        transport()->abortConnection();
       }
       return;
     }
@@ -142,14 +148,19 @@ void HttpChannel::dataReceived(std::string_view data) {
     rejectRequest(statusFor(error.kind()), error.what());
     return;
   }
-  if (parser_.readingHead() && !headerTimer_) {
-    headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, scope().bind([this] {
-      if (lost_) return;
-      headerTimer_.reset();
-      // A client trickling its head (slowloris): 408, in its turn, then close.
-      rejectRequest(408, "the request head did not arrive in time");
-    }));
-  }
+  startHeaderTimer();
+}
+
+// While part of a head has arrived and we are reading: a client trickling its head (slowloris)
+// gets 408, in its turn, then the close. Not while we hold reading ourselves (the client waits on
+// us then), nor once we close.
+void HttpChannel::startHeaderTimer() {
+  if (headerTimer_ || !parser_.readingHead() || readPaused_ || closing_ || lost_) return;
+  headerTimer_ = site_.reactor_.callLater(site_.options().headerTimeout, scope().bind([this] {
+    headerTimer_.reset();
+    if (lost_ || closing_) return;
+    rejectRequest(408, "the request head did not arrive in time");
+  }));
 }
 
 void HttpChannel::readConnectionLost() {
@@ -178,6 +189,7 @@ void HttpChannel::connectionLost(const Failure& reason) {
   cancelTimer(headerTimer_);
   cancelTimer(idleTimer_);
   cancelTimer(lingerTimer_);
+  cancelTimer(abortTimer_);
   if (writer_) writer_->close(reason);
   for (Pending& p : pending_) {
     if (p.request.bodyStream) p.request.bodyStream->fail(reason);
@@ -281,6 +293,7 @@ void HttpChannel::onMessageComplete(Headers trailers) {
 void HttpChannel::rejectRequest(int status, std::string text) {
   // A request that cannot be parsed: answered in its turn with `status`, then the connection
   // closes. If its head was already taken, the error replaces that request's answer.
+  cancelTimer(headerTimer_);
   parser_.stop();
   closing_ = true;
   lingerOnClose_ = true;
@@ -403,8 +416,12 @@ Deferred<void> HttpChannel::respond(ServerResponse response) {
     head.headers.add("Content-Length", absl::StrCat(response.body.size()));
   }
   if (closeAfter) {
+    // The last answer on this connection: what the client pipelined behind it goes unanswered
+    // (a body framed by the close would swallow it).
     head.headers.add("Connection", "close");
     closing_ = true;
+    lastResponse_ = true;
+    parser_.stop();
   } else if (p.request.version.minor == 0) {
     head.headers.add("Connection", "keep-alive");
   }
@@ -461,6 +478,12 @@ void HttpChannel::finishResponse() {
     lingerOnClose_ = true;
   }
   pending_.pop_front();
+  if (lastResponse_) {
+    for (Pending& p : pending_) {
+      if (p.request.bodyStream) p.request.bodyStream->fail(Failure(ConnectionDone()));
+    }
+    pending_.clear();
+  }
   if (closing_ && pending_.empty()) {
     closeConnection();
     return;
@@ -515,6 +538,7 @@ void HttpChannel::resumeParsingSoon() {
       return;
     }
     updateReading();
+    startHeaderTimer();  // the held data may end inside a head
     if (readClosed_ && !parser_.paused()) finishInput();
   }));
 }
@@ -522,6 +546,14 @@ void HttpChannel::resumeParsingSoon() {
 void HttpChannel::closeNow() {
   transport()->unregisterProducer();  // a transport waits for its producer before it closes
   transport()->loseConnection();
+  // The close waits for what is buffered to go out; a client that never reads it would hold
+  // the connection forever (Twisted's abortTimeout).
+  if (!abortTimer_) {
+    abortTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
+      abortTimer_.reset();
+      if (!lost_) transport()->abortConnection();
+    }));
+  }
 }
 
 // Reads stop while the client is not reading our responses, while more complete requests wait
@@ -538,9 +570,11 @@ void HttpChannel::updateReading() {
   if (pause && !readPaused_) {
     readPaused_ = true;
     transport()->pauseProducing();
+    cancelTimer(headerTimer_);  // the client waits on us, not we on it
   } else if (!pause && readPaused_) {
     readPaused_ = false;
     transport()->resumeProducing();
+    startHeaderTimer();
   }
 }
 

@@ -75,6 +75,7 @@ class HttpChannel final : public Protocol,
   void closeNow();
   void updateReading();
   void resumeParsingSoon();
+  void startHeaderTimer();
   void finishInput();
   void sendContinueIfNeeded();
 
@@ -88,13 +89,16 @@ class HttpChannel final : public Protocol,
   std::shared_ptr<IDelayedCall> headerTimer_;
   std::shared_ptr<IDelayedCall> idleTimer_;
   std::shared_ptr<IDelayedCall> lingerTimer_;
+  std::shared_ptr<IDelayedCall> abortTimer_;  // a close that waits for a client not reading
   bool closing_ = false;     // no more requests: close after the queued responses
+  bool lastResponse_ = false;  // the response being written is the connection's last
   bool lingerOnClose_ = false;  // we stopped reading before the client stopped sending
   bool readClosed_ = false;     // the client has half-closed
   bool lingering_ = false;      // write side shut, discarding input until the client closes
   bool readPaused_ = false;   // we paused the transport's reading (updateReading says why)
   bool writePaused_ = false;  // the transport's write buffer is over its high-water mark
   absl::Time lastDrained_;    // when it last was not
+  std::size_t bufferedAtIdleCheck_ = SIZE_MAX;  // what was buffered when the idle timer last fired
   std::size_t answeredThisTurn_ = 0;  // requests answered since this turn's input arrived
   bool resumeScheduled_ = false;
   bool lost_ = false;

@@ -22,7 +22,8 @@
 // PATHS. Three kinds, tried in this order:
 //   - exact: "/about";
 //   - patterns: "/users/{id}/posts/{post}", where each "{name}" matches one whole, non-empty
-//     segment and is given to the handler, percent-decoded, in Request::pathParams; among patterns
+//     segment and is given to the handler, percent-decoded, in Request::pathParams (so it may
+//     hold '/', "..", or a NUL: check it before using it as a file name); among patterns
 //     that match, the one with the most literal segments wins, then the first added;
 //   - prefixes: "/static/" answers every path that starts with it; the longest prefix wins.
 // A path matches before percent-decoding: "/a%2Fb" is not "/a/b".

@@ -107,6 +107,10 @@ class ITransport : public IConsumer, public IPushProducer {
 
   // Bytes written but not yet taken by the kernel.
   virtual std::size_t bufferedBytes() const = 0;
+  // Bytes written but not yet received by the peer, as far as this side knows: bufferedBytes()
+  // and, for a socket, what the kernel still holds unacknowledged. It shrinks while a slow peer
+  // reads, even when bufferedBytes() waits for the kernel's buffer to empty enough to take more.
+  virtual std::size_t unsentBytes() const { return bufferedBytes(); }
   // When to pause a registered producer (and, for pull producers, when to ask for more).
   virtual void setHighWaterMark(std::size_t bytes) = 0;
 };

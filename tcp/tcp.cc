@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -269,9 +271,15 @@ void TcpConnection::abortConnection() {
 }
 
 void TcpConnection::loseWriteConnection() {
-  if (closed_ || writeShutPending_) return;
+  if (closed_ || aborting_ || writeShutPending_) return;
   writeShutPending_ = true;
   reactor_.addWriter(this);  // shuts down the write side once the buffer drains
+}
+
+std::size_t TcpConnection::unsentBytes() const {
+  int queued = 0;  // SIOCOUTQ: bytes in the socket's send queue, not yet acknowledged
+  if (fd_ < 0 || ::ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued < 0) queued = 0;
+  return buffered_ + static_cast<std::size_t>(queued);
 }
 
 void TcpConnection::setTcpNoDelay(bool enabled) { setFlag(fd_, IPPROTO_TCP, TCP_NODELAY, enabled); }
@@ -313,7 +321,7 @@ void TcpConnection::pauseProducing() {
 }
 
 void TcpConnection::resumeProducing() {
-  if (closed_ || !readingPaused_) return;
+  if (closed_ || aborting_ || !readingPaused_) return;
   readingPaused_ = false;
   if (!readShut_ && !disconnecting_) reactor_.addReader(this);
 }

@@ -82,6 +82,7 @@ class TcpConnection final : public FileDescriptor,
   void setTcpNoDelay(bool enabled) override;
   void setTcpKeepAlive(bool enabled) override;
   std::size_t bufferedBytes() const override { return buffered_; }
+  std::size_t unsentBytes() const override;
   void setHighWaterMark(std::size_t bytes) override { highWater_ = bytes; }
   void registerProducer(IPushProducer* producer) override;
   void registerProducer(IPullProducer* producer) override;

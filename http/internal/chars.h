@@ -26,6 +26,14 @@ inline constexpr std::array<bool, 256> kFieldValueChars = [] {
   return t;
 }();
 
+// The value of a hex digit, or -1 (chunk sizes, percent-encoding).
+inline int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 inline bool isToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {

@@ -363,6 +363,61 @@ TEST_F(ServerTest, APipelinedBurstIsAnsweredInOrderAFewPerTurn) {
   EXPECT_TRUE(burst.lostReason()->check<ConnectionDone>()) << burst.lostReason()->describe();
 }
 
+// A close waits for the buffered answer to go out; a client that never reads it is cut after
+// an idle timeout instead of holding the connection (and its descriptor) forever.
+TEST_F(ServerTest, AClosingConnectionWhoseClientNeverReadsIsCut) {
+  const std::string page(8 << 20, 'p');  // more than the kernel's buffers take
+  router.route("/big", [&page](Request) { return ServerResponse::text(200, page); });
+  ServerOptions options;
+  options.idleTimeout = absl::Milliseconds(300);
+  options.lingerTimeout = absl::Milliseconds(100);
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.transport()->pauseProducing();  // never reads
+  // The big answer, then a bad request: its 400 queues behind, and the connection must close.
+  client.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: a b\r\n\r\n");
+  ASSERT_TRUE(runUntil(reactor(), [&] { return site->openConnections() == 0; }, absl::Seconds(5)))
+      << "the connection waited forever for a client that does not read";
+}
+
+// A slow reader of a large answer is not idle: it keeps its connection past idleTimeout.
+TEST_F(ServerTest, ASlowReaderOfALargeAnswerIsNotCut) {
+  const std::string page(8 << 20, 'p');
+  router.route("/big", [&page](Request) { return ServerResponse::text(200, page); });
+  ServerOptions options;
+  options.idleTimeout = absl::Milliseconds(200);
+  start(options);
+  RawClient client(reactor(), portNumber());
+  client.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+  const absl::Time begin = absl::Now();
+  // Read in sips: one pass of the loop every 20 ms, well past the idle timeout in all.
+  client.transport()->pauseProducing();
+  while (client.completeResponses() < 1 && absl::Now() - begin < absl::Seconds(20)) {
+    client.transport()->resumeProducing();
+    reactor().iterate(absl::Milliseconds(1));
+    if (client.closed()) break;
+    client.transport()->pauseProducing();
+    runUntil(reactor(), [&] { return client.closed(); }, absl::Milliseconds(20));
+    if (client.closed()) break;
+  }
+  EXPECT_GT(absl::Now() - begin, absl::Milliseconds(400)) << "the test read too fast to show it";
+  ASSERT_EQ(client.completeResponses(), 1u)
+      << "cut after " << client.received().size() << " bytes: "
+      << (client.lostReason() ? client.lostReason()->describe() : std::string("still open"));
+  EXPECT_FALSE(client.closed());
+}
+
+// The answer with Connection: close is the last: a request pipelined behind it is not answered
+// after it (a client would read those bytes as part of a body framed by the close).
+TEST_F(ServerTest, NothingIsAnsweredAfterAClosingAnswer) {
+  start();
+  RawClient client(reactor(), portNumber());
+  client.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(client.waitForClose());
+  auto r = client.responses();
+  EXPECT_EQ(r.messages.size(), 1u) << client.received();
+}
+
 TEST_F(ServerTest, ConnectionCloseAndHttp10) {
   start();
   RawClient closer(reactor(), portNumber());
