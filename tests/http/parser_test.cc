@@ -59,6 +59,41 @@ TEST(RequestParserTest, PipelinedRequestsAndBareLfLines) {
   EXPECT_FALSE(p.messages[2].framing.keepAlive) << "HTTP/1.0 closes unless asked";
 }
 
+// pause() from onMessageComplete stops at that message's end: what follows, in this feed and in
+// later ones, is held unparsed until resume(), which may pause again.
+TEST(RequestParserTest, PauseHoldsWhatFollowsUntilResume) {
+  struct OneAtATime : Parser<RequestHead>::Listener {
+    RequestParser* parser = nullptr;
+    std::vector<std::string> targets;
+    void onHead(RequestHead head, const BodyFraming&) override { targets.push_back(head.target); }
+    void onBody(std::string_view) override {}
+    void onMessageComplete(Headers) override { parser->pause(); }
+  } listener;
+  RequestParser parser(listener);
+  listener.parser = &parser;
+  ASSERT_TRUE(parser.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HT"));
+  EXPECT_EQ(listener.targets, (std::vector<std::string>{"/1"}));
+  EXPECT_TRUE(parser.paused());
+  ASSERT_TRUE(parser.feed("TP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n"));  // held as well
+  EXPECT_EQ(listener.targets.size(), 1u);
+  ASSERT_TRUE(parser.resume());
+  EXPECT_EQ(listener.targets, (std::vector<std::string>{"/1", "/2"}));
+  ASSERT_TRUE(parser.resume());
+  ASSERT_TRUE(parser.resume());
+  EXPECT_EQ(listener.targets, (std::vector<std::string>{"/1", "/2", "/3", "/4"}));
+  ASSERT_TRUE(parser.resume());  // nothing held: a no-op apart from unpausing
+  EXPECT_FALSE(parser.paused());
+  EXPECT_TRUE(parser.idle());
+
+  // A parse error in what was held comes out of resume().
+  RequestParser bad(listener);
+  listener.parser = &bad;
+  ASSERT_TRUE(bad.feed("GET /5 HTTP/1.1\r\n\r\nNOT HTTP AT ALL\r\n\r\n"));
+  EXPECT_FALSE(bad.resume());
+  ASSERT_TRUE(bad.error());
+  EXPECT_EQ(bad.error()->kind(), ParseErrorKind::kBadStartLine);
+}
+
 TEST(RequestParserTest, KeepAliveRules) {
   EXPECT_FALSE(parseRequest("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
                    .messages[0].framing.keepAlive);
