@@ -34,11 +34,14 @@ bool isCapture(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-std::string allowHeader(const absl::node_hash_map<std::string, Router::Route>& byMethod) {
-  std::vector<absl::string_view> methods;
-  for (const auto& [method, route] : byMethod) methods.push_back(method);
-  if (byMethod.contains("GET") && !byMethod.contains("HEAD")) methods.push_back("HEAD");
-  if (!byMethod.contains("OPTIONS")) methods.push_back("OPTIONS");
+// An Allow header's value for these methods: with HEAD wherever GET is (the GET handler answers
+// it) and OPTIONS always (the server answers it).
+std::string allowHeader(std::vector<absl::string_view> methods) {
+  auto has = [&](absl::string_view method) {
+    return std::find(methods.begin(), methods.end(), method) != methods.end();
+  };
+  if (has("GET") && !has("HEAD")) methods.push_back("HEAD");
+  if (!has("OPTIONS")) methods.push_back("OPTIONS");
   std::sort(methods.begin(), methods.end());
   return absl::StrJoin(methods, ", ");
 }
@@ -135,12 +138,8 @@ Router::Match Router::find(std::string_view method, std::string_view path) {
     return match;
   }
   if (path == "*" && method == "OPTIONS") {  // the server as a whole (RFC 9110 §9.3.7)
-    std::vector<absl::string_view> all(methods_.begin(), methods_.end());
-    if (methods_.contains("GET") && !methods_.contains("HEAD")) all.push_back("HEAD");
-    if (!methods_.contains("OPTIONS")) all.push_back("OPTIONS");
-    std::sort(all.begin(), all.end());
     match.status = 204;
-    match.allow = absl::StrJoin(all, ", ");
+    match.allow = allowHeader({methods_.begin(), methods_.end()});
     return match;
   }
   Resource* resource = resourceFor(path, match.pathParams);
@@ -157,7 +156,9 @@ Router::Match Router::find(std::string_view method, std::string_view path) {
     return match;
   }
   match.status = method == "OPTIONS" ? 204 : 405;
-  match.allow = allowHeader(byMethod);
+  std::vector<absl::string_view> methods;
+  for (const auto& [method, route] : byMethod) methods.push_back(method);
+  match.allow = allowHeader(std::move(methods));
   return match;
 }
 
