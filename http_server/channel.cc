@@ -547,8 +547,8 @@ void HttpChannel::closeNow() {
   transport()->unregisterProducer();  // a transport waits for its producer before it closes
   transport()->loseConnection();
   // The close waits for what is buffered to go out; a client that never reads it would hold
-  // the connection forever (Twisted's abortTimeout).
-  if (!abortTimer_) {
+  // the connection forever (Twisted's abortTimeout). Nothing buffered: it closes from the loop.
+  if (!abortTimer_ && transport()->bufferedBytes() > 0) {
     abortTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
       abortTimer_.reset();
       if (!lost_) transport()->abortConnection();
