@@ -441,8 +441,9 @@ Deferred<void> HttpChannel::respond(ServerResponse response) {
     out.append(response.body);
     transport()->write(out);
   } else if (sendBody) {
-    const std::array<std::string_view, 2> pieces{out, response.body};
-    transport()->writeSequence(pieces);
+    // The body's own storage is queued, not a copy of it, when the client does not take it all now.
+    std::array<std::string, 2> pieces{std::move(out), std::move(response.body)};
+    transport()->writeOwned(pieces);
   } else {
     transport()->write(out);
   }

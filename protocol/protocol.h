@@ -40,9 +40,11 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "deferred/failure.h"
 #include "deferred/scope.h"
@@ -91,6 +93,14 @@ class ITransport : public IConsumer, public IPushProducer {
  public:
   // Writes the pieces in order, with one system call where it can (writev).
   virtual void writeSequence(std::span<const std::string_view> pieces) = 0;
+  // writeSequence for strings the caller gives up (they are left empty): what the kernel does not
+  // take at once is kept by taking the strings' storage, not by copying it. For large bodies,
+  // where write() would copy megabytes a slow reader has not taken yet.
+  virtual void writeOwned(std::span<std::string> pieces) {
+    std::vector<std::string_view> views(pieces.begin(), pieces.end());
+    writeSequence(views);
+    for (std::string& piece : pieces) piece.clear();
+  }
 
   // Closes after everything written so far has been sent (and the producer, if any, is done).
   virtual void loseConnection() = 0;

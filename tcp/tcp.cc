@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -195,53 +196,85 @@ void TcpConnection::append(std::string_view data) {
   buffered_ += data.size();
 }
 
-void TcpConnection::write(std::string_view data) {
-  if (closed_ || disconnecting_ || aborting_ || writeShutPending_ || data.empty()) return;
-  if (buffered_ == 0) {
-    // Nothing queued: try the kernel first, buffer only the rest. Errors surface in doWrite.
-    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(data.size())) return;
-    if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
+void TcpConnection::appendOwned(std::string&& data, std::size_t offset) {
+  const std::size_t size = data.size() - offset;
+  if (size == 0) return;
+  if (size < kCoalesceBelow) {
+    append(std::string_view(data).substr(offset));
+    return;
   }
-  append(data);
-  wantWrite();
+  if (offset > 0 && !chunks_.empty()) data.erase(0, offset);  // only the first chunk has an offset
+  if (chunks_.empty()) firstOffset_ = data.size() - size;
+  chunks_.push_back(std::move(data));
+  buffered_ += size;
+}
+
+std::size_t TcpConnection::sendNow(std::span<const std::string_view> pieces) {
+  iovec iov[kMaxIovecs];
+  const std::size_t count = std::min(pieces.size(), static_cast<std::size_t>(kMaxIovecs));
+  for (std::size_t i = 0; i < count; ++i) {
+    iov[i].iov_base = const_cast<char*>(pieces[i].data());
+    iov[i].iov_len = pieces[i].size();
+  }
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  // Errors surface in doWrite, which retries what is buffered.
+  const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+void TcpConnection::pauseProducerIfFull() {
   if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
     producerPaused_ = true;
     pushProducer_->pauseProducing();
   }
 }
 
+void TcpConnection::write(std::string_view data) {
+  if (closed_ || disconnecting_ || aborting_ || writeShutPending_ || data.empty()) return;
+  if (buffered_ == 0) {
+    // Nothing queued: try the kernel first, buffer only the rest.
+    data.remove_prefix(sendNow(std::span<const std::string_view>(&data, 1)));
+    if (data.empty()) return;
+  }
+  append(data);
+  wantWrite();
+  pauseProducerIfFull();
+}
+
 void TcpConnection::writeSequence(std::span<const std::string_view> pieces) {
   if (closed_ || disconnecting_ || aborting_ || writeShutPending_) return;
-  if (buffered_ == 0 && pieces.size() <= static_cast<std::size_t>(kMaxIovecs)) {
-    iovec iov[kMaxIovecs];
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      iov[i].iov_base = const_cast<char*>(pieces[i].data());
-      iov[i].iov_len = pieces[i].size();
-      total += pieces[i].size();
-    }
-    msghdr message{};
-    message.msg_iov = iov;
-    message.msg_iovlen = pieces.size();
-    ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(total)) return;
-    std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
-    for (std::string_view piece : pieces) {
-      const std::size_t skip = std::min(sent, piece.size());
-      sent -= skip;
-      piece.remove_prefix(skip);
-      if (!piece.empty()) append(piece);
-    }
-    wantWrite();
-  } else {
-    for (std::string_view piece : pieces) append(piece);
-    if (buffered_ > 0) wantWrite();
+  std::size_t sent = buffered_ == 0 ? sendNow(pieces) : 0;
+  for (std::string_view piece : pieces) {
+    const std::size_t skip = std::min(sent, piece.size());
+    sent -= skip;
+    if (skip < piece.size()) append(piece.substr(skip));
   }
-  if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
-    producerPaused_ = true;
-    pushProducer_->pauseProducing();
+  if (buffered_ > 0) wantWrite();
+  pauseProducerIfFull();
+}
+
+void TcpConnection::writeOwned(std::span<std::string> pieces) {
+  if (closed_ || disconnecting_ || aborting_ || writeShutPending_) {
+    for (std::string& piece : pieces) piece.clear();
+    return;
   }
+  std::size_t sent = 0;
+  if (buffered_ == 0) {
+    std::array<std::string_view, kMaxIovecs> views;
+    const std::size_t count = std::min(pieces.size(), views.size());
+    for (std::size_t i = 0; i < count; ++i) views[i] = pieces[i];
+    sent = sendNow(std::span<const std::string_view>(views.data(), count));
+  }
+  for (std::string& piece : pieces) {
+    const std::size_t skip = std::min(sent, piece.size());
+    sent -= skip;
+    appendOwned(std::move(piece), skip);
+    piece.clear();
+  }
+  if (buffered_ > 0) wantWrite();
+  pauseProducerIfFull();
 }
 
 void TcpConnection::loseConnection() {

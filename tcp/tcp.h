@@ -74,6 +74,7 @@ class TcpConnection final : public FileDescriptor,
   // ITransport
   void write(std::string_view data) override;
   void writeSequence(std::span<const std::string_view> pieces) override;
+  void writeOwned(std::span<std::string> pieces) override;
   void loseConnection() override;
   void abortConnection() override;
   void loseWriteConnection() override;
@@ -98,6 +99,11 @@ class TcpConnection final : public FileDescriptor,
 
  private:
   void append(std::string_view data);
+  // Queues `data` from `offset` on, keeping its storage when it is too large to coalesce.
+  void appendOwned(std::string&& data, std::size_t offset);
+  // Sends `pieces` with one sendmsg when nothing is queued: how many bytes the kernel took.
+  std::size_t sendNow(std::span<const std::string_view> pieces);
+  void pauseProducerIfFull();
   // Writes what the kernel takes; false if the connection failed (it is then closed).
   bool flush();
   void afterWrite();
