@@ -116,7 +116,7 @@ void ClientConnection::connectionLost(const Failure& reason) {
     } else {
       const http::ParseError& error = *parser_->error();
       if (error.kind() == http::ParseErrorKind::kTruncated && body_) {
-        failExchange(Failure(PartialDownloadError(error.what(), body_->received)));
+        failExchange(Failure(PartialDownloadError(error.what(), body_->takeReceived())));
       } else if (!sawBytes_) {
         failExchange(Failure(ResponseNeverStarted(
             absl::StrCat("the server closed the connection before responding (",

@@ -1,5 +1,6 @@
 #include "web_client/response.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace deft::web {
@@ -31,10 +32,8 @@ void Response::deliverBody(BodyConsumer consumer) {
   internal::ResponseBody& b = *body_;
   if (b.reader || b.consumer) throw std::logic_error("Response body is already being read");
   b.consumer = std::move(consumer);
-  if (!b.received.empty()) {
-    std::string pending = std::move(b.received);
-    b.received.clear();
-    b.consumer->dataReceived(pending);
+  if (!b.received.empty() || !b.receivedParts.empty()) {
+    b.consumer->dataReceived(b.takeReceived());
   }
   if (b.complete || b.failure) b.settle();  // it has already ended: deliver the end now
 }
@@ -51,9 +50,34 @@ namespace internal {
 void ResponseBody::append(std::string_view data) {
   if (consumer) {
     consumer->dataReceived(data);
-  } else {
-    received.append(data);
+    return;
   }
+  if (received.capacity() - received.size() < data.size() && !received.empty()) {
+    // Full: set it aside rather than let append() reallocate and copy it. The next buffer is as
+    // large as everything so far, so a body of n bytes takes O(log n) parts.
+    std::size_t total = received.size();
+    for (const std::string& part : receivedParts) total += part.size();
+    receivedParts.push_back(std::move(received));
+    received = std::string();
+    received.reserve(std::max(total, data.size()));
+  }
+  received.append(data);
+}
+
+std::string ResponseBody::takeReceived() {
+  std::string whole;
+  if (receivedParts.empty()) {
+    whole = std::move(received);
+  } else {
+    std::size_t total = received.size();
+    for (const std::string& part : receivedParts) total += part.size();
+    whole.reserve(total);
+    for (const std::string& part : receivedParts) whole.append(part);
+    whole.append(received);
+    receivedParts.clear();
+  }
+  received = std::string();
+  return whole;
 }
 
 void ResponseBody::finish() {
@@ -75,8 +99,7 @@ void ResponseBody::settle() {
     if (failure) {
       d.errback(*failure);
     } else {
-      d.callback(std::move(received));
-      received.clear();
+      d.callback(takeReceived());
     }
   } else if (consumer) {
     BodyConsumer c = std::move(*consumer);

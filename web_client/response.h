@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "deferred/deferred.h"
@@ -73,7 +74,12 @@ struct ResponseBody {
   http::Url url;
   int redirects = 0;
 
-  std::string received;  // until a reader or consumer takes it
+  // What has arrived, until a reader or consumer takes it. A body whose length is known is
+  // reserved whole (the connection does that) and filled with one copy; one whose length is not
+  // known grows as a rope: a full buffer is set aside, never reallocated and copied, and the
+  // parts are joined once at the end.
+  std::string received;
+  std::vector<std::string> receivedParts;  // full buffers that came before `received`
   bool complete = false;
   std::optional<Failure> failure;
   std::optional<Deferred<std::string>> reader;
@@ -83,6 +89,8 @@ struct ResponseBody {
   absl::AnyInvocable<void(bool)> pause;
 
   void append(std::string_view data);
+  // Everything that has arrived, in one string (empties the buffers).
+  std::string takeReceived();
   void finish();
   void fail(Failure reason);
   // Hands the end (the body, or the failure) to the reader or consumer, if there is one yet.

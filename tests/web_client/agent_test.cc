@@ -337,6 +337,66 @@ TEST_F(AgentTest, TruncatedBodyIsPartialDownloadErrorWithThePart) {
   EXPECT_EQ(partial->partialBody(), "abcd");
 }
 
+// Bytes whose position shows: a part joined out of order, or twice, is seen.
+std::string patterned(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>(i % 251);
+  return s;
+}
+
+TEST_F(AgentTest, BodiesOfEveryFramingArriveWholeAndInOrder) {
+  // Content-Length beyond what the client reserves up front, chunked in odd sizes, and framed by
+  // the close: each is read whole through the rope of buffers, joined once, byte for byte.
+  const std::string big = patterned(11 << 20), chunkedBody = patterned(3 << 20),
+                    closeBody = patterned(5 << 20);
+  ScriptedServer server(reactor(), [&](ScriptedConnection& c) {
+    if (c.requests != 1 || c.transport == nullptr || c.answered++ > 0) return;
+    if (c.received.find("GET /length ") == 0) {
+      c.transport->write(absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", big.size(), "\r\n\r\n"));
+      c.transport->write(big);
+    } else if (c.received.find("GET /chunked ") == 0) {
+      std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (std::size_t at = 0; at < chunkedBody.size(); at += 7919) {
+        const std::string_view chunk = std::string_view(chunkedBody).substr(at, 7919);
+        absl::StrAppend(&wire, absl::Hex(chunk.size()), "\r\n", std::string(chunk), "\r\n");
+      }
+      wire += "0\r\n\r\n";
+      c.transport->write(wire);
+    } else {
+      c.transport->write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+      c.transport->write(closeBody);
+      c.transport->loseConnection();
+    }
+  });
+  for (const auto& [path, expected] : {std::pair<std::string, const std::string*>{"/length", &big},
+                                       {"/chunked", &chunkedBody},
+                                       {"/close", &closeBody}}) {
+    auto r = wait(reactor(), getPage(server.url(path)));
+    ASSERT_TRUE(r.value) << path << ": " << r.failure->describe();
+    ASSERT_EQ(r.value->size(), expected->size()) << path;
+    EXPECT_TRUE(*r.value == *expected) << path << ": bytes out of order";
+  }
+}
+
+TEST_F(AgentTest, ACutChunkedBodyIsPartialDownloadErrorWithEverythingThatArrived) {
+  const std::string body = patterned(2 << 20);
+  ScriptedServer server(reactor(), [&](ScriptedConnection& c) {
+    if (c.requests != 1 || c.transport == nullptr || c.answered++ > 0) return;
+    c.transport->write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (std::size_t at = 0; at < body.size(); at += 65536) {
+      c.transport->write(absl::StrCat(absl::Hex(65536), "\r\n"));
+      c.transport->write(std::string_view(body).substr(at, 65536));
+      c.transport->write("\r\n");
+    }
+    c.transport->loseConnection();  // no last chunk
+  });
+  auto r = wait(reactor(), getPage(server.url()));
+  ASSERT_TRUE(r.failure);
+  const PartialDownloadError* partial = r.failure->value<PartialDownloadError>();
+  ASSERT_NE(partial, nullptr) << r.failure->describe();
+  EXPECT_TRUE(partial->partialBody() == body) << "got " << partial->partialBody().size() << " bytes";
+}
+
 TEST_F(AgentTest, CompleteResponseIsDeliveredWithoutWaitingForClose) {
   ScriptedServer server(reactor(), [](ScriptedConnection& c) {
     if (c.requests == 1 && c.transport != nullptr) {
