@@ -47,3 +47,23 @@ CONF
   nginx -p "$1" -c "$1/nginx.conf" &
   nginx_master=$!
 }
+
+# start_h2o DIR PORT: serves the files in DIR on 127.0.0.1:PORT in the background, as Debian's h2o
+# with one thread (its whole server: one event loop, like nginx's one worker) and no access log.
+# Sets h2o_pid (kill it to stop).
+start_h2o() {
+  cat >"$1/h2o.conf" <<CONF
+listen:
+  host: 127.0.0.1
+  port: $2
+num-threads: 1
+error-log: $1/h2o-error.log
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $1
+CONF
+  h2o -c "$1/h2o.conf" >/dev/null 2>&1 &
+  h2o_pid=$!
+}

@@ -142,9 +142,10 @@ std::string serialize(const RequestHead& head) {
 void serializeTo(const ResponseHead& head, std::string& out) {
   validate(head);
   appendVersion(head.version, out);
-  char status[8];
-  std::snprintf(status, sizeof status, " %03d ", head.status);
-  out.append(status);
+  const char status[5] = {' ', static_cast<char>('0' + head.status / 100),
+                          static_cast<char>('0' + head.status / 10 % 10),
+                          static_cast<char>('0' + head.status % 10), ' '};
+  out.append(status, sizeof status);
   out.append(head.reason.empty() ? reasonPhrase(head.status) : head.reason).append("\r\n");
   appendFields(head.headers, out);
 }

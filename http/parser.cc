@@ -75,6 +75,7 @@ bool startsWithWhitespace(std::string_view line) {
 // becomes one space; otherwise (requests) it is an error.
 std::optional<LineError> parseFields(std::span<const std::string_view> lines,
                                      const ParserLimits& limits, bool unfold, Headers& headers) {
+  headers.reserve(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
     if (startsWithWhitespace(line)) {

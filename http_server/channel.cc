@@ -108,13 +108,22 @@ void HttpChannel::cancelTimer(std::shared_ptr<IDelayedCall>& timer) {
 }
 
 void HttpChannel::startIdleTimer() {
-  if (idleTimer_ && idleTimer_->active()) {
-    idleTimer_->reset(site_.options().idleTimeout);
-    return;
-  }
-  idleTimer_ = site_.reactor_.callLater(site_.options().idleTimeout, scope().bind([this] {
+  lastActivity_ = site_.reactor_.seconds();
+  // A running timer is not moved (that would cost a timer-heap update per request): when it
+  // fires, it looks at lastActivity_ and waits out the rest.
+  if (idleTimer_ && idleTimer_->active()) return;
+  armIdleTimer(site_.options().idleTimeout);
+}
+
+void HttpChannel::armIdleTimer(absl::Duration after) {
+  idleTimer_ = site_.reactor_.callLater(after, scope().bind([this] {
     if (lost_) return;
     idleTimer_.reset();
+    const absl::Duration quiet = site_.reactor_.seconds() - lastActivity_;
+    if (quiet < site_.options().idleTimeout) {
+      armIdleTimer(site_.options().idleTimeout - quiet);
+      return;
+    }
     if (writePaused_ || transport()->unsentBytes() > 0) {
       // Our answers wait for the client to read them. One that took nothing of them for a whole
       // idle timeout is gone or hostile: a close would wait for it forever, so cut it. A slow
@@ -141,7 +150,7 @@ void HttpChannel::startIdleTimer() {
 
 void HttpChannel::dataReceived(std::string_view data) {
   if (lingering_) return;  // discarded: we are only waiting for the client to close
-  if (idleTimer_ && idleTimer_->active()) idleTimer_->reset(site_.options().idleTimeout);
+  lastActivity_ = site_.reactor_.seconds();  // the idle timer checks it when it fires
   answeredThisTurn_ = 0;
   if (!parser_.feed(data)) {
     const ParseError& error = *parser_.error();
@@ -408,6 +417,7 @@ Deferred<void> HttpChannel::respond(ServerResponse response) {
   head.headers.remove("Content-Length");
   head.headers.remove("Transfer-Encoding");
   head.headers.remove("Connection");
+  head.headers.reserve(head.headers.size() + 5);  // Date, Server, framing, Connection: one allocation
   if (!head.headers.has("Date")) head.headers.add("Date", site_.dateHeader());
   if (!head.headers.has("Server")) head.headers.add("Server", site_.options().serverName);
   if (chunked) {

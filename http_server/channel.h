@@ -62,7 +62,9 @@ class HttpChannel final : public Protocol,
     std::string allow;     // ... and the path's methods, for 405 and OPTIONS
   };
 
+  // Restarts the idle timeout from now.
   void startIdleTimer();
+  void armIdleTimer(absl::Duration after);
   void cancelTimer(std::shared_ptr<IDelayedCall>& timer);
   void rejectRequest(int status, std::string text);
   void dispatchNext();
@@ -98,6 +100,7 @@ class HttpChannel final : public Protocol,
   bool readPaused_ = false;   // we paused the transport's reading (updateReading says why)
   bool writePaused_ = false;  // the transport's write buffer is over its high-water mark
   absl::Time lastDrained_;    // when it last was not
+  absl::Time lastActivity_;   // the last bytes read or response finished: the idle timer's start
   std::size_t bufferedAtIdleCheck_ = SIZE_MAX;  // what was buffered when the idle timer last fired
   std::size_t answeredThisTurn_ = 0;  // requests answered since this turn's input arrived
   bool resumeScheduled_ = false;

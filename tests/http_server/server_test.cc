@@ -541,6 +541,24 @@ TEST_F(ServerTest, IdleConnectionsAreClosed) {
   EXPECT_EQ(afterOne.completeResponses(), 1u);
 }
 
+TEST_F(ServerTest, EachRequestRestartsTheIdleTimeout) {
+  ServerOptions options;
+  options.idleTimeout = absl::Milliseconds(300);
+  start(options);
+  RawClient client(reactor(), portNumber());
+  // Eight requests 100 ms apart: 800 ms in all, well past one idle timeout, never idle for one.
+  for (std::size_t i = 1; i <= 8; ++i) {
+    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(client.waitForResponses(i));
+    reactor().iterate(absl::Milliseconds(100));
+    ASSERT_FALSE(client.closed()) << "closed after request " << i;
+  }
+  // Then silence: the close comes one idle timeout after the last answer, not sooner.
+  const absl::Time quietFrom = absl::Now();
+  ASSERT_TRUE(client.waitForClose(absl::Seconds(3)));
+  EXPECT_GE(absl::Now() - quietFrom, absl::Milliseconds(150));
+}
+
 TEST_F(ServerTest, ClientVanishingMidRequestOrMidHandlerLeavesNothingBehind) {
   bool cancelled = false;
   router.route("/forever", [&cancelled](Request) {
