@@ -65,14 +65,16 @@ run_wrk() {  # url connections
   python3 -c "print(f'rate=$rate cpu_per_1k={($after - $before) / $ticks / ($rate * 4.7) * 1000:.4f}')"
 }
 
+clients=(deft deft-stream libcurl-multi curl-parallel wrk)
 for size in small big; do
   if [[ $size == small ]]; then url="http://127.0.0.1:$port/1k"; n=20000; c=100;
   else url="http://127.0.0.1:$port/1m"; n=500; c=20; fi
   echo "== $size file: $n requests, $c in flight, median of $runs"
-  printf "%-16s %12s %26s\n" client "requests/s" "client CPU s per 1k req"
-  for client in deft deft-stream libcurl-multi curl-parallel wrk; do
-    rates=() cpus=()
-    for ((i = 0; i < runs; i++)); do
+  declare -A rates=() cpus=()  # per client: its runs' figures, space-separated
+  # Round by round, each client once per round: a slow spell of the machine costs every client a
+  # run, rather than all of one client's.
+  for ((i = 0; i < runs; i++)); do
+    for client in "${clients[@]}"; do
       case $client in
         deft) out=$("$bin/bench/http_client_load" --url="$url" --requests=$n --in-flight=$c) ;;
         deft-stream) out=$("$bin/bench/http_client_load" --url="$url" --requests=$n --in-flight=$c --stream=true) ;;
@@ -80,10 +82,14 @@ for size in small big; do
         curl-parallel) out=$(run_curl "$url" $n $c) ;;
         wrk) out=$(run_wrk "$url" $c) ;;
       esac
-      rates+=("$(field rate "$out")")
-      cpus+=("$(field cpu_per_1k "$out")")
+      rates[$client]+=" $(field rate "$out")"
+      cpus[$client]+=" $(field cpu_per_1k "$out")"
     done
-    printf "%-16s %12s %26s\n" "$client" "$(median 0 "${rates[@]}")" "$(median 4 "${cpus[@]}")"
+  done
+  printf "%-16s %12s %26s\n" client "requests/s" "client CPU s per 1k req"
+  for client in "${clients[@]}"; do
+    # shellcheck disable=SC2086  # the lists split into their runs
+    printf "%-16s %12s %26s\n" "$client" "$(median 0 ${rates[$client]})" "$(median 4 ${cpus[$client]})"
   done
   echo
 done
