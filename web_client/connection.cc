@@ -116,7 +116,10 @@ void ClientConnection::connectionLost(const Failure& reason) {
     } else {
       const http::ParseError& error = *parser_->error();
       if (error.kind() == http::ParseErrorKind::kTruncated && body_) {
-        failExchange(Failure(PartialDownloadError(error.what(), body_->takeReceived())));
+        std::string partial = body_->takeReceived();
+        // Nobody reads yet: a deliverBody that comes later still streams what arrived.
+        if (!body_->reader) body_->received = partial;
+        failExchange(Failure(PartialDownloadError(error.what(), std::move(partial))));
       } else if (!sawBytes_) {
         failExchange(Failure(ResponseNeverStarted(
             absl::StrCat("the server closed the connection before responding (",

@@ -397,6 +397,28 @@ TEST_F(AgentTest, ACutChunkedBodyIsPartialDownloadErrorWithEverythingThatArrived
   EXPECT_TRUE(partial->partialBody() == body) << "got " << partial->partialBody().size() << " bytes";
 }
 
+TEST_F(AgentTest, ABodyCutBeforeAnyoneReadsItIsStillStreamedThenFails) {
+  ScriptedServer server(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd");
+      c.transport->loseConnection();
+    }
+  });
+  auto agent = std::make_shared<Agent>(reactor());
+  auto r = wait(reactor(), agent->request("GET", server.url()));
+  ASSERT_TRUE(r.value);
+  ASSERT_TRUE(runUntil(reactor(), [&] { return server.connections->at(0)->lost; }));
+  reactor().iterate(absl::Milliseconds(20));  // the client sees the close too
+  std::string streamed;
+  std::optional<std::optional<Failure>> end;
+  r.value->deliverBody({.dataReceived = [&](std::string_view data) { streamed.append(data); },
+                        .connectionLost = [&](std::optional<Failure> f) { end = std::move(f); }});
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(streamed, "abcd");
+  ASSERT_TRUE(end->has_value());
+  EXPECT_NE((*end)->value<PartialDownloadError>(), nullptr) << (*end)->describe();
+}
+
 TEST_F(AgentTest, CompleteResponseIsDeliveredWithoutWaitingForClose) {
   ScriptedServer server(reactor(), [](ScriptedConnection& c) {
     if (c.requests == 1 && c.transport != nullptr) {
