@@ -40,12 +40,14 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "deferred/failure.h"
 #include "deferred/scope.h"
 #include "net/address.h"
@@ -53,6 +55,7 @@
 namespace deft {
 
 class Connector;
+class Protocol;
 
 // Something that produces data into a consumer (Twisted's IProducer).
 class IProducer {
@@ -123,6 +126,13 @@ class ITransport : public IConsumer, public IPushProducer {
   virtual std::size_t unsentBytes() const { return bufferedBytes(); }
   // When to pause a registered producer (and, for pull producers, when to ask for more).
   virtual void setHighWaterMark(std::size_t bytes) = 0;
+
+  // Puts a layer between this transport and its protocol: `wrap` is given the protocol and
+  // returns the layer, which this transport then connects (makeConnection) and feeds from now on.
+  // How tls::startTLS inserts TLS into an open connection. Throws std::logic_error on transports
+  // that cannot.
+  virtual void insertLayer(
+      absl::FunctionRef<std::unique_ptr<Protocol>(std::unique_ptr<Protocol>)> wrap);
 };
 
 class Factory;
@@ -166,6 +176,8 @@ class Protocol {
   virtual void connectionLost(const Failure& reason) { (void)reason; }
 
   ITransport* transport() const { return transport_; }
+  // A layer inserted under this connected protocol (tls::startTLS) becomes its transport.
+  void setTransportLayer(ITransport* layer) { transport_ = layer; }
   bool connected() const { return connected_; }
   // Work tied to this connection: ends right after connectionLost (see above), or when the
   // protocol is destroyed if it never connected.
@@ -247,6 +259,11 @@ std::shared_ptr<Base> makeFactory(Args... args) {
   return makeFactory<Base>([args...]() -> std::unique_ptr<Protocol> {
     return std::make_unique<P>(args...);
   });
+}
+
+inline void ITransport::insertLayer(
+    absl::FunctionRef<std::unique_ptr<Protocol>(std::unique_ptr<Protocol>)>) {
+  throw std::logic_error("this transport cannot insert a layer under its protocol");
 }
 
 }  // namespace deft

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -275,6 +276,15 @@ void TcpConnection::writeOwned(std::span<std::string> pieces) {
   }
   if (buffered_ > 0) wantWrite();
   pauseProducerIfFull();
+}
+
+void TcpConnection::insertLayer(
+    absl::FunctionRef<std::unique_ptr<Protocol>(std::unique_ptr<Protocol>)> wrap) {
+  if (closed_) throw std::logic_error("insertLayer on a closed connection");
+  // The protocol moves into the layer, not out of existence: a protocol calling this from its
+  // own dataReceived returns into a live object.
+  protocol_ = wrap(std::move(protocol_));
+  protocol_->makeConnection(this);
 }
 
 void TcpConnection::loseConnection() {

@@ -85,6 +85,8 @@ class TcpConnection final : public FileDescriptor,
   std::size_t bufferedBytes() const override { return buffered_; }
   std::size_t unsentBytes() const override;
   void setHighWaterMark(std::size_t bytes) override { highWater_ = bytes; }
+  void insertLayer(
+      absl::FunctionRef<std::unique_ptr<Protocol>(std::unique_ptr<Protocol>)> wrap) override;
   void registerProducer(IPushProducer* producer) override;
   void registerProducer(IPullProducer* producer) override;
   void unregisterProducer() override;
