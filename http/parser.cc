@@ -115,6 +115,18 @@ std::optional<LineError> parseFields(std::span<const std::string_view> lines,
   return std::nullopt;
 }
 
+// Whether `bytes` holds a byte no start line may: a control character other than HTAB and CR
+// (the line's end may follow).
+bool hasControlByte(std::string_view bytes) {
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\r' && c != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kNotHttp = "control bytes in the start line: not HTTP/1.x";
+
 std::optional<LineError> parseStartLine(std::string_view line, RequestHead& head) {
   const std::size_t sp1 = line.find(' ');
   const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
@@ -347,6 +359,7 @@ bool Parser<Head>::finish() {
 
 // The head is scanned where it lies: in `data` when it arrived in one piece (no copy), in head_
 // when it came in pieces. A "line" is measured across both: head_ then data.
+
 template <class Head>
 std::size_t Parser<Head>::consumeHead(std::string_view data) {
   sawHeadBytes_ = true;
@@ -354,6 +367,14 @@ std::size_t Parser<Head>::consumeHead(std::string_view data) {
   std::size_t pos = 0;
   while (true) {
     const void* found = std::memchr(data.data() + pos, '\n', data.size() - pos);
+    // A start line never holds control bytes: this is not HTTP (a TLS ClientHello sent to a plain
+    // port, say). Said as soon as they arrive, rather than after a line end that may never come.
+    const std::size_t scanned = found == nullptr ? data.size() - pos
+                                                : static_cast<const char*>(found) - (data.data() + pos);
+    if (lineBegin == 0 && hasControlByte(data.substr(pos, scanned))) {
+      fail(ParseErrorKind::kBadStartLine, std::string(kNotHttp));
+      return 0;
+    }
     if (found == nullptr) {
       if (head_.size() + data.size() > limits_.maxHeaderBytes) {
         failHeadTooLarge(lineBegin == 0);

@@ -94,6 +94,25 @@ TEST(RequestParserTest, PauseHoldsWhatFollowsUntilResume) {
   EXPECT_EQ(bad.error()->kind(), ParseErrorKind::kBadStartLine);
 }
 
+TEST(RequestParserTest, ControlBytesInAStartLineFailAtOnceWithoutALineEnd) {
+  // The start of a TLS ClientHello, sent to a plain HTTP port: no line end will ever come.
+  const std::string clientHello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  for (const std::string& input : {clientHello, std::string("GET /a\x01b"), std::string("\x7f")}) {
+    testing::Parsed<RequestHead> parsed;
+    testing::Collector<RequestHead> listener(parsed);
+    RequestParser parser(listener);
+    EXPECT_FALSE(parser.feed(input)) << ::testing::PrintToString(input);
+    ASSERT_TRUE(parser.error());
+    EXPECT_EQ(parser.error()->kind(), ParseErrorKind::kBadStartLine);
+  }
+  // A start line still arriving, with nothing wrong in it yet, waits.
+  testing::Parsed<RequestHead> parsed;
+  testing::Collector<RequestHead> listener(parsed);
+  RequestParser parser(listener);
+  EXPECT_TRUE(parser.feed("GET /still-coming HTTP/1.1\r"));
+  EXPECT_FALSE(parser.error());
+}
+
 TEST(RequestParserTest, KeepAliveRules) {
   EXPECT_FALSE(parseRequest("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
                    .messages[0].framing.keepAlive);
