@@ -9,6 +9,7 @@
 //   curl localhost:8080/bytes/1024        # 1 KiB of 'x' (what bench/http_server.sh fetches)
 //
 // --reuse-port lets several copies share the port (SO_REUSEPORT), each its own process.
+// --cert=chain.pem --key=key.pem serves https instead (curl --cacert ca.pem https://...).
 
 #include <cstdint>
 #include <cstdio>
@@ -21,10 +22,13 @@
 #include "http_server/site.h"
 #include "reactor/reactor.h"
 #include "tcp/tcp.h"
+#include "tls/tls.h"
 
 ABSL_FLAG(std::uint16_t, port, 8080, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
 ABSL_FLAG(bool, reuse_port, false, "listen with SO_REUSEPORT (for several processes)");
+ABSL_FLAG(std::string, cert, "", "serve https with this certificate chain (PEM, leaf first)");
+ABSL_FLAG(std::string, key, "", "... and this private key (PEM)");
 
 namespace {
 
@@ -97,10 +101,28 @@ int main(int argc, char** argv) {
   router.prefix("/bytes/", bytes);
 
   auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
-  auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), site,
-                              {.interface = absl::GetFlag(FLAGS_interface),
-                               .reusePort = absl::GetFlag(FLAGS_reuse_port)});
-  std::printf("web server on http://%s/\n", port->getHost().toString().c_str());
+  const deft::TcpListenOptions listen{.interface = absl::GetFlag(FLAGS_interface),
+                                      .reusePort = absl::GetFlag(FLAGS_reuse_port)};
+  std::shared_ptr<deft::ListeningPort> port;
+  const bool https = !absl::GetFlag(FLAGS_cert).empty();
+  if (https) {
+    deft::tls::ServerTlsOptions tls;
+    tls.certificateChainFile = absl::GetFlag(FLAGS_cert);
+    tls.privateKeyFile = absl::GetFlag(FLAGS_key).empty() ? tls.certificateChainFile
+                                                          : absl::GetFlag(FLAGS_key);
+    std::shared_ptr<deft::tls::ServerContext> context;
+    try {
+      context = deft::tls::ServerContext::create(tls);
+    } catch (const deft::tls::TlsConfigurationError& e) {
+      std::fprintf(stderr, "web_server: %s\n", e.what());
+      return 1;
+    }
+    port = deft::tls::listenSSL(deft::reactor(), absl::GetFlag(FLAGS_port), site, context, listen);
+  } else {
+    port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), site, listen);
+  }
+  std::printf("web server on %s://%s/\n", https ? "https" : "http",
+              port->getHost().toString().c_str());
   std::fflush(stdout);
   deft::reactor().run();
   return 0;

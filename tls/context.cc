@@ -113,13 +113,13 @@ std::shared_ptr<ClientContext> ClientContext::create(const ClientTlsOptions& opt
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
     if (options.caFile.empty() && options.caPath.empty()) {
       if (SSL_CTX_set_default_verify_paths(c) != 1) {
-        throw TlsConfigurationError("cannot load the system's trust store: " + takeOpenSslErrors());
+        throw CaCertificateError("cannot load the system's trust store: " + takeOpenSslErrors());
       }
     } else if (SSL_CTX_load_verify_locations(
                    c, options.caFile.empty() ? nullptr : options.caFile.c_str(),
                    options.caPath.empty() ? nullptr : options.caPath.c_str()) != 1) {
-      throw TlsConfigurationError(absl::StrCat("cannot load CA certificates from ",
-                                               options.caFile.empty() ? options.caPath : options.caFile,
+      throw CaCertificateError(absl::StrCat("cannot load CA certificates from ",
+                                            options.caFile.empty() ? options.caPath : options.caFile,
                                                ": ", takeOpenSslErrors()));
     }
   } else {
@@ -192,7 +192,7 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerTlsOptions& opt
     loadChainAndKey(ctx.get(), chain, key);
     if (!options.clientCaFile.empty()) {
       if (SSL_CTX_load_verify_locations(ctx.get(), options.clientCaFile.c_str(), nullptr) != 1) {
-        throw TlsConfigurationError(absl::StrCat("cannot load client CA certificates from ",
+        throw CaCertificateError(absl::StrCat("cannot load client CA certificates from ",
                                                  options.clientCaFile, ": ", takeOpenSslErrors()));
       }
       SSL_CTX_set_client_CA_list(ctx.get(), SSL_load_client_CA_file(options.clientCaFile.c_str()));

@@ -69,6 +69,12 @@ class TlsConfigurationError : public Error {
       : Error(message, absl::StatusCode::kInvalidArgument) {}
 };
 
+// ... the CA certificates to verify peers against, in particular (curl tells it apart).
+class CaCertificateError : public TlsConfigurationError {
+ public:
+  using TlsConfigurationError::TlsConfigurationError;
+};
+
 }  // namespace deft::tls
 
 #endif  // DEFT_TLS_ERRORS_H_

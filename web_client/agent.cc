@@ -6,6 +6,7 @@
 #include "http/errors.h"
 #include "http/message.h"
 #include "tcp/tcp.h"
+#include "tls/tls.h"
 #include "web_client/errors.h"
 
 namespace deft::web {
@@ -98,7 +99,15 @@ Deferred<Response> Agent::request(std::string method, std::string_view url, http
 
 Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
                                   std::string body, RequestOptions options) {
-  if (url.scheme != "http") return fail<Response>(Failure(SchemeNotSupported(url.scheme)));
+  if (url.scheme == "https" && !tlsContext_) {
+    try {
+      tlsContext_ = options_.tlsContext ? options_.tlsContext : tls::ClientContext::create(options_.tls);
+    } catch (...) {
+      return fail<Response>(Failure::fromCurrentException());
+    }
+  } else if (url.scheme != "http" && url.scheme != "https") {
+    return fail<Response>(Failure(SchemeNotSupported(url.scheme)));
+  }
   http::RequestHead head{std::move(method), url.target(), std::move(headers), {1, 1}};
   if (!head.headers.has("Host")) head.headers.add("Host", url.hostHeader());
   if (!head.headers.has("User-Agent")) head.headers.add("User-Agent", options_.userAgent);
@@ -202,7 +211,12 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           waiter->ready.errback(reason);
         }
       }));
-  connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
+  if (url.scheme == "https") {
+    tls::connectSSL(reactor_, url.host, url.port, std::move(factory), tlsContext_,
+                    options_.connectTimeout);
+  } else {
+    connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
+  }
 }
 
 void Agent::release(const std::string& key, ClientConnection* connection) {

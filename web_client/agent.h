@@ -13,9 +13,16 @@
 // a pooled connection turns out dead before any byte of the response (the server's own idle
 // timeout racing our request), an idempotent request is retried once on a new connection.
 //
+// HTTPS. `https://` URLs go over TLS (tls/), verified by default against the system's trust store
+// and the URL's host (AgentOptions::tls changes that). Pooled by scheme, host and port: nothing
+// meant for TLS is ever sent in clear. TLS sessions are resumed across connections to the same
+// host. A handshake that fails errbacks with its TlsError (CertificateVerifyError,
+// TlsHandshakeError...); a close without close_notify in the middle of a body is a
+// PartialDownloadError, even for a body framed by the close.
+//
 // SAFETY. A URL or header with CR, LF or NUL is refused (InvalidMessageError) before anything is
-// sent; a URL's percent-escapes are sent as given; its fragment is not sent. `https://` fails with
-// SchemeNotSupported: nothing is ever sent in clear that was meant for TLS.
+// sent; a URL's percent-escapes are sent as given; its fragment is not sent. Schemes other than
+// http and https fail with SchemeNotSupported.
 //
 // Host names resolve through the reactor's resolver (c-ares). Cancelling the Deferred aborts the
 // connection at once.
@@ -38,6 +45,7 @@
 #include "http/parser.h"
 #include "http/url.h"
 #include "reactor/reactor.h"
+#include "tls/context.h"
 #include "web_client/connection.h"
 #include "web_client/response.h"
 
@@ -49,6 +57,11 @@ struct AgentOptions {
   absl::Duration idleTimeout = absl::Seconds(60);  // how long a pooled connection is kept
   std::string userAgent = "deft/0.1";
   http::ParserLimits limits = {};  // on response heads and bodies
+  // For https: how servers are verified, and a client certificate if one is needed. Made into a
+  // context on the first https request (bad files then errback with TlsConfigurationError).
+  tls::ClientTlsOptions tls = {};
+  // Or a context to share between Agents (its session cache too); `tls` is then unused.
+  std::shared_ptr<tls::ClientContext> tlsContext = nullptr;
 };
 
 // Per-request settings that are not headers.
@@ -97,6 +110,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
 
   AgentOptions options_;
   Reactor& reactor_;
+  std::shared_ptr<tls::ClientContext> tlsContext_;  // made on the first https request
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
   std::size_t opened_ = 0;
   // What the pool's timers, connectors and connections call back through: nothing of this

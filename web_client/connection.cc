@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "net/errors.h"
+#include "tls/errors.h"
 #include "web_client/errors.h"
 
 namespace deft::web {
@@ -108,7 +109,12 @@ void ClientConnection::failExchange(Failure reason) {
 
 void ClientConnection::connectionLost(const Failure& reason) {
   lost_ = true;
-  if (busy_) {
+  if (busy_ && body_ && reason.check<tls::TlsTruncatedError>()) {
+    // Cut without close_notify: not the end, even of a body framed by the close (RFC 9112 §9.8).
+    std::string partial = body_->takeReceived();
+    if (!body_->reader) body_->received = partial;
+    failExchange(Failure(PartialDownloadError(reason.getErrorMessage(), std::move(partial))));
+  } else if (busy_) {
     if (parser_->finish()) {
       if (busy_) {
         failExchange(Failure(ResponseNeverStarted("the server closed the connection before responding")));

@@ -65,7 +65,7 @@ class ResponseNeverStarted : public ResponseFailed {
 class SchemeNotSupported : public Error {
  public:
   explicit SchemeNotSupported(const std::string& scheme)
-      : Error("unsupported scheme \"" + scheme + "\": only http:// is supported (no TLS yet)",
+      : Error("unsupported scheme \"" + scheme + "\": only http:// and https:// are supported",
               absl::StatusCode::kUnimplemented) {}
 };
 

@@ -81,7 +81,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
                                                    std::string(next.status().message())));
     }
     if (hops == maxRedirects) throw TooManyRedirects(maxRedirects, next->toString());
-    if (next->scheme != "http") throw SchemeNotSupported(next->scheme);
+    if (next->scheme != "http" && next->scheme != "https") throw SchemeNotSupported(next->scheme);
     // Read the redirect's body to the end, so its connection goes back to the pool.
     co_await response.readBody();
     if (status == 303 && method != "HEAD") {
@@ -105,6 +105,7 @@ Deferred<Page> fetchPage(std::string url, PageOptions options) {
   if (!agent) {
     AgentOptions agentOptions;
     agentOptions.connectTimeout = options.connectTimeout;
+    agentOptions.tls = options.tls;
     agent = std::make_shared<Agent>(deft::reactor(), agentOptions);  // getPage: the process-wide reactor
   }
   const absl::Duration timeout = options.timeout;

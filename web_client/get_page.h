@@ -58,6 +58,8 @@ struct PageOptions {
   // With `compressed`: a body that decodes to more than this many times its encoded size (and
   // over 1 MiB) is a decompression bomb, stopped with ResponseTooLarge. 0: no ratio limit.
   std::uint64_t maxDecodeRatio = 200;
+  // For https, when `agent` is not given: how the server is verified (tls/context.h).
+  tls::ClientTlsOptions tls;
   // The Agent to use (its pool and options). A new one for this fetch when null.
   std::shared_ptr<Agent> agent;
 };

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "net/errors.h"
+#include "tls/errors.h"
 #include "web_client/errors.h"
 #include "web_client/gzip.h"
 
@@ -13,7 +14,14 @@ int exitCodeFor(const deft::Failure& f) {
   if (f.check<web::SchemeNotSupported>()) return 1;
   if (f.check<http::InvalidMessageError>()) return 3;
   if (f.check<DNSLookupError>()) return 6;
-  if (f.check<TimeoutError>() || f.check<TCPTimedOutError>()) return 28;
+  if (f.check<TimeoutError>() || f.check<TCPTimedOutError>() ||
+      f.check<tls::TlsHandshakeTimeoutError>()) {
+    return 28;
+  }
+  if (f.check<tls::CertificateVerifyError>()) return 60;
+  if (f.check<tls::TlsHandshakeError>()) return 35;
+  if (f.check<tls::CaCertificateError>()) return 77;
+  if (f.check<tls::TlsConfigurationError>()) return 58;
   if (f.check<ConnectError>()) return 7;
   if (f.check<web::HttpError>()) return 22;
   if (f.check<web::TooManyRedirects>()) return 47;

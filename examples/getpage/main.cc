@@ -58,7 +58,8 @@ const char kUsage[] =
     "  no URL: serve demo pages on 127.0.0.1 and fetch them all concurrently\n"
     "  -o FILE  write the body of one URL to FILE ('-': stdout), curl-style\n"
     "  -X METHOD  -H 'Name: value'  -d DATA|@FILE  --max-time S  --connect-timeout S\n"
-    "  --max-redirs N  --compressed  --max-filesize BYTES  -w FORMAT  --parallel-max N\n";
+    "  --max-redirs N  --compressed  --max-filesize BYTES  -w FORMAT  --parallel-max N\n"
+    "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n";
 
 // Parses curl-style arguments. nullopt (after a message) on a usage error.
 std::optional<Args> parseArgs(int argc, char** argv) {
@@ -77,6 +78,8 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       std::exit(0);
     } else if (arg == "--compressed") {
       args.page.compressed = true;
+    } else if (arg == "-k" || arg == "--insecure") {
+      args.page.tls.verify = false;
     } else if (!arg.starts_with("-") || arg == "-") {
       args.urls.push_back(arg);
     } else if (!hasValue) {
@@ -130,6 +133,14 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       if (!absl::SimpleAtoi(value(), &args.page.maxSize)) return std::nullopt;
     } else if (arg == "-w" || arg == "--write-out") {
       args.writeOut = value();
+    } else if (arg == "--cacert") {
+      args.page.tls.caFile = value();
+    } else if (arg == "--capath") {
+      args.page.tls.caPath = value();
+    } else if (arg == "-E" || arg == "--cert") {
+      args.page.tls.certificateFile = value();
+    } else if (arg == "--key") {
+      args.page.tls.privateKeyFile = value();
     } else if (arg == "--parallel-max") {
       if (!absl::SimpleAtoi(value(), &args.parallelMax) || args.parallelMax == 0) {
         return std::nullopt;
@@ -138,6 +149,9 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       std::fprintf(stderr, "getpage: unknown option %s\n%s", arg.c_str(), kUsage);
       return std::nullopt;
     }
+  }
+  if (!args.page.tls.verify) {
+    std::fputs("getpage: warning: --insecure: https servers' certificates are not verified\n", stderr);
   }
   return args;
 }
@@ -178,6 +192,7 @@ Deferred<int> curlMode(Args args) {
   const std::string url = args.urls.front();
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
+  agentOptions.tls = args.page.tls;
   args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   std::optional<Page> fetched;
   std::optional<Failure> failure;
@@ -232,6 +247,7 @@ struct Row {
 Deferred<int> fetchAll(Args args) {
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
+  agentOptions.tls = args.page.tls;
   auto agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.agent = agent;
   deft::DeferredSemaphore semaphore(args.parallelMax);

@@ -17,6 +17,8 @@
 #include "tcp/tcp.h"
 #include "tests/support/loop_helpers.h"
 #include "tests/support/stalled_listener.h"
+#include "tests/support/test_pki.h"
+#include "tls/tls.h"
 #include "tests/web_client/scripted_server.h"
 #include "web_client/agent.h"
 #include "web_client/errors.h"
@@ -301,8 +303,8 @@ TEST_F(AgentTest, ADecompressionBombIsStoppedByTheRatioLimit) {
 
 TEST_F(AgentTest, UnsafeRequestsAreRefusedBeforeSending) {
   start();
-  auto https = wait(reactor(), getPage("https://127.0.0.1/"));
-  EXPECT_TRUE(https.failure && https.failure->check<SchemeNotSupported>());
+  auto ftp = wait(reactor(), getPage("ftp://127.0.0.1:21/"));
+  EXPECT_TRUE(ftp.failure && ftp.failure->check<SchemeNotSupported>());
   auto crlf = wait(reactor(), getPage(url("/"), pageOptions([&](PageOptions& o) {
                                         o.headers = {{"X", "a\r\nInjected: 1"}};
                                       })));
@@ -321,6 +323,123 @@ TEST_F(AgentTest, UnsafeRequestsAreRefusedBeforeSending) {
   const std::string& request = recorder.connections->at(0)->received;
   EXPECT_TRUE(request.starts_with("GET /p%0D%0Aq?x=%20 HTTP/1.1\r\n")) << request;
   EXPECT_NE(request.find("User-Agent: "), std::string::npos);
+}
+
+// The same site over TLS, with a certificate for localhost and 127.0.0.1 from a throw-away CA.
+class HttpsAgentTest : public AgentTest {
+ protected:
+  HttpsAgentTest() : pki(::testing::TempDir()) {
+    ca = pki.makeCa("agent test CA");
+    certificate = pki.issue(ca, "localhost", {.dns = {"localhost"}, .ips = {"127.0.0.1"}});
+  }
+  void startTls() {
+    start();
+    tls::ServerTlsOptions options;
+    options.certificateChainFile = certificate.chainFile;
+    options.privateKeyFile = certificate.keyFile;
+    serverContext = tls::ServerContext::create(options);
+    tlsPort = tls::listenSSL(reactor(), 0, site, serverContext, {.interface = "127.0.0.1"});
+  }
+  std::string httpsUrl(const std::string& path, const std::string& host = "127.0.0.1") const {
+    return absl::StrCat("https://", host, ":", tlsPort->getHost().port(), path);
+  }
+  std::shared_ptr<Agent> trustingAgent() {
+    AgentOptions options;
+    options.tls.caFile = ca.certificateFile;
+    return std::make_shared<Agent>(reactor(), options);
+  }
+
+  deft::testing::TestPki pki;
+  deft::testing::Issued ca, certificate;
+  std::shared_ptr<tls::ServerContext> serverContext;
+  std::shared_ptr<ListeningPort> tlsPort;
+};
+
+TEST_F(HttpsAgentTest, FetchesOverTlsReusingTheConnectionAndResumingSessions) {
+  startTls();
+  auto agent = trustingAgent();
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto r = wait(reactor(), getPage(httpsUrl("/", host), pageOptions([&](PageOptions& o) { o.agent = agent; })));
+    ASSERT_TRUE(r.value) << host << ": " << r.failure->describe();
+    EXPECT_EQ(*r.value, "root");
+  }
+  auto again = wait(reactor(), getPage(httpsUrl("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(again.value) << again.failure->describe();
+  EXPECT_EQ(agent->connectionsOpened(), 2u) << "one pooled connection per host";
+  // A new connection to a host seen before resumes its session.
+  agent->closeCachedConnections();
+  auto resumed = wait(reactor(), getPage(httpsUrl("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(resumed.value) << resumed.failure->describe();
+  EXPECT_EQ(serverContext->handshakes(), 3u);
+  EXPECT_EQ(serverContext->resumedHandshakes(), 1u);
+}
+
+TEST_F(HttpsAgentTest, AnUntrustedCertificateIsRefusedBeforeAnythingIsSent) {
+  startTls();
+  // The system's trust store does not know the test CA.
+  auto r = wait(reactor(), getPage(httpsUrl("/")));
+  ASSERT_TRUE(r.failure);
+  EXPECT_NE(r.failure->value<tls::CertificateVerifyError>(), nullptr) << r.failure->describe();
+  EXPECT_EQ(site->requestsAnswered(), 0u);
+  // Unless verification is off, which is only ever explicit.
+  auto insecure = wait(reactor(), getPage(httpsUrl("/"), pageOptions([](PageOptions& o) { o.tls.verify = false; })));
+  ASSERT_TRUE(insecure.value) << insecure.failure->describe();
+  EXPECT_EQ(*insecure.value, "root");
+}
+
+TEST_F(HttpsAgentTest, RedirectsGoBetweenHttpAndHttpsAndDropCredentialsCrossOrigin) {
+  router.route("/to-https", [this](Request) {
+    return http::ServerResponse::redirect(302, httpsUrl("/final"));
+  });
+  router.route("/to-http", [this](Request) {
+    return http::ServerResponse::redirect(302, url("/headers"));
+  });
+  startTls();
+  auto agent = trustingAgent();
+  auto up = wait(reactor(), getPage(url("/to-https"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(up.value) << up.failure->describe();
+  EXPECT_EQ(*up.value, "final ");
+  auto down = wait(reactor(), getPage(httpsUrl("/to-http"), pageOptions([&](PageOptions& o) {
+                                        o.agent = agent;
+                                        o.headers.add("Authorization", "Bearer secret");
+                                      })));
+  ASSERT_TRUE(down.value) << down.failure->describe();
+  EXPECT_EQ(down.value->find("Authorization"), std::string::npos) << *down.value;
+}
+
+TEST_F(HttpsAgentTest, ABodyFramedByTheCloseIsCutWithoutCloseNotify) {
+  for (const bool closeNotify : {true, false}) {
+    tls::ServerTlsOptions options;
+    options.certificateChainFile = certificate.chainFile;
+    options.privateKeyFile = certificate.keyFile;
+    serverContext = tls::ServerContext::create(options);
+    struct Answer : Protocol {
+      explicit Answer(bool closeNotify) : closeNotify(closeNotify) {}
+      void dataReceived(std::string_view) override {
+        transport()->write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it?");
+        if (closeNotify) {
+          transport()->loseConnection();
+        } else {  // close the TCP connection under TLS
+          dynamic_cast<tls::TlsProtocol*>(transport())->Protocol::transport()->loseConnection();
+        }
+      }
+      bool closeNotify;
+    };
+    tlsPort = tls::listenSSL(reactor(), 0, makeFactory<Answer>(closeNotify), serverContext,
+                             {.interface = "127.0.0.1"});
+    auto r = wait(reactor(), getPage(httpsUrl("/"), pageOptions([&](PageOptions& o) {
+                                       o.tls.caFile = ca.certificateFile;
+                                     })));
+    if (closeNotify) {
+      ASSERT_TRUE(r.value) << r.failure->describe();
+      EXPECT_EQ(*r.value, "all of it?");
+    } else {
+      ASSERT_TRUE(r.failure) << "a truncated body passed for complete: " << *r.value;
+      const PartialDownloadError* partial = r.failure->value<PartialDownloadError>();
+      ASSERT_NE(partial, nullptr) << r.failure->describe();
+      EXPECT_EQ(partial->partialBody(), "all of it?");
+    }
+  }
 }
 
 TEST_F(AgentTest, TruncatedBodyIsPartialDownloadErrorWithThePart) {

@@ -54,7 +54,36 @@ check 0 "-d @file -X PUT" "$getpage" -o - -X PUT -d "@$TEST_TMPDIR/data" "$base/
 check 28 "--max-time" "$getpage" -o - --max-time 0.3 "$base/slow?seconds=5"
 check 63 "--max-filesize" "$getpage" -o - --max-filesize 10 "$base/bytes/100"
 check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
-check 1 "https refused" "$getpage" -o - "https://127.0.0.1:$port/"
+check 1 "unknown scheme" "$getpage" -o - "ftp://127.0.0.1:21/"
+check 35 "https to a port that speaks plain http" "$getpage" -o - "https://127.0.0.1:$port/"
+
+# https: a throw-away CA and a certificate for 127.0.0.1 made now, the web server on TLS.
+tls=$TEST_TMPDIR/tls
+mkdir -p "$tls"
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/ca.key" \
+    -out "$tls/ca.pem" -days 2 -subj /CN=getpage-test-CA &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/server.key" \
+    -out "$tls/server.csr" -subj /CN=localhost &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$tls/ext" &&
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -out "$tls/server.pem" -days 2 -extfile "$tls/ext"
+} >"$tls/openssl.log" 2>&1 || { echo "FAIL: openssl could not make certificates"; cat "$tls/openssl.log"; exit 1; }
+"$web_server" --port=0 --cert="$tls/server.pem" --key="$tls/server.key" >"$TEST_TMPDIR/tls_server.out" 2>&1 &
+tls_server=$!
+trap 'kill $server $tls_server 2>/dev/null' EXIT
+tls_port=$(listening_port "$TEST_TMPDIR/tls_server.out") || exit 1
+grep -q "https://" "$TEST_TMPDIR/tls_server.out" || { echo "FAIL: web_server --cert did not serve https"; fail=1; }
+secure="https://127.0.0.1:$tls_port"
+check 0 "https with --cacert" "$getpage" -o - --cacert "$tls/ca.pem" "$secure/hello?name=tls"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, tls" ]] || { echo "FAIL: https body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 60 "https, certificate not trusted" "$getpage" -o - "$secure/hello"
+grep -q "certificate" "$TEST_TMPDIR/err" || { echo "FAIL: no certificate reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 0 "https with -k" "$getpage" -o - -k "$secure/hello"
+grep -q "warning: --insecure" "$TEST_TMPDIR/err" || { echo "FAIL: -k without its warning"; fail=1; }
+check 77 "--cacert that does not exist" "$getpage" -o - --cacert "$tls/nowhere.pem" "$secure/hello"
+check 0 "https POST" "$getpage" -o - --cacert "$tls/ca.pem" -d 'sealed' "$secure/echo"
+[[ $(cat "$TEST_TMPDIR/out") == sealed ]] || { echo "FAIL: https -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 3 "malformed URL" "$getpage" -o - "http://"
 # A server that misbehaves on purpose, by path.
 python3 - >"$TEST_TMPDIR/bad_server.out" <<'PY' &
@@ -83,7 +112,7 @@ while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 PY
 bad=$!
-trap 'kill $server $bad 2>/dev/null' EXIT
+trap 'kill $server $tls_server $bad 2>/dev/null' EXIT
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
