@@ -21,6 +21,9 @@ int sessionKeyIndex() {
   return index;
 }
 
+// Sessions a client context keeps to resume, one per host and port.
+constexpr std::size_t kMaxCachedSessions = 1024;
+
 bool isIpLiteral(std::string_view host) {
   const std::string h(host);
   unsigned char buffer[sizeof(in6_addr)];
@@ -154,6 +157,10 @@ int ClientContext::onNewSession(SSL* ssl, SSL_SESSION* session) {
   auto* context = static_cast<ClientContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   const auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, sessionKeyIndex()));
   if (context == nullptr || key == nullptr || !SSL_SESSION_is_resumable(session)) return 0;
+  if (context->sessions_.size() >= kMaxCachedSessions && !context->sessions_.contains(*key)) {
+    // Full (a crawler meets many hosts): make room by forgetting one, any one.
+    context->sessions_.erase(context->sessions_.begin());
+  }
   context->sessions_[*key] = internal::SslSessionPtr(session);
   return 1;  // we keep the reference OpenSSL gave us
 }
@@ -169,7 +176,11 @@ SSL* ClientContext::newConnection(std::string_view host, std::uint16_t port) {
       throw TlsConfigurationError("cannot verify address " + name + ": " + takeOpenSslErrors());
     }
   } else {
-    SSL_set_tlsext_host_name(ssl, name.c_str());
+    if (SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
+      SSL_free(ssl);
+      throw TlsConfigurationError("cannot send host name " + name + ": " + takeOpenSslErrors());
+    }
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (options_.verify && SSL_set1_host(ssl, name.c_str()) != 1) {
       SSL_free(ssl);
       throw TlsConfigurationError("cannot verify host " + name + ": " + takeOpenSslErrors());
@@ -190,12 +201,21 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerTlsOptions& opt
   auto configure = [&options](const std::string& chain, const std::string& key) {
     internal::SslCtxPtr ctx = newContext(TLS_server_method());
     loadChainAndKey(ctx.get(), chain, key);
+    // Sessions resumed are sessions of this server: OpenSSL refuses to resume without it when
+    // client certificates are asked for.
+    static constexpr unsigned char kSessionContext[] = "deft";
+    SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
     if (!options.clientCaFile.empty()) {
       if (SSL_CTX_load_verify_locations(ctx.get(), options.clientCaFile.c_str(), nullptr) != 1) {
         throw CaCertificateError(absl::StrCat("cannot load client CA certificates from ",
                                                  options.clientCaFile, ": ", takeOpenSslErrors()));
       }
-      SSL_CTX_set_client_CA_list(ctx.get(), SSL_load_client_CA_file(options.clientCaFile.c_str()));
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.clientCaFile.c_str());
+      if (names == nullptr) {
+        throw CaCertificateError(absl::StrCat("no CA names in ", options.clientCaFile, ": ",
+                                              takeOpenSslErrors()));
+      }
+      SSL_CTX_set_client_CA_list(ctx.get(), names);
       SSL_CTX_set_verify(ctx.get(),
                          SSL_VERIFY_PEER | (options.requireClientCertificate
                                                 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
@@ -206,6 +226,9 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerTlsOptions& opt
   };
   if (options.certificateChainFile.empty() || options.privateKeyFile.empty()) {
     throw TlsConfigurationError("a TLS server needs a certificate chain and a private key");
+  }
+  if (options.requireClientCertificate && options.clientCaFile.empty()) {
+    throw TlsConfigurationError("requireClientCertificate needs clientCaFile: the CAs to accept");
   }
   internal::SslCtxPtr ctx = configure(options.certificateChainFile, options.privateKeyFile);
   std::vector<std::pair<std::string, internal::SslCtxPtr>> named;

@@ -98,15 +98,19 @@ class TlsServerFactory final : public Factory {
   absl::Duration timeout_;
 };
 
-void insertTls(Protocol& protocol, SSL* ssl, TlsProtocol::Settings settings) {
+struct SslFree {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+
+void insertTls(Protocol& protocol, SSL* newSsl, TlsProtocol::Settings settings) {
+  std::unique_ptr<SSL, SslFree> ssl(newSsl);  // until the layer takes it
   ITransport* below = protocol.transport();
   if (below == nullptr || !protocol.connected()) {
-    SSL_free(ssl);
     throw std::logic_error("startTLS on a protocol that is not connected");
   }
   TlsProtocol* layer = nullptr;
   below->insertLayer([&](std::unique_ptr<Protocol> top) -> std::unique_ptr<Protocol> {
-    auto tls = std::make_unique<TlsProtocol>(ssl, std::move(top), std::move(settings),
+    auto tls = std::make_unique<TlsProtocol>(ssl.release(), std::move(top), std::move(settings),
                                              /*innerConnected=*/true);
     layer = tls.get();
     return tls;

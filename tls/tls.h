@@ -50,8 +50,9 @@ std::shared_ptr<ListeningPort> listenSSL(Reactor& reactor, std::uint16_t port,
 // Twisted's transport.startTLS: from now on, `protocol`'s connection speaks TLS, as the client
 // (to `host`, checked as connectSSL checks it) or as the server. What `protocol` writes from here
 // is held until the handshake is done; a failed handshake ends its connection with the TlsError.
-// Call it when the plaintext exchange is over (after the peer's "go ahead"): bytes that arrived
-// in the same read before the call were already delivered as plaintext.
+// Call it when the plaintext exchange is over, after the peer's "go ahead": bytes the protocol
+// already holds (a LineReceiver's buffer: what came after the command in the same read) stay
+// plaintext, so a client must not pipeline past STARTTLS, as RFC 3207 also says.
 void startTLS(Reactor& reactor, Protocol& protocol, std::shared_ptr<ClientContext> context,
               const std::string& host);
 void startTLS(Reactor& reactor, Protocol& protocol, std::shared_ptr<ServerContext> context);

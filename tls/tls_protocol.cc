@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <new>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -19,6 +20,10 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 // Small pieces of a writeSequence are joined into one record rather than sent as one each.
 constexpr std::size_t kJoinBelow = 16 * 1024;
+// Plaintext encrypted per SSL_write before its ciphertext goes down.
+constexpr std::size_t kWriteSlice = 256 * 1024;
+// How long a failed handshake's alert may take to leave before the connection is cut.
+constexpr absl::Duration kAlertLinger = absl::Seconds(2);
 
 }  // namespace
 
@@ -30,6 +35,12 @@ TlsProtocol::TlsProtocol(SSL* ssl, std::unique_ptr<Protocol> inner, Settings set
       innerConnected_(innerConnected) {
   in_ = BIO_new(BIO_s_mem());
   out_ = BIO_new(BIO_s_mem());
+  if (in_ == nullptr || out_ == nullptr) {
+    BIO_free(in_);
+    BIO_free(out_);
+    SSL_free(ssl_);
+    throw std::bad_alloc();
+  }
   SSL_set_bio(ssl_, in_, out_);
 }
 
@@ -51,6 +62,9 @@ std::string TlsProtocol::negotiatedProtocol() const {
 
 void TlsProtocol::connectionMade() {
   if (innerConnected_) inner_->setTransportLayer(this);  // startTLS: we are its transport now
+  // The handshake needs the peer's bytes, whatever the protocol asked before (startTLS): a pause
+  // it asks for now takes effect once the handshake is done.
+  below()->resumeProducing();
   if (settings_.clock != nullptr) {
     handshakeTimer_ = settings_.clock->callLater(settings_.handshakeTimeout, scope().bind([this] {
       handshakeTimer_.reset();
@@ -64,7 +78,8 @@ void TlsProtocol::connectionMade() {
 }
 
 void TlsProtocol::dataReceived(std::string_view data) {
-  if (lost_ || failure_) return;
+  // After close_notify the peer may send nothing more: whatever it does is dropped, not kept.
+  if (lost_ || failure_ || closeNotifyReceived_) return;
   // A memory BIO takes everything it is given.
   while (!data.empty()) {
     const int n = BIO_write(in_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));
@@ -91,10 +106,9 @@ void TlsProtocol::readConnectionLost() {
   }
   // What OpenSSL holds already is the protocol's; a close_notify may be among it.
   deliver();
-  if (lost_ || failure_ || closeNotifyReceived_) {
-    if (closeNotifyReceived_ && !lost_ && !failure_) below()->loseConnection();
-    return;
-  }
+  // After close_notify the protocol was told (readConnectionLost) and closes when it is done: it
+  // may still be answering (half-close), as on TCP.
+  if (lost_ || failure_ || closeNotifyReceived_) return;
   fail(Failure(TlsTruncatedError(absl::StrCat(
       settings_.peerName, " closed the connection without a TLS close_notify: what it sent may "
                           "be cut short"))));
@@ -131,14 +145,25 @@ void TlsProtocol::handshake() {
       pending_.clear();
       sendPlaintext(queued);
     }
-    if (closeRequested_ || writeCloseRequested_) shutdownNow();
+    if (lost_ || failure_) return;
+    // A producer registered during the handshake was held paused here: it goes down now.
+    if (heldPushProducer_ != nullptr) {
+      IPushProducer* producer = std::exchange(heldPushProducer_, nullptr);
+      below()->registerProducer(producer);
+      producer->resumeProducing();
+    } else if (heldPullProducer_ != nullptr) {
+      below()->registerProducer(std::exchange(heldPullProducer_, nullptr));
+    }
+    if (lost_ || failure_) return;
+    if (readPaused_) below()->pauseProducing();
+    if ((closeRequested_ || writeCloseRequested_) && !producerRegistered_) shutdownNow();
     if (!lost_ && !failure_) deliver();  // application data may have come with the last flight
     return;
   }
   const int error = SSL_get_error(ssl_, result);
   if (error == SSL_ERROR_WANT_READ) return;
   const long verify = SSL_get_verify_result(ssl_);
-  if (verify != X509_V_OK) {
+  if ((SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0 && verify != X509_V_OK) {
     ERR_clear_error();
     failure_ = Failure(CertificateVerifyError(
         absl::StrCat("the TLS certificate of ", settings_.peerName, " was refused: ",
@@ -152,8 +177,15 @@ void TlsProtocol::handshake() {
 }
 
 void TlsProtocol::handshakeFailed() {
-  // The alert OpenSSL wrote is on its way (flushCiphertext ran); nothing else is worth sending.
-  below()->abortConnection();
+  // The alert OpenSSL wrote is queued (flushCiphertext ran): close after it, not with a reset
+  // that could destroy it before the peer reads why. A peer that never reads it is cut later.
+  pending_.clear();
+  below()->loseConnection();
+  if (settings_.clock != nullptr) {
+    settings_.clock->callLater(kAlertLinger, scope().bind([this] {
+      if (!lost_) below()->abortConnection();
+    }));
+  }
 }
 
 void TlsProtocol::deliver() {
@@ -161,7 +193,8 @@ void TlsProtocol::deliver() {
   delivering_ = true;
   absl::Cleanup done = [this] { delivering_ = false; };
   char buffer[kReadChunk];
-  while (!readPaused_ && !lost_ && !failure_ && !closeNotifyReceived_) {
+  while (!readPaused_ && !lost_ && !failure_ && !closeNotifyReceived_ && !closeRequested_ &&
+         !aborted_) {
     ERR_clear_error();
     const int n = SSL_read(ssl_, buffer, sizeof buffer);
     if (n > 0) {
@@ -201,17 +234,19 @@ void TlsProtocol::fail(Failure reason) {
 // --- The protocol above -----------------------------------------------------------------------
 
 void TlsProtocol::sendPlaintext(std::string_view data) {
+  // In slices, each handed down at once: the ciphertext buffer stays small however large the
+  // write (the transport below holds what the peer has not taken, as for TCP).
   while (!data.empty() && !lost_ && !failure_) {
     ERR_clear_error();
-    const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));
+    const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min(data.size(), kWriteSlice)));
     if (n <= 0) {
       fail(Failure(TlsProtocolError(
           absl::StrCat("TLS write to ", settings_.peerName, " failed: ", takeOpenSslErrors()))));
       return;
     }
     data.remove_prefix(static_cast<std::size_t>(n));
+    flushCiphertext();
   }
-  flushCiphertext();
 }
 
 void TlsProtocol::write(std::string_view data) {
@@ -265,34 +300,49 @@ void TlsProtocol::shutdownNow() {
 
 void TlsProtocol::abortConnection() {
   if (lost_) return;
+  aborted_ = true;
   pending_.clear();
   below()->abortConnection();
 }
 
 void TlsProtocol::registerProducer(IPushProducer* producer) {
   producerRegistered_ = true;
+  if (!handshakeDone_) {
+    // What it writes now would only pile up in pending_: paused until the handshake is done.
+    heldPushProducer_ = producer;
+    producer->pauseProducing();
+    return;
+  }
   below()->registerProducer(producer);
 }
 
 void TlsProtocol::registerProducer(IPullProducer* producer) {
   producerRegistered_ = true;
+  if (!handshakeDone_) {
+    heldPullProducer_ = producer;  // asked for its first chunk once the handshake is done
+    return;
+  }
   below()->registerProducer(producer);
 }
 
 void TlsProtocol::unregisterProducer() {
   producerRegistered_ = false;
-  below()->unregisterProducer();
+  if (heldPushProducer_ != nullptr || heldPullProducer_ != nullptr) {
+    heldPushProducer_ = nullptr;
+    heldPullProducer_ = nullptr;
+  } else {
+    below()->unregisterProducer();
+  }
   // A close asked for while the producer ran waited for it.
   if (handshakeDone_ && (closeRequested_ || writeCloseRequested_)) shutdownNow();
 }
 
 void TlsProtocol::pauseProducing() {
   readPaused_ = true;
-  below()->pauseProducing();
+  if (handshakeDone_) below()->pauseProducing();  // the handshake itself keeps reading
 }
 
 void TlsProtocol::resumeProducing() {
-  if (!readPaused_) return;
   readPaused_ = false;
   below()->resumeProducing();
   // Plaintext OpenSSL already holds would wait for more ciphertext: deliver it from the loop,
@@ -300,7 +350,15 @@ void TlsProtocol::resumeProducing() {
   if (handshakeDone_ && settings_.clock != nullptr &&
       (SSL_pending(ssl_) > 0 || BIO_ctrl_pending(in_) > 0)) {
     settings_.clock->callLater(absl::ZeroDuration(), scope().bind([this] {
-      if (!lost_ && !failure_) deliver();
+      if (lost_ || failure_) return;
+      try {
+        deliver();
+      } catch (...) {
+        // As on TCP: a protocol that throws from dataReceived loses its connection, with why.
+        Failure failure = Failure::fromCurrentException();
+        deft::internal::reportUnhandledFailure(failure);
+        fail(std::move(failure));
+      }
     }));
   }
 }

@@ -125,6 +125,8 @@ class TlsProtocol final : public Protocol, public ITransport {
   std::shared_ptr<IDelayedCall> handshakeTimer_;
 
   std::string pending_;  // written before the handshake finished
+  IPushProducer* heldPushProducer_ = nullptr;  // registered before the handshake finished
+  IPullProducer* heldPullProducer_ = nullptr;
   bool innerConnected_;
   bool handshakeDone_ = false;
   bool producerRegistered_ = false;
@@ -133,6 +135,7 @@ class TlsProtocol final : public Protocol, public ITransport {
   bool closeNotifySent_ = false;
   bool closeNotifyReceived_ = false;
   bool readPaused_ = false;  // the protocol above paused reading
+  bool aborted_ = false;
   bool delivering_ = false;
   bool lost_ = false;
   std::optional<Failure> failure_;  // why the connection ends, when not the transport's reason

@@ -280,8 +280,13 @@ class StartTlsClient : public LineReceiver {
   void lineReceived(std::string_view line) override {
     lines_->emplace_back(line);
     if (line == "GO") {
+      // Paused across the upgrade: the handshake still reads; the pause holds after it.
+      transport()->pauseProducing();
       startTLS(reactor_, *this, context_, "127.0.0.1");
       sendLine("the password");  // held until the handshake is done, then encrypted
+      reactor_.callLater(absl::Milliseconds(50), scope().bind([this] {
+        transport()->resumeProducing();
+      }));
     }
   }
 
@@ -308,6 +313,32 @@ TEST_F(TlsTest, StartTlsUpgradesAnOpenConnection) {
   EXPECT_EQ(context_->handshakes(), 1u);
 }
 
+// Collects what the client sends and answers only once it has finished sending (half-close).
+class AnswerAtTheEnd : public Protocol {
+ public:
+  void dataReceived(std::string_view data) override { received_.append(data); }
+  void readConnectionLost() override {
+    transport()->write("got: " + received_);
+    transport()->loseConnection();
+  }
+
+ private:
+  std::string received_;
+};
+
+TEST_F(TlsTest, AHalfClosedConnectionStillCarriesTheAnswer) {
+  context_ = serverContext(server_);
+  port_ = listenSSL(reactor(), 0, makeFactory<AnswerAtTheEnd>(), context_, {.interface = "127.0.0.1"});
+  Client c = connect("127.0.0.1", port_->getHost().port(), trustingOurCa());
+  ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->made || c.factory->failed; }));
+  ASSERT_TRUE(c.record->made) << c.factory->failed->describe();
+  c.record->transport->write("the question");
+  c.record->transport->loseWriteConnection();  // close_notify, then our FIN
+  ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->lost.has_value(); }));
+  EXPECT_EQ(c.record->received, "got: the question");
+  EXPECT_TRUE(c.record->lost->check<ConnectionDone>()) << c.record->lost->describe();
+}
+
 TEST_F(TlsTest, MutualTlsAcceptsAClientCertificateAndRefusesNone) {
   ServerTlsOptions options;
   options.certificateChainFile = server_.chainFile;
@@ -328,6 +359,21 @@ TEST_F(TlsTest, MutualTlsAcceptsAClientCertificateAndRefusesNone) {
   ASSERT_TRUE(good.record->made) << good.factory->failed->describe();
   good.record->transport->write("it is me");
   ASSERT_TRUE(runUntil(reactor(), [&] { return good.record->received == "it is me"; }));
+  good.record->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor(), [&] { return good.record->lost.has_value(); }));
+  // Sessions resume with client certificates too (the server sets its session id context).
+  auto certified = ClientContext::create(withCertificate);
+  for (int i = 0; i < 2; ++i) {
+    Client again = connect("127.0.0.1", port, certified);
+    ASSERT_TRUE(runUntil(reactor(), [&] { return again.record->made || again.factory->failed; }));
+    ASSERT_TRUE(again.record->made) << again.factory->failed->describe();
+    again.record->transport->write("again");
+    ASSERT_TRUE(runUntil(reactor(), [&] { return again.record->received == "again"; }));
+    again.record->transport->loseConnection();
+    ASSERT_TRUE(runUntil(reactor(), [&] { return again.record->lost.has_value(); }));
+  }
+  EXPECT_EQ(context_->handshakes(), 3u);
+  EXPECT_EQ(context_->resumedHandshakes(), 1u);
 
   // Without one: with TLS 1.3 the client finishes its side of the handshake before the server
   // refuses, so the refusal arrives as a TLS error on the connection, and nothing is echoed.
@@ -341,8 +387,10 @@ TEST_F(TlsTest, MutualTlsAcceptsAClientCertificateAndRefusesNone) {
   }
   const Failure& why = anonymous.factory->failed ? *anonymous.factory->failed : *anonymous.record->lost;
   EXPECT_TRUE(why.check<TlsError>() || why.check<TlsProtocolError>()) << why.describe();
+  // The server's alert arrives (a close, not a reset that could destroy it): it says why.
+  EXPECT_NE(why.getErrorMessage().find("certificate required"), std::string::npos) << why.describe();
   EXPECT_EQ(anonymous.record->received, "");
-  EXPECT_EQ(context_->handshakes(), 1u);
+  EXPECT_EQ(context_->handshakes(), 3u);
 }
 
 TEST_F(TlsTest, SessionsAreResumedAcrossConnections) {
@@ -424,6 +472,9 @@ TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {
   const Issued another = pki_.issue(ca_, "another");
   options.certificateChainFile = server_.chainFile;
   options.privateKeyFile = another.keyFile;
+  EXPECT_THROW(ServerContext::create(options), TlsConfigurationError);
+  options.privateKeyFile = server_.keyFile;
+  options.requireClientCertificate = true;  // ... but from which CAs?
   EXPECT_THROW(ServerContext::create(options), TlsConfigurationError);
 }
 
