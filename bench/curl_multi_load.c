@@ -2,11 +2,16 @@
  * `in_flight` transfers at once, bodies counted, connections reused (each easy handle keeps its
  * connection; the multi handle shares its connection cache). The peer in bench/http_client.sh.
  *
- *   curl_multi_load URL REQUESTS IN_FLIGHT
+ *   curl_multi_load URL REQUESTS IN_FLIGHT [CA_FILE [close]]
+ *
+ * https: CA_FILE is the CA to trust ("-" for the system's); "close" sends Connection: close, so
+ * every transfer pays a new connection and handshake (libcurl resumes TLS sessions as it does by
+ * default).
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -33,9 +38,14 @@ static double now(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s URL REQUESTS IN_FLIGHT\n", argv[0]);
+  if (argc < 4 || argc > 6) {
+    fprintf(stderr, "usage: %s URL REQUESTS IN_FLIGHT [CA_FILE [close]]\n", argv[0]);
     return 2;
+  }
+  const char* caFile = argc > 4 && strcmp(argv[4], "-") != 0 ? argv[4] : NULL;
+  struct curl_slist* headers = NULL;
+  if (argc > 5 && strcmp(argv[5], "close") == 0) {
+    headers = curl_slist_append(headers, "Connection: close");
   }
   const char* url = argv[1];
   long remaining = atol(argv[2]);
@@ -51,6 +61,8 @@ int main(int argc, char** argv) {
     CURL* easy = curl_easy_init();
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onData);
+    if (caFile != NULL) curl_easy_setopt(easy, CURLOPT_CAINFO, caFile);
+    if (headers != NULL) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     curl_multi_add_handle(multi, easy);
   }
   int running = 1;
@@ -79,6 +91,7 @@ int main(int argc, char** argv) {
   printf("requests=%ld failed=%ld bytes=%ld seconds=%.3f rate=%.0f cpu_per_1k=%.4f\n", completed,
          failed, bytes, seconds, completed / seconds, cpu / completed * 1000);
   curl_multi_cleanup(multi);
+  curl_slist_free_all(headers);
   curl_global_cleanup();
   return failed == 0 ? 0 : 1;
 }

@@ -5,6 +5,8 @@
 //   http_client_load --url=http://127.0.0.1:8080/1k --requests=20000 --in-flight=100
 //   --stream=true counts each body as it arrives (deliverBody), as libcurl's write callback in
 //   bench/curl_multi_load does; by default bodies are read whole (readBody).
+//   https URLs: --cacert=FILE trusts that CA; --close=true sends "Connection: close", so every
+//   request pays a new connection and handshake (TLS sessions are still resumed).
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,11 +31,12 @@ struct Load {
   long inFlight = 0;
 
   bool stream = false;  // count the body as it arrives (as curl's write callback) vs read it whole
+  deft::http::Headers headers;
 
   void startOne() {
     --remaining;
     ++inFlight;
-    agent->request("GET", url)
+    agent->request("GET", url, headers)
         .addCallback([this](deft::web::Response r) -> deft::Deferred<std::size_t> {
           if (!stream) {
             return r.readBody().addCallback([](std::string body) { return body.size(); });
@@ -77,7 +80,9 @@ int main(int argc, char** argv) {
   deft::web::AgentOptions options;
   options.maxConnectionsPerHost = static_cast<std::size_t>(inFlight);
   Load load;
+  options.tls.caFile = flag(argc, argv, "cacert", "");
   load.agent = std::make_shared<deft::web::Agent>(deft::reactor(), options);
+  if (flag(argc, argv, "close", "false") == "true") load.headers.add("Connection", "close");
   load.url = flag(argc, argv, "url", "http://127.0.0.1:8080/");
   load.remaining = requests;
   load.stream = flag(argc, argv, "stream", "false") == "true";

@@ -67,3 +67,48 @@ CONF
   h2o -c "$1/h2o.conf" >/dev/null 2>&1 &
   h2o_pid=$!
 }
+
+# start_nginx_tls DIR PORT CERT KEY: start_nginx's server over TLS (nginx's defaults: TLS 1.2 and
+# 1.3, session tickets on), with the certificate chain CERT and its key KEY. Sets nginx_master.
+start_nginx_tls() {
+  cat >"$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $1/error.log;
+pid $1/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  sendfile off;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
+  uwsgi_temp_path $1; scgi_temp_path $1;
+  server {
+    listen 127.0.0.1:$2 ssl;
+    ssl_certificate $3;
+    ssl_certificate_key $4;
+    root $1;
+  }
+}
+CONF
+  nginx -p "$1" -c "$1/nginx.conf" &
+  nginx_master=$!
+}
+
+# make_test_certificates DIR: a throw-away CA (DIR/ca.pem) and two server certificates for
+# 127.0.0.1 it signs: DIR/ecdsa.{pem,key} (P-256) and DIR/rsa.{pem,key} (RSA-2048).
+make_test_certificates() {
+  local d=$1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+    -out "$d/ca.pem" -days 2 -subj /CN=deft-bench-CA 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext"
+  local kind
+  for kind in ecdsa rsa; do
+    local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    [[ $kind == rsa ]] && key=(-newkey rsa:2048)
+    openssl req "${key[@]}" -nodes -keyout "$d/$kind.key" -out "$d/$kind.csr" \
+      -subj /CN=127.0.0.1 2>/dev/null
+    openssl x509 -req -in "$d/$kind.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+      -out "$d/$kind.pem" -days 2 -extfile "$d/ext" 2>/dev/null
+  done
+}
