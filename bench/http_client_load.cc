@@ -6,7 +6,8 @@
 //   --stream=true counts each body as it arrives (deliverBody), as libcurl's write callback in
 //   bench/curl_multi_load does; by default bodies are read whole (readBody).
 //   https URLs: --cacert=FILE trusts that CA; --close=true sends "Connection: close", so every
-//   request pays a new connection and handshake (TLS sessions are still resumed).
+//   request pays a new connection and handshake (TLS sessions are still resumed, unless
+//   --resume=false: a full handshake each time).
 
 #include <cstdio>
 #include <cstdlib>
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   options.maxConnectionsPerHost = static_cast<std::size_t>(inFlight);
   Load load;
   options.tls.caFile = flag(argc, argv, "cacert", "");
+  options.tls.resumeSessions = flag(argc, argv, "resume", "true") == "true";
   load.agent = std::make_shared<deft::web::Agent>(deft::reactor(), options);
   if (flag(argc, argv, "close", "false") == "true") load.headers.add("Connection", "close");
   load.url = flag(argc, argv, "url", "http://127.0.0.1:8080/");

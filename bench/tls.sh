@@ -4,7 +4,8 @@
 #   client, keep-alive:  5,000 fetches of a 1 KiB file from nginx (one worker), 50 in flight:
 #                        deft's Agent against libcurl multi;
 #   client, handshakes:  1,000 fetches each on a new connection ("Connection: close"), 20 in
-#                        flight: the same pair; both resume TLS sessions as they do by default;
+#                        flight: the same pair, each as it does by default (deft resumes TLS
+#                        sessions); and deft with resumption off (a full handshake each time);
 #   server:              wrk -t1 -c100 over https for S seconds, 1 KiB: deft's web_server
 #                        (--cert/--key) against nginx.
 #
@@ -68,7 +69,8 @@ server_run() {  # deft|nginx KIND: one wrk run; prints "rate=R cpu_per_1k=C"
 
 for kind in ecdsa rsa; do
   declare -A rates=() cpus=()
-  rows=(keepalive-deft keepalive-libcurl handshake-deft handshake-libcurl server-deft server-nginx)
+  rows=(keepalive-deft keepalive-libcurl handshake-deft handshake-deft-full handshake-libcurl
+        server-deft server-nginx)
   for ((i = 0; i < runs; i++)); do
     port=$(free_port)
     start_nginx_tls "$work" "$port" "$work/$kind.pem" "$work/$kind.key"
@@ -79,6 +81,7 @@ for kind in ecdsa rsa; do
         keepalive-deft) out=$("$bin/bench/http_client_load" --url="$url" --requests=5000 --in-flight=50 --cacert="$work/ca.pem") ;;
         keepalive-libcurl) out=$("$bin/bench/curl_multi_load" "$url" 5000 50 "$work/ca.pem") ;;
         handshake-deft) out=$("$bin/bench/http_client_load" --url="$url" --requests=1000 --in-flight=20 --cacert="$work/ca.pem" --close=true) ;;
+        handshake-deft-full) out=$("$bin/bench/http_client_load" --url="$url" --requests=1000 --in-flight=20 --cacert="$work/ca.pem" --close=true --resume=false) ;;
         handshake-libcurl) out=$("$bin/bench/curl_multi_load" "$url" 1000 20 "$work/ca.pem" close) ;;
         server-deft) stop_nginx; out=$(server_run deft "$kind") ;;
         server-nginx) out=$(server_run nginx "$kind") ;;

@@ -374,6 +374,23 @@ TEST_F(HttpsAgentTest, FetchesOverTlsReusingTheConnectionAndResumingSessions) {
   EXPECT_EQ(serverContext->resumedHandshakes(), 1u);
 }
 
+TEST_F(HttpsAgentTest, AThousandFetchesOnNewConnectionsResumeTheirSessions) {
+  startTls();
+  auto agent = trustingAgent();
+  for (int i = 0; i < 1000; ++i) {
+    // Connection: close: each fetch opens a connection of its own, and so a handshake.
+    auto r = wait(reactor(), getPage(httpsUrl("/"), pageOptions([&](PageOptions& o) {
+                                       o.agent = agent;
+                                       o.headers.add("Connection", "close");
+                                     })));
+    ASSERT_TRUE(r.value) << "fetch " << i << ": " << r.failure->describe();
+  }
+  EXPECT_EQ(agent->connectionsOpened(), 1000u);
+  // Counted by the server: every handshake after the first resumed the session.
+  EXPECT_EQ(serverContext->handshakes(), 1000u);
+  EXPECT_EQ(serverContext->resumedHandshakes(), 999u);
+}
+
 TEST_F(HttpsAgentTest, AnUntrustedCertificateIsRefusedBeforeAnythingIsSent) {
   startTls();
   // The system's trust store does not know the test CA.
