@@ -340,7 +340,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", getpage::errorLine(outcome.failure()).c_str());
         code = getpage::exitCodeFor(outcome.failure());
       }
-      deft::reactor().stop();
+      // Not when a signal (SIGINT, SIGTERM) has stopped it already and this is the fetch ending
+      // as its connections close.
+      if (deft::reactor().running()) deft::reactor().stop();
     });
   });
   deft::reactor().run();

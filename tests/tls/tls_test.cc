@@ -7,6 +7,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -415,6 +416,9 @@ TEST_F(TlsTest, SessionsAreResumedAcrossConnections) {
 struct Layered {
   std::shared_ptr<Record> record = std::make_shared<Record>();
   TlsProtocol* layer = nullptr;
+  // Why the handshake failed, when it did (the protocol above then never connects).
+  std::shared_ptr<std::optional<Failure>> handshakeFailure =
+      std::make_shared<std::optional<Failure>>();
 };
 Layered connectLayered(Reactor& reactor, std::uint16_t port, std::shared_ptr<ClientContext> context,
                        const std::string& serverName) {
@@ -457,6 +461,49 @@ TEST_F(TlsTest, AlpnAndSniChooseTheProtocolAndTheCertificate) {
     ASSERT_TRUE(runUntil(reactor(), [&] { return l.record->lost.has_value(); }));
   }
   EXPECT_EQ(context_->handshakes(), 3u);
+}
+
+// A client that offers exactly one protocol version, verification off: the server's own rules
+// are what is tested.
+Layered connectWithVersion(Reactor& reactor, std::uint16_t port, int version) {
+  // Kept by the factory: the SSL is made when the connection is.
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  SSL_CTX_set_security_level(ctx.get(), 0);  // Debian's defaults would refuse TLS 1.1 here first
+  SSL_CTX_set_min_proto_version(ctx.get(), version);
+  SSL_CTX_set_max_proto_version(ctx.get(), version);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  Layered l;
+  auto record = l.record;
+  auto failure = l.handshakeFailure;
+  auto factory = makeFactory<ClientFactory>([&reactor, ctx, record, failure]() -> std::unique_ptr<Protocol> {
+    SSL* ssl = SSL_new(ctx.get());
+    SSL_set_connect_state(ssl);
+    TlsProtocol::Settings settings;
+    settings.clock = &reactor;
+    settings.peerName = "test server";
+    settings.onHandshakeFailed = [failure](const Failure& why) { *failure = why; };
+    return std::make_unique<TlsProtocol>(ssl, std::make_unique<Recorder>(record), std::move(settings));
+  });
+  connectTCP(reactor, "127.0.0.1", port, factory);
+  return l;
+}
+
+TEST_F(TlsTest, ServersRefuseVersionsBeforeTls12) {
+  const std::uint16_t port = listenEcho(server_);
+  Layered old = connectWithVersion(reactor(), port, TLS1_1_VERSION);
+  ASSERT_TRUE(runUntil(reactor(), [&] { return old.handshakeFailure->has_value() || old.record->made; }));
+  EXPECT_FALSE(old.record->made);
+  ASSERT_TRUE(old.handshakeFailure->has_value());
+  // The server's protocol_version alert reached the client: it says why.
+  EXPECT_NE((*old.handshakeFailure)->getErrorMessage().find("version"), std::string::npos)
+      << (*old.handshakeFailure)->describe();
+  EXPECT_EQ(context_->handshakes(), 0u);
+  // The same client with TLS 1.2 is served: it was the version that was refused.
+  Layered current = connectWithVersion(reactor(), port, TLS1_2_VERSION);
+  ASSERT_TRUE(runUntil(reactor(), [&] { return current.record->made; }));
+  current.record->transport->write("1.2");
+  ASSERT_TRUE(runUntil(reactor(), [&] { return current.record->received == "1.2"; }));
+  EXPECT_EQ(context_->handshakes(), 1u);
 }
 
 TEST_F(TlsTest, ConfigurationErrorsNameTheFile) {

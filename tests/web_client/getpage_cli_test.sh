@@ -81,7 +81,36 @@ check 60 "https, certificate not trusted" "$getpage" -o - "$secure/hello"
 grep -q "certificate" "$TEST_TMPDIR/err" || { echo "FAIL: no certificate reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
 check 0 "https with -k" "$getpage" -o - -k "$secure/hello"
 grep -q "warning: --insecure" "$TEST_TMPDIR/err" || { echo "FAIL: -k without its warning"; fail=1; }
+mkdir -p "$tls/capath" && cp "$tls/ca.pem" "$tls/capath/" && openssl rehash "$tls/capath" 2>/dev/null
+check 0 "https with --capath" "$getpage" -o - --capath "$tls/capath" "$secure/hello"
 check 77 "--cacert that does not exist" "$getpage" -o - --cacert "$tls/nowhere.pem" "$secure/hello"
+# A TLS server that ends a body framed by the close without close_notify: a truncation (56).
+python3 - "$tls/server.pem" "$tls/server.key" >"$TEST_TMPDIR/cut_tls.out" <<'PY' &
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(4)
+print(listener.getsockname()[1], flush=True)
+while True:
+    raw, _ = listener.accept()
+    try:
+        conn = ctx.wrap_socket(raw, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it?")
+        conn.shutdown(socket.SHUT_RDWR)  # the socket only: no TLS close_notify
+        conn.close()
+    except Exception:
+        pass
+    raw.close()
+PY
+cut_tls=$!
+trap 'kill $server $tls_server $cut_tls 2>/dev/null' EXIT
+cut_port=$(listening_port "$TEST_TMPDIR/cut_tls.out") || exit 1
+check 56 "https body cut without close_notify" "$getpage" -o - --cacert "$tls/ca.pem" "https://127.0.0.1:$cut_port/"
 check 0 "https POST" "$getpage" -o - --cacert "$tls/ca.pem" -d 'sealed' "$secure/echo"
 [[ $(cat "$TEST_TMPDIR/out") == sealed ]] || { echo "FAIL: https -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 3 "malformed URL" "$getpage" -o - "http://"
@@ -112,7 +141,7 @@ while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 PY
 bad=$!
-trap 'kill $server $tls_server $bad 2>/dev/null' EXIT
+trap 'kill $server $tls_server $cut_tls $bad 2>/dev/null' EXIT
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
