@@ -117,7 +117,12 @@ void ClientConnection::connectionLost(const Failure& reason) {
   } else if (busy_) {
     if (parser_->finish()) {
       if (busy_) {
-        failExchange(Failure(ResponseNeverStarted("the server closed the connection before responding")));
+        // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
+        failExchange(Failure(ResponseNeverStarted(
+            reason.check<ConnectionDone>()
+                ? std::string("the server closed the connection before responding")
+                : absl::StrCat("the server closed the connection before responding (",
+                               reason.getErrorMessage(), ")"))));
       }
     } else {
       const http::ParseError& error = *parser_->error();

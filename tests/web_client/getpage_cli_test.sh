@@ -111,6 +111,48 @@ cut_tls=$!
 trap 'kill $server $tls_server $cut_tls 2>/dev/null' EXIT
 cut_port=$(listening_port "$TEST_TMPDIR/cut_tls.out") || exit 1
 check 56 "https body cut without close_notify" "$getpage" -o - --cacert "$tls/ca.pem" "https://127.0.0.1:$cut_port/"
+# Mutual TLS: a server that asks for a client certificate from our CA (Python's ssl module).
+{
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/client.key" \
+    -out "$tls/client.csr" -subj /CN=getpage-client &&
+  printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >"$tls/client.ext" &&
+  openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -out "$tls/client.pem" -days 2 -extfile "$tls/client.ext"
+} >>"$tls/openssl.log" 2>&1 || { echo "FAIL: openssl could not make a client certificate"; exit 1; }
+python3 - "$tls/server.pem" "$tls/server.key" "$tls/ca.pem" >"$TEST_TMPDIR/mtls.out" <<'PY' &
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.load_verify_locations(sys.argv[3])
+ctx.verify_mode = ssl.CERT_REQUIRED
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(4)
+print(listener.getsockname()[1], flush=True)
+while True:
+    raw, _ = listener.accept()
+    try:
+        conn = ctx.wrap_socket(raw, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(4096)
+        who = conn.getpeercert()["subject"][0][0][1].encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(who), who))
+        conn.unwrap().close()
+    except Exception:
+        raw.close()
+PY
+mtls=$!
+trap 'kill $server $tls_server $cut_tls $mtls 2>/dev/null' EXIT
+mtls_port=$(listening_port "$TEST_TMPDIR/mtls.out") || exit 1
+check 0 "mutual TLS with --cert/--key" "$getpage" -o - --cacert "$tls/ca.pem" --cert "$tls/client.pem" \
+  --key "$tls/client.key" "https://127.0.0.1:$mtls_port/"
+[[ $(cat "$TEST_TMPDIR/out") == getpage-client ]] || { echo "FAIL: mTLS body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+# Without one, TLS 1.3 refuses after the client's side of the handshake: a receive error, as curl's.
+check 56 "mutual TLS without a certificate" "$getpage" -o - --cacert "$tls/ca.pem" "https://127.0.0.1:$mtls_port/"
+grep -q "certificate required" "$TEST_TMPDIR/err" || { echo "FAIL: no reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 58 "--cert that does not exist" "$getpage" -o - --cacert "$tls/ca.pem" --cert "$tls/nowhere.pem" \
+  "https://127.0.0.1:$mtls_port/"
 check 0 "https POST" "$getpage" -o - --cacert "$tls/ca.pem" -d 'sealed' "$secure/echo"
 [[ $(cat "$TEST_TMPDIR/out") == sealed ]] || { echo "FAIL: https -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 3 "malformed URL" "$getpage" -o - "http://"
@@ -141,7 +183,7 @@ while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 PY
 bad=$!
-trap 'kill $server $tls_server $cut_tls $bad 2>/dev/null' EXIT
+trap 'kill $server $tls_server $cut_tls $mtls $bad 2>/dev/null' EXIT
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
