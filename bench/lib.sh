@@ -23,12 +23,15 @@ wait_for_http() {
   return 1
 }
 
-# start_nginx DIR PORT SENDFILE: serves the files in DIR on 127.0.0.1:PORT in the background, as
-# Debian's nginx with a master and one worker, access log off, keepalive_requests raised so that
-# no client re-opens connections during a run, and `sendfile` SENDFILE (on|off: off is nginx's
-# faster choice for 1 KiB files here, on for 1 MiB ones). Sets nginx_master (kill it to stop
-# both).
+# start_nginx DIR PORT SENDFILE [CERT KEY]: serves the files in DIR on 127.0.0.1:PORT in the
+# background, as Debian's nginx with a master and one worker, access log off, keepalive_requests
+# raised so that no client re-opens connections during a run, and `sendfile` SENDFILE (on|off:
+# off is nginx's faster choice for 1 KiB files here, on for 1 MiB ones). With CERT and KEY, over
+# TLS instead (nginx's defaults: TLS 1.2 and 1.3, session tickets on). Sets nginx_master (kill it
+# to stop both).
 start_nginx() {
+  local listen="listen 127.0.0.1:$2;"
+  if (($# == 5)); then listen="listen 127.0.0.1:$2 ssl; ssl_certificate $4; ssl_certificate_key $5;"; fi
   cat >"$1/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -41,7 +44,7 @@ http {
   sendfile $3;
   client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
   uwsgi_temp_path $1; scgi_temp_path $1;
-  server { listen 127.0.0.1:$2; root $1; }
+  server { $listen root $1; }
 }
 CONF
   nginx -p "$1" -c "$1/nginx.conf" &
@@ -66,33 +69,6 @@ hosts:
 CONF
   h2o -c "$1/h2o.conf" >/dev/null 2>&1 &
   h2o_pid=$!
-}
-
-# start_nginx_tls DIR PORT CERT KEY: start_nginx's server over TLS (nginx's defaults: TLS 1.2 and
-# 1.3, session tickets on), with the certificate chain CERT and its key KEY. Sets nginx_master.
-start_nginx_tls() {
-  cat >"$1/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $1/error.log;
-pid $1/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  sendfile off;
-  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
-  uwsgi_temp_path $1; scgi_temp_path $1;
-  server {
-    listen 127.0.0.1:$2 ssl;
-    ssl_certificate $3;
-    ssl_certificate_key $4;
-    root $1;
-  }
-}
-CONF
-  nginx -p "$1" -c "$1/nginx.conf" &
-  nginx_master=$!
 }
 
 # make_test_certificates DIR: a throw-away CA (DIR/ca.pem) and two server certificates for

@@ -50,7 +50,7 @@ server_run() {  # deft|nginx KIND: one wrk run; prints "rate=R cpu_per_1k=C"
     pid=$stop
     url="https://127.0.0.1:$port/bytes/1024"
   else
-    start_nginx_tls "$work" "$port" "$work/$2.pem" "$work/$2.key"
+    start_nginx "$work" "$port" off "$work/$2.pem" "$work/$2.key"
     stop=$nginx_master
     url="https://127.0.0.1:$port/1k"
   fi
@@ -73,7 +73,7 @@ for kind in ecdsa rsa; do
         server-deft server-nginx)
   for ((i = 0; i < runs; i++)); do
     port=$(free_port)
-    start_nginx_tls "$work" "$port" "$work/$kind.pem" "$work/$kind.key"
+    start_nginx "$work" "$port" off "$work/$kind.pem" "$work/$kind.key"
     url="https://127.0.0.1:$port/1k"
     for _ in $(seq 50); do curl -sf --cacert "$work/ca.pem" -o /dev/null "$url" && break; sleep 0.1; done
     for row in "${rows[@]}"; do
