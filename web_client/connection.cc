@@ -107,34 +107,35 @@ void ClientConnection::failExchange(Failure reason) {
   }
 }
 
+void ClientConnection::failCutShort(std::string why) {
+  std::string partial = body_->takeReceived();
+  // Nobody reads yet: a deliverBody that comes later still streams what arrived.
+  if (!body_->reader) body_->received = partial;
+  failExchange(Failure(PartialDownloadError(why, std::move(partial))));
+}
+
 void ClientConnection::connectionLost(const Failure& reason) {
   lost_ = true;
+  // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
+  auto neverStarted = [&reason] {
+    return Failure(ResponseNeverStarted(
+        reason.check<ConnectionDone>()
+            ? std::string("the server closed the connection before responding")
+            : absl::StrCat("the server closed the connection before responding (",
+                           reason.getErrorMessage(), ")")));
+  };
   if (busy_ && body_ && reason.check<tls::TlsTruncatedError>()) {
     // Cut without close_notify: not the end, even of a body framed by the close (RFC 9112 §9.8).
-    std::string partial = body_->takeReceived();
-    if (!body_->reader) body_->received = partial;
-    failExchange(Failure(PartialDownloadError(reason.getErrorMessage(), std::move(partial))));
+    failCutShort(reason.getErrorMessage());
   } else if (busy_) {
     if (parser_->finish()) {
-      if (busy_) {
-        // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
-        failExchange(Failure(ResponseNeverStarted(
-            reason.check<ConnectionDone>()
-                ? std::string("the server closed the connection before responding")
-                : absl::StrCat("the server closed the connection before responding (",
-                               reason.getErrorMessage(), ")"))));
-      }
+      if (busy_) failExchange(neverStarted());
     } else {
       const http::ParseError& error = *parser_->error();
       if (error.kind() == http::ParseErrorKind::kTruncated && body_) {
-        std::string partial = body_->takeReceived();
-        // Nobody reads yet: a deliverBody that comes later still streams what arrived.
-        if (!body_->reader) body_->received = partial;
-        failExchange(Failure(PartialDownloadError(error.what(), std::move(partial))));
+        failCutShort(error.what());
       } else if (!sawBytes_) {
-        failExchange(Failure(ResponseNeverStarted(
-            absl::StrCat("the server closed the connection before responding (",
-                         reason.getErrorMessage(), ")"))));
+        failExchange(neverStarted());
       } else {
         failExchange(Failure(error));
       }

@@ -53,6 +53,8 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
 
  private:
   void failExchange(Failure reason);
+  // The body ended before its end: PartialDownloadError with what arrived.
+  void failCutShort(std::string why);
   void abort();
 
   std::optional<http::ResponseParser> parser_;

@@ -53,13 +53,12 @@ void ResponseBody::append(std::string_view data) {
     return;
   }
   if (received.capacity() - received.size() < data.size() && !received.empty()) {
-    // Full: set it aside rather than let append() reallocate and copy it. The next buffer is as
-    // large as everything so far, so a body of n bytes takes O(log n) parts.
-    std::size_t total = received.size();
-    for (const std::string& part : receivedParts) total += part.size();
+    // Full: set it aside rather than let append() reallocate and copy it. Each buffer is twice
+    // the last, so a body of n bytes takes O(log n) parts.
+    const std::size_t next = std::max(2 * received.capacity(), data.size());
     receivedParts.push_back(std::move(received));
     received = std::string();
-    received.reserve(std::max(total, data.size()));
+    received.reserve(next);
   }
   received.append(data);
 }
