@@ -115,12 +115,11 @@ std::optional<LineError> parseFields(std::span<const std::string_view> lines,
   return std::nullopt;
 }
 
-// Whether `bytes` holds a byte no start line may: a control character other than HTAB and CR
+// Whether `bytes` holds a byte no start line may: a control character other than HTAB, or CR
 // (the line's end may follow).
 bool hasControlByte(std::string_view bytes) {
   for (const char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\r' && c != '\t') || u == 0x7f) return true;
+    if (!internal::kFieldValueChars[static_cast<unsigned char>(c)] && c != '\r') return true;
   }
   return false;
 }
