@@ -4,6 +4,7 @@
 #ifndef DEFT_TESTS_SUPPORT_LOOP_HELPERS_H_
 #define DEFT_TESTS_SUPPORT_LOOP_HELPERS_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -89,6 +90,48 @@ class OneShotClientFactory : public ClientFactory {
 
  private:
   std::unique_ptr<Protocol> protocol_;
+};
+
+// Writes `blocks` numbered 16 KiB blocks (block b is filled with 'a' + b % 26) as fast as the
+// transport lets it, then closes: a streaming (push) producer, for backpressure tests. One at a
+// time: what it saw is kept in static counters, which a test resets first.
+class FloodProducer : public Protocol, public IPushProducer {
+ public:
+  explicit FloodProducer(std::size_t blocks) : blocks_(blocks) {}
+  void connectionMade() override {
+    transport()->registerProducer(static_cast<IPushProducer*>(this));
+    produce();
+  }
+  void pauseProducing() override {
+    paused_ = true;
+    ++pauses;
+  }
+  void resumeProducing() override {
+    paused_ = false;
+    produce();
+  }
+  void stopProducing() override { paused_ = true; }
+
+  static inline int pauses = 0;
+  static inline std::size_t maxBuffered = 0;
+
+ private:
+  void produce() {
+    // Produce until paused: the transport's only signal to stop. Loop, do not recurse.
+    while (!paused_ && sent_ < blocks_) {
+      std::string block(16 * 1024, static_cast<char>('a' + sent_ % 26));
+      ++sent_;
+      transport()->write(block);
+      maxBuffered = std::max(maxBuffered, transport()->bufferedBytes());
+    }
+    if (sent_ == blocks_ && !paused_) {
+      transport()->unregisterProducer();
+      transport()->loseConnection();
+    }
+  }
+  std::size_t blocks_;
+  std::size_t sent_ = 0;
+  bool paused_ = false;
 };
 
 }  // namespace deft::testing

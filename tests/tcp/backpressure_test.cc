@@ -19,49 +19,10 @@ namespace deft {
 namespace {
 
 using testing::OneShotClientFactory;
+using testing::FloodProducer;
 using testing::Record;
 using testing::Recorder;
 using testing::runUntil;
-
-// Writes numbered 16 KiB blocks as fast as the transport lets it: a streaming (push) producer.
-class FloodProducer : public Protocol, public IPushProducer {
- public:
-  explicit FloodProducer(std::size_t blocks) : blocks_(blocks) {}
-  void connectionMade() override {
-    transport()->registerProducer(static_cast<IPushProducer*>(this));
-    produce();
-  }
-  void pauseProducing() override {
-    paused_ = true;
-    ++pauses;
-  }
-  void resumeProducing() override {
-    paused_ = false;
-    produce();
-  }
-  void stopProducing() override { paused_ = true; }
-
-  static inline int pauses = 0;
-  static inline std::size_t maxBuffered = 0;
-
- private:
-  void produce() {
-    // Produce until paused: the transport's only signal to stop. Loop, do not recurse.
-    while (!paused_ && sent_ < blocks_) {
-      std::string block(16 * 1024, static_cast<char>('a' + sent_ % 26));
-      ++sent_;
-      transport()->write(block);
-      maxBuffered = std::max(maxBuffered, transport()->bufferedBytes());
-    }
-    if (sent_ == blocks_ && !paused_) {
-      transport()->unregisterProducer();
-      transport()->loseConnection();
-    }
-  }
-  std::size_t blocks_;
-  std::size_t sent_ = 0;
-  bool paused_ = false;
-};
 
 class BackpressureTest : public ::testing::Test {
  protected:

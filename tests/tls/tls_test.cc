@@ -25,6 +25,7 @@ namespace deft::tls {
 namespace {
 
 using deft::testing::Echo;
+using deft::testing::FloodProducer;
 using deft::testing::IssueOptions;
 using deft::testing::Issued;
 using deft::testing::OneShotClientFactory;
@@ -195,59 +196,25 @@ TEST_F(TlsTest, ACloseWithoutCloseNotifyIsTruncationNotAnEnd) {
   EXPECT_FALSE(c.record->lost->check<ConnectionDone>());
 }
 
-// Writes numbered 16 KiB blocks while the transport lets it: a push producer.
-class Flood : public Protocol, public IPushProducer {
- public:
-  static inline int pauses = 0;
-  static inline std::size_t maxBuffered = 0;
-  static constexpr std::size_t kBlocks = 512;  // 8 MiB
-  void connectionMade() override {
-    transport()->registerProducer(static_cast<IPushProducer*>(this));
-    produce();
-  }
-  void pauseProducing() override {
-    paused_ = true;
-    ++pauses;
-  }
-  void resumeProducing() override {
-    paused_ = false;
-    produce();
-  }
-  void stopProducing() override { paused_ = true; }
-
- private:
-  void produce() {
-    while (!paused_ && sent_ < kBlocks) {
-      transport()->write(std::string(16 * 1024, static_cast<char>('a' + sent_++ % 26)));
-      maxBuffered = std::max(maxBuffered, transport()->bufferedBytes());
-    }
-    if (sent_ == kBlocks && !paused_) {
-      transport()->unregisterProducer();
-      transport()->loseConnection();
-    }
-  }
-  std::size_t sent_ = 0;
-  bool paused_ = false;
-};
-
 TEST_F(TlsTest, ASlowReaderPausesAFastWriterThroughTls) {
-  Flood::pauses = 0;
-  Flood::maxBuffered = 0;
+  constexpr std::size_t kBlocks = 512;  // 8 MiB
+  FloodProducer::pauses = 0;
+  FloodProducer::maxBuffered = 0;
   context_ = serverContext(server_);
-  port_ = listenSSL(reactor(), 0, makeFactory<Flood>(), context_, {.interface = "127.0.0.1"});
+  port_ = listenSSL(reactor(), 0, makeFactory<FloodProducer>(kBlocks), context_, {.interface = "127.0.0.1"});
   Client c = connect("127.0.0.1", port_->getHost().port(), trustingOurCa());
   ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->made; }));
   c.record->transport->pauseProducing();
-  ASSERT_TRUE(runUntil(reactor(), [&] { return Flood::pauses > 0; }));
+  ASSERT_TRUE(runUntil(reactor(), [&] { return FloodProducer::pauses > 0; }));
   for (int i = 0; i < 20; ++i) reactor().iterate(absl::Milliseconds(5));
-  EXPECT_LT(Flood::maxBuffered, 256u * 1024) << "the writer was not held back";
+  EXPECT_LT(FloodProducer::maxBuffered, 256u * 1024) << "the writer was not held back";
   const std::size_t whilePaused = c.record->received.size();
   for (int i = 0; i < 10; ++i) reactor().iterate(absl::Milliseconds(5));
   EXPECT_EQ(c.record->received.size(), whilePaused) << "data arrived while the reader was paused";
   c.record->transport->resumeProducing();
   ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->lost.has_value(); }));
-  ASSERT_EQ(c.record->received.size(), Flood::kBlocks * 16 * 1024);
-  for (std::size_t b = 0; b < Flood::kBlocks; ++b) {
+  ASSERT_EQ(c.record->received.size(), kBlocks * 16 * 1024);
+  for (std::size_t b = 0; b < kBlocks; ++b) {
     ASSERT_EQ(c.record->received[b * 16 * 1024], static_cast<char>('a' + b % 26)) << "block " << b;
   }
   EXPECT_TRUE(c.record->lost->check<ConnectionDone>()) << c.record->lost->describe();

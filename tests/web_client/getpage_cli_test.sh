@@ -36,9 +36,10 @@ listening_port() {
   echo "server did not report its port: $(cat "$1")" >&2
   return 1
 }
+servers=()  # every server this test starts, stopped at exit
+trap 'kill "${servers[@]}" 2>/dev/null' EXIT
 "$web_server" --port=0 >"$TEST_TMPDIR/web_server.out" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
+servers+=($!)
 port=$(listening_port "$TEST_TMPDIR/web_server.out") || exit 1
 base="http://127.0.0.1:$port"
 
@@ -70,8 +71,7 @@ mkdir -p "$tls"
     -CAcreateserial -out "$tls/server.pem" -days 2 -extfile "$tls/ext"
 } >"$tls/openssl.log" 2>&1 || { echo "FAIL: openssl could not make certificates"; cat "$tls/openssl.log"; exit 1; }
 "$web_server" --port=0 --cert="$tls/server.pem" --key="$tls/server.key" >"$TEST_TMPDIR/tls_server.out" 2>&1 &
-tls_server=$!
-trap 'kill $server $tls_server 2>/dev/null' EXIT
+servers+=($!)
 tls_port=$(listening_port "$TEST_TMPDIR/tls_server.out") || exit 1
 grep -q "https://" "$TEST_TMPDIR/tls_server.out" || { echo "FAIL: web_server --cert did not serve https"; fail=1; }
 secure="https://127.0.0.1:$tls_port"
@@ -84,11 +84,17 @@ grep -q "warning: --insecure" "$TEST_TMPDIR/err" || { echo "FAIL: -k without its
 mkdir -p "$tls/capath" && cp "$tls/ca.pem" "$tls/capath/" && openssl rehash "$tls/capath" 2>/dev/null
 check 0 "https with --capath" "$getpage" -o - --capath "$tls/capath" "$secure/hello"
 check 77 "--cacert that does not exist" "$getpage" -o - --cacert "$tls/nowhere.pem" "$secure/hello"
-# A TLS server that ends a body framed by the close without close_notify: a truncation (56).
-python3 - "$tls/server.pem" "$tls/server.key" >"$TEST_TMPDIR/cut_tls.out" <<'PY' &
+# A TLS server in a few lines of Python's ssl module, misbehaving as told: "cut" ends a body
+# framed by the close without close_notify; "mtls" asks for a client certificate from CA and
+# answers with its name.
+cat >"$tls/tls_server.py" <<'PY'
 import socket, ssl, sys
+mode, cert, key = sys.argv[1:4]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.load_cert_chain(cert, key)
+if mode == "mtls":
+    ctx.load_verify_locations(sys.argv[4])
+    ctx.verify_mode = ssl.CERT_REQUIRED
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 listener.listen(4)
@@ -100,18 +106,22 @@ while True:
         data = b""
         while b"\r\n\r\n" not in data:
             data += conn.recv(4096)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it?")
-        conn.shutdown(socket.SHUT_RDWR)  # the socket only: no TLS close_notify
-        conn.close()
+        if mode == "cut":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it?")
+            conn.shutdown(socket.SHUT_RDWR)  # the socket only: no TLS close_notify
+            conn.close()
+        else:
+            who = conn.getpeercert()["subject"][0][0][1].encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(who), who))
+            conn.unwrap().close()
     except Exception:
-        pass
-    raw.close()
+        raw.close()
 PY
-cut_tls=$!
-trap 'kill $server $tls_server $cut_tls 2>/dev/null' EXIT
+python3 "$tls/tls_server.py" cut "$tls/server.pem" "$tls/server.key" >"$TEST_TMPDIR/cut_tls.out" &
+servers+=($!)
 cut_port=$(listening_port "$TEST_TMPDIR/cut_tls.out") || exit 1
 check 56 "https body cut without close_notify" "$getpage" -o - --cacert "$tls/ca.pem" "https://127.0.0.1:$cut_port/"
-# Mutual TLS: a server that asks for a client certificate from our CA (Python's ssl module).
+# Mutual TLS: a client certificate from our CA.
 {
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/client.key" \
     -out "$tls/client.csr" -subj /CN=getpage-client &&
@@ -119,31 +129,8 @@ check 56 "https body cut without close_notify" "$getpage" -o - --cacert "$tls/ca
   openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
     -CAcreateserial -out "$tls/client.pem" -days 2 -extfile "$tls/client.ext"
 } >>"$tls/openssl.log" 2>&1 || { echo "FAIL: openssl could not make a client certificate"; exit 1; }
-python3 - "$tls/server.pem" "$tls/server.key" "$tls/ca.pem" >"$TEST_TMPDIR/mtls.out" <<'PY' &
-import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-ctx.load_verify_locations(sys.argv[3])
-ctx.verify_mode = ssl.CERT_REQUIRED
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4)
-print(listener.getsockname()[1], flush=True)
-while True:
-    raw, _ = listener.accept()
-    try:
-        conn = ctx.wrap_socket(raw, server_side=True)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(4096)
-        who = conn.getpeercert()["subject"][0][0][1].encode()
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(who), who))
-        conn.unwrap().close()
-    except Exception:
-        raw.close()
-PY
-mtls=$!
-trap 'kill $server $tls_server $cut_tls $mtls 2>/dev/null' EXIT
+python3 "$tls/tls_server.py" mtls "$tls/server.pem" "$tls/server.key" "$tls/ca.pem" >"$TEST_TMPDIR/mtls.out" &
+servers+=($!)
 mtls_port=$(listening_port "$TEST_TMPDIR/mtls.out") || exit 1
 check 0 "mutual TLS with --cert/--key" "$getpage" -o - --cacert "$tls/ca.pem" --cert "$tls/client.pem" \
   --key "$tls/client.key" "https://127.0.0.1:$mtls_port/"
@@ -182,8 +169,7 @@ print(listener.getsockname()[1], flush=True)
 while True:
     threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 PY
-bad=$!
-trap 'kill $server $tls_server $cut_tls $mtls $bad 2>/dev/null' EXIT
+servers+=($!)
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
