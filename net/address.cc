@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <strings.h>
+#include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -38,7 +40,33 @@ Address Address::fromSockaddr(const sockaddr* from, socklen_t length) {
   return address;
 }
 
+std::optional<Address> Address::fromUnixPath(std::string_view path) {
+  Address address;
+  auto* un = reinterpret_cast<sockaddr_un*>(&address.storage_);
+  // An abstract name is its bytes after a leading NUL, with no terminator; a path ends in one.
+  const bool abstract = !path.empty() && path.front() == '@';
+  if (path.empty() || path.size() + (abstract ? 0 : 1) > sizeof un->sun_path) return std::nullopt;
+  if (!abstract && path.find('\0') != std::string_view::npos) return std::nullopt;
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  if (abstract) un->sun_path[0] = '\0';
+  address.length_ =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  return address;
+}
+
+std::string Address::path() const {
+  if (!isUnix()) return "";
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+  const std::size_t offset = offsetof(sockaddr_un, sun_path);
+  if (length_ <= offset) return "";  // unnamed
+  std::size_t size = length_ - offset;
+  if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, size - 1);
+  return std::string(un->sun_path, strnlen(un->sun_path, size));
+}
+
 std::string Address::host() const {
+  if (isUnix()) return path();
   char text[INET6_ADDRSTRLEN] = "";
   if (storage_.ss_family == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
@@ -61,6 +89,7 @@ std::uint16_t Address::port() const {
 }
 
 std::string Address::toString() const {
+  if (isUnix()) return path();
   return isIPv6() ? absl::StrCat("[", host(), "]:", port()) : absl::StrCat(host(), ":", port());
 }
 

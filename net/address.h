@@ -1,7 +1,8 @@
 // File: net/address.h
 //
-// Address: an IPv4 or IPv6 address and a port (Twisted's IPv4Address / IPv6Address), convertible
-// to and from the sockaddr the kernel wants.
+// Address: an IPv4 or IPv6 address and a port (Twisted's IPv4Address / IPv6Address), or a
+// Unix-domain socket's name (Twisted's UNIXAddress), convertible to and from the sockaddr the
+// kernel wants.
 
 #ifndef DEFT_NET_ADDRESS_H_
 #define DEFT_NET_ADDRESS_H_
@@ -24,18 +25,26 @@ class Address {
   // The address for an IP literal ("127.0.0.1", "::1", "[::1]"); nullopt for anything else.
   static std::optional<Address> fromLiteral(std::string_view ip, std::uint16_t port);
   static Address fromSockaddr(const sockaddr* address, socklen_t length);
+  // A Unix-domain socket: a file system path, or "@name" for a name in Linux's abstract
+  // namespace (no file; gone with the last socket that holds it). nullopt if it is empty or too
+  // long for sockaddr_un (107 bytes).
+  static std::optional<Address> fromUnixPath(std::string_view path);
 
   bool isIPv6() const { return storage_.ss_family == AF_INET6; }
+  bool isUnix() const { return storage_.ss_family == AF_UNIX; }
   int family() const { return storage_.ss_family; }
-  std::string host() const;  // "127.0.0.1", "::1"
-  std::uint16_t port() const;
-  std::string toString() const;  // "127.0.0.1:80", "[::1]:80"
+  std::string host() const;  // "127.0.0.1", "::1"; a Unix socket's path()
+  std::uint16_t port() const;  // 0 for a Unix socket
+  // A Unix socket's name as fromUnixPath takes it ("/run/x.sock", "@name"); "" for an unnamed
+  // socket (the client end of a connection usually is one).
+  std::string path() const;
+  std::string toString() const;  // "127.0.0.1:80", "[::1]:80", "/run/x.sock"
 
   const sockaddr* sockaddrPointer() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }
 
   friend bool operator==(const Address& a, const Address& b) {
-    return a.host() == b.host() && a.port() == b.port();
+    return a.family() == b.family() && a.host() == b.host() && a.port() == b.port();
   }
 
  private:

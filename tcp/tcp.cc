@@ -402,14 +402,22 @@ void TcpConnection::closeWith(Failure reason) {
 
 // --- ListeningPort ----------------------------------------------------------------------------
 
-ListeningPort::ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory)
-    : reactor_(reactor), fd_(fd), factory_(std::move(factory)) {
+ListeningPort::ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory,
+                             absl::AnyInvocable<void()> afterClose)
+    : reactor_(reactor), fd_(fd), factory_(std::move(factory)), afterClose_(std::move(afterClose)) {
   spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 ListeningPort::~ListeningPort() {
-  if (fd_ >= 0) ::close(fd_);
+  closeSocket();
   if (spareFd_ >= 0) ::close(spareFd_);
+}
+
+void ListeningPort::closeSocket() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  if (afterClose_) std::exchange(afterClose_, nullptr)();
 }
 
 Address ListeningPort::getHost() const { return localAddress(fd_); }
@@ -418,8 +426,7 @@ Deferred<void> ListeningPort::stopListening() {
   if (!listening_) return succeed();
   listening_ = false;
   reactor_.removeReader(this);
-  ::close(fd_);
-  fd_ = -1;
+  closeSocket();
   factory_->doStop();
   Deferred<void> closed;
   reactor_.callLater(absl::ZeroDuration(), [closed]() mutable { closed.callback(); });
@@ -529,6 +536,15 @@ Connector::Connector(Reactor& reactor, std::string host, std::uint16_t port,
       factory_(std::move(factory)),
       timeout_(timeout) {}
 
+Connector::Connector(Reactor& reactor, Address address, std::shared_ptr<ClientFactory> factory,
+                     absl::Duration timeout)
+    : reactor_(reactor),
+      host_(address.host()),
+      port_(address.port()),
+      factory_(std::move(factory)),
+      timeout_(timeout),
+      fixedAddress_(std::move(address)) {}
+
 Connector::~Connector() { closeSocket(); }
 
 void Connector::connect() {
@@ -543,9 +559,16 @@ void Connector::connect() {
   if (state_ != State::kConnecting || attempt != attempt_) return;  // stopped from the callback
   timeoutCall_ = reactor_.callLater(timeout_, [this, attempt] {
     if (attempt == attempt_ && state_ == State::kConnecting) {
-      fail(Failure(TCPTimedOutError(absl::StrCat(host_, ":", port_))));
+      fail(Failure(TCPTimedOutError(
+          fixedAddress_ ? fixedAddress_->toString() : absl::StrCat(host_, ":", port_))));
     }
   });
+  if (fixedAddress_) {
+    addresses_ = {*fixedAddress_};
+    nextAddress_ = 0;
+    tryNext();
+    return;
+  }
   lookup_ = hostResolver(reactor_).resolveHost(host_, port_);
   lookup_.addCallbacks(
       [this, attempt](std::vector<Address> addresses) {
@@ -635,7 +658,7 @@ void Connector::fail(Failure reason) {
   ++attempt_;
   closeSocket();
   if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
-  if (!lookup_.called()) lookup_.cancel();
+  if (!fixedAddress_ && !lookup_.called()) lookup_.cancel();
   state_ = State::kDisconnected;
   std::shared_ptr<Connector> keep = shared_from_this();
   reactor_.untrack(this);

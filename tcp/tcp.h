@@ -48,7 +48,8 @@ struct TcpListenOptions {
   bool reusePort = false;
 };
 
-// One TCP connection: the transport its Protocol writes to.
+// One TCP connection: the transport its Protocol writes to. It serves any connected stream
+// socket: listenUNIX and connectUNIX (unix/unix.h) hand their Protocols one too.
 class TcpConnection final : public FileDescriptor,
                             public ITransport,
                             public Disconnectable,
@@ -140,12 +141,15 @@ class TcpConnection final : public FileDescriptor,
   bool closed_ = false;
 };
 
-// A listening socket.
+// A listening socket (TCP, or Unix-domain from listenUNIX).
 class ListeningPort final : public FileDescriptor,
                             public Disconnectable,
                             public std::enable_shared_from_this<ListeningPort> {
  public:
-  ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory);
+  // Takes ownership of the listening socket `fd`. `afterClose` (may be empty) runs once the
+  // socket is closed: listenUNIX removes its socket file and lock there.
+  ListeningPort(Reactor& reactor, int fd, std::shared_ptr<Factory> factory,
+                absl::AnyInvocable<void()> afterClose = nullptr);
   ~ListeningPort() override;
 
   // Stops accepting and closes the socket; the Deferred fires on a later pass of the loop, when
@@ -162,10 +166,12 @@ class ListeningPort final : public FileDescriptor,
  private:
   void acceptOne(int fd, const Address& peer);
   void shedOneConnection();
+  void closeSocket();
 
   Reactor& reactor_;
   int fd_;
   std::shared_ptr<Factory> factory_;
+  absl::AnyInvocable<void()> afterClose_;
   int spareFd_ = -1;  // closed to accept-and-drop one connection when out of descriptors
   bool listening_ = true;
   absl::Time lastExhaustionReport_ = absl::InfinitePast();
@@ -188,6 +194,9 @@ class Connector final : public FileDescriptor,
 
   Connector(Reactor& reactor, std::string host, std::uint16_t port,
             std::shared_ptr<ClientFactory> factory, absl::Duration timeout);
+  // Connects to `address` as it is, with no name to resolve (connectUNIX's).
+  Connector(Reactor& reactor, Address address, std::shared_ptr<ClientFactory> factory,
+            absl::Duration timeout);
   ~Connector() override;
 
   // Connector::connect()
@@ -195,8 +204,8 @@ class Connector final : public FileDescriptor,
   // The reactor this connector runs on (what a ReconnectingClientFactory schedules retries on).
   Reactor& reactor() const { return reactor_; }
 
-  // Starts an attempt: resolves the host (through the reactor's resolver), then tries its
-  // addresses in turn until one accepts, within the timeout overall. Ends in the factory's
+  // Starts an attempt: resolves the host (through the reactor's resolver, unless the connector
+  // was made for an address), then tries its addresses in turn until one accepts, within the timeout overall. Ends in the factory's
   // buildProtocol (connected) or clientConnectionFailed. What reconnecting factories call again.
   void connect();
 
@@ -207,6 +216,7 @@ class Connector final : public FileDescriptor,
   void disconnect() override;
 
   State state() const { return state_; }
+  // The host as given (a Unix socket's path for a connector made for one), and the port (0).
   std::string host() const { return host_; }
   std::uint16_t port() const { return port_; }
   // The connection, while connected.
@@ -226,6 +236,7 @@ class Connector final : public FileDescriptor,
   std::uint16_t port_;
   std::shared_ptr<ClientFactory> factory_;
   absl::Duration timeout_;
+  std::optional<Address> fixedAddress_;  // set: no resolution
   State state_ = State::kDisconnected;
   int fd_ = -1;
   std::vector<Address> addresses_;
