@@ -23,12 +23,15 @@
 #include "reactor/reactor.h"
 #include "tcp/tcp.h"
 #include "tls/tls.h"
+#include "unix/unix.h"
 
 ABSL_FLAG(std::uint16_t, port, 8080, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
 ABSL_FLAG(bool, reuse_port, false, "listen with SO_REUSEPORT (for several processes)");
 ABSL_FLAG(std::string, cert, "", "serve https with this certificate chain (PEM, leaf first)");
 ABSL_FLAG(std::string, key, "", "... and this private key (PEM)");
+ABSL_FLAG(std::string, unix, "",
+          "listen on this Unix socket instead of a TCP port ('@name': abstract namespace)");
 
 namespace {
 
@@ -118,11 +121,21 @@ int main(int argc, char** argv) {
       return 1;
     }
     port = deft::tls::listenSSL(deft::reactor(), absl::GetFlag(FLAGS_port), site, context, listen);
+  } else if (!absl::GetFlag(FLAGS_unix).empty()) {
+    try {
+      port = deft::listenUNIX(deft::reactor(), absl::GetFlag(FLAGS_unix), site);
+    } catch (const deft::CannotListenError& e) {
+      std::fprintf(stderr, "web_server: %s\n", e.what());
+      return 1;
+    }
+    std::printf("web server on unix socket %s\n", port->getHost().path().c_str());
   } else {
     port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), site, listen);
   }
-  std::printf("web server on %s://%s/\n", https ? "https" : "http",
-              port->getHost().toString().c_str());
+  if (!port->getHost().isUnix()) {
+    std::printf("web server on %s://%s/\n", https ? "https" : "http",
+                port->getHost().toString().c_str());
+  }
   std::fflush(stdout);
   deft::reactor().run();
   return 0;

@@ -131,15 +131,33 @@ std::shared_ptr<Connector> connectSSL(Reactor& reactor, std::string host, std::u
   return connectTCP(reactor, std::move(host), port, std::move(tlsFactory), timeout);
 }
 
+std::shared_ptr<Connector> connectSSL(Reactor& reactor, Address address, std::string host,
+                                      std::uint16_t port, std::shared_ptr<ClientFactory> factory,
+                                      std::shared_ptr<ClientContext> context,
+                                      absl::Duration timeout) {
+  auto tlsFactory = std::make_shared<TlsClientFactory>(reactor, std::move(factory),
+                                                       std::move(context), host, port, timeout);
+  auto connector = std::make_shared<Connector>(reactor, std::move(address), std::move(tlsFactory),
+                                               timeout);
+  connector->connect();
+  return connector;
+}
+
 std::shared_ptr<ListeningPort> listenSSL(Reactor& reactor, std::uint16_t port,
                                          std::shared_ptr<Factory> factory,
                                          std::shared_ptr<ServerContext> context,
                                          TcpListenOptions options,
                                          absl::Duration handshakeTimeout) {
   return listenTCP(reactor, port,
-                   std::make_shared<TlsServerFactory>(reactor, std::move(factory),
-                                                      std::move(context), handshakeTimeout),
+                   serverFactory(reactor, std::move(factory), std::move(context), handshakeTimeout),
                    std::move(options));
+}
+
+std::shared_ptr<Factory> serverFactory(Reactor& reactor, std::shared_ptr<Factory> factory,
+                                       std::shared_ptr<ServerContext> context,
+                                       absl::Duration handshakeTimeout) {
+  return std::make_shared<TlsServerFactory>(reactor, std::move(factory), std::move(context),
+                                            handshakeTimeout);
 }
 
 void startTLS(Reactor& reactor, Protocol& protocol, std::shared_ptr<ClientContext> context,

@@ -39,6 +39,13 @@ std::shared_ptr<Connector> connectSSL(Reactor& reactor, std::string host, std::u
                                       std::shared_ptr<ClientContext> context,
                                       absl::Duration timeout = absl::Seconds(30));
 
+// connectSSL to `address` as it is (a Unix socket, say), with no name to resolve: the server is
+// verified as `host` (and `port` keys its session cache), as the URL it serves names it.
+std::shared_ptr<Connector> connectSSL(Reactor& reactor, Address address, std::string host,
+                                      std::uint16_t port, std::shared_ptr<ClientFactory> factory,
+                                      std::shared_ptr<ClientContext> context,
+                                      absl::Duration timeout = absl::Seconds(30));
+
 // Listens on `port` and runs the factory's protocol over TLS for each connection whose handshake
 // succeeds within `handshakeTimeout`; others are dropped without reaching the factory's protocol.
 std::shared_ptr<ListeningPort> listenSSL(Reactor& reactor, std::uint16_t port,
@@ -46,6 +53,12 @@ std::shared_ptr<ListeningPort> listenSSL(Reactor& reactor, std::uint16_t port,
                                          std::shared_ptr<ServerContext> context,
                                          TcpListenOptions options = {},
                                          absl::Duration handshakeTimeout = absl::Seconds(30));
+
+// The factory listenSSL listens with (Twisted's TLSMemoryBIOFactory): `factory`'s protocols over
+// TLS, for any listener, listenUNIX included.
+std::shared_ptr<Factory> serverFactory(Reactor& reactor, std::shared_ptr<Factory> factory,
+                                       std::shared_ptr<ServerContext> context,
+                                       absl::Duration handshakeTimeout = absl::Seconds(30));
 
 // Twisted's transport.startTLS: from now on, `protocol`'s connection speaks TLS, as the client
 // (to `host`, checked as connectSSL checks it) or as the server. What `protocol` writes from here

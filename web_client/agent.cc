@@ -1,6 +1,7 @@
 #include "web_client/agent.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
@@ -67,7 +68,12 @@ bool isIdempotent(std::string_view method) {
 }
 
 Agent::Agent(Reactor& reactor, AgentOptions options)
-    : options_(std::move(options)), reactor_(reactor) {}
+    : options_(std::move(options)), reactor_(reactor) {
+  if (!options_.unixSocket.empty() && !Address::fromUnixPath(options_.unixSocket)) {
+    throw std::invalid_argument("AgentOptions::unixSocket: not a valid Unix socket name: " +
+                                options_.unixSocket);
+  }
+}
 
 Agent::~Agent() {
   scope_.end();
@@ -211,12 +217,27 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           waiter->ready.errback(reason);
         }
       }));
-  if (url.scheme == "https") {
+  if (!options_.unixSocket.empty()) {
+    connectThroughUnixSocket(url, std::move(factory));
+  } else if (url.scheme == "https") {
     tls::connectSSL(reactor_, url.host, url.port, std::move(factory), tlsContext_,
                     options_.connectTimeout);
   } else {
     connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
   }
+}
+
+void Agent::connectThroughUnixSocket(const http::Url& url, std::shared_ptr<ClientFactory> factory) {
+  // Checked by the constructor.
+  std::optional<Address> address = Address::fromUnixPath(options_.unixSocket);
+  if (url.scheme == "https") {
+    tls::connectSSL(reactor_, std::move(*address), url.host, url.port, std::move(factory),
+                    tlsContext_, options_.connectTimeout);
+    return;
+  }
+  std::make_shared<Connector>(reactor_, std::move(*address), std::move(factory),
+                              options_.connectTimeout)
+      ->connect();
 }
 
 void Agent::release(const std::string& key, ClientConnection* connection) {

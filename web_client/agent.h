@@ -62,6 +62,11 @@ struct AgentOptions {
   tls::ClientTlsOptions tls = {};
   // Or a context to share between Agents (its session cache too); `tls` is then unused.
   std::shared_ptr<tls::ClientContext> tlsContext = nullptr;
+  // Every connection goes to this Unix socket ("@name": abstract) instead of the URL's host and
+  // port, as curl's --unix-socket: the URL still gives the Host header, the target and, for https,
+  // the name the server's certificate must carry. The Agent's constructor throws
+  // std::invalid_argument for a name no socket can have (over 107 bytes).
+  std::string unixSocket = {};
 };
 
 // Per-request settings that are not headers.
@@ -104,6 +109,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
 
   Deferred<ClientConnection*> getConnection(const http::Url& url, bool fresh);
   void connect(const std::string& key, const http::Url& url);
+  void connectThroughUnixSocket(const http::Url& url, std::shared_ptr<ClientFactory> factory);
   void release(const std::string& key, ClientConnection* connection);
   void forget(const std::string& key, ClientConnection* connection);
   void serveWaiters(const std::string& key, bool afterFailure = false);

@@ -50,6 +50,7 @@ struct Args {
   std::optional<std::string> output;  // -o
   std::optional<std::string> writeOut;  // -w
   std::size_t parallelMax = 16;
+  std::string unixSocket;  // --unix-socket, --abstract-unix-socket (as "@name")
   PageOptions page;
 };
 
@@ -59,7 +60,8 @@ const char kUsage[] =
     "  -o FILE  write the body of one URL to FILE ('-': stdout), curl-style\n"
     "  -X METHOD  -H 'Name: value'  -d DATA|@FILE  --max-time S  --connect-timeout S\n"
     "  --max-redirs N  --compressed  --max-filesize BYTES  -w FORMAT  --parallel-max N\n"
-    "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n";
+    "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
+    "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n";
 
 // Parses curl-style arguments. nullopt (after a message) on a usage error.
 std::optional<Args> parseArgs(int argc, char** argv) {
@@ -141,6 +143,10 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       args.page.tls.certificateFile = value();
     } else if (arg == "--key") {
       args.page.tls.privateKeyFile = value();
+    } else if (arg == "--unix-socket") {
+      args.unixSocket = value();
+    } else if (arg == "--abstract-unix-socket") {
+      args.unixSocket = "@" + value();
     } else if (arg == "--parallel-max") {
       if (!absl::SimpleAtoi(value(), &args.parallelMax) || args.parallelMax == 0) {
         return std::nullopt;
@@ -149,6 +155,10 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       std::fprintf(stderr, "getpage: unknown option %s\n%s", arg.c_str(), kUsage);
       return std::nullopt;
     }
+  }
+  if (!args.unixSocket.empty() && !deft::Address::fromUnixPath(args.unixSocket)) {
+    std::fprintf(stderr, "getpage: not a valid Unix socket name: %s\n", args.unixSocket.c_str());
+    return std::nullopt;
   }
   if (!args.page.tls.verify) {
     std::fputs("getpage: warning: --insecure: https servers' certificates are not verified\n", stderr);
@@ -193,6 +203,7 @@ Deferred<int> curlMode(Args args) {
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
   agentOptions.tls = args.page.tls;
+  agentOptions.unixSocket = args.unixSocket;
   args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   std::optional<Page> fetched;
   std::optional<Failure> failure;
@@ -248,6 +259,7 @@ Deferred<int> fetchAll(Args args) {
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
   agentOptions.tls = args.page.tls;
+  agentOptions.unixSocket = args.unixSocket;
   auto agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.agent = agent;
   deft::DeferredSemaphore semaphore(args.parallelMax);

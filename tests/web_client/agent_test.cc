@@ -19,6 +19,7 @@
 #include "tests/support/stalled_listener.h"
 #include "tests/support/test_pki.h"
 #include "tls/tls.h"
+#include "unix/unix.h"
 #include "tests/web_client/scripted_server.h"
 #include "web_client/agent.h"
 #include "web_client/errors.h"
@@ -389,6 +390,47 @@ TEST_F(HttpsAgentTest, AThousandFetchesOnNewConnectionsResumeTheirSessions) {
   // Counted by the server: every handshake after the first resumed the session.
   EXPECT_EQ(serverContext->handshakes(), 1000u);
   EXPECT_EQ(serverContext->resumedHandshakes(), 999u);
+}
+
+// curl's --unix-socket: the request goes to the socket, the URL gives the Host header and target.
+TEST_F(AgentTest, RequestsGoThroughAUnixSocketWithTheUrlsHost) {
+  start();
+  // In /tmp: a socket path has at most 107 bytes, and the test directory can be longer.
+  const std::string path = "/tmp/deft-agent-test-" + std::to_string(::getpid()) + ".sock";
+  auto unixPort = listenUNIX(reactor(), path, site);
+  AgentOptions options;
+  options.unixSocket = path;
+  auto agent = std::make_shared<Agent>(reactor(), options);
+  for (int i = 0; i < 2; ++i) {
+    auto r = wait(reactor(), getPage("http://example.test/headers", pageOptions([&](PageOptions& o) { o.agent = agent; })));
+    ASSERT_TRUE(r.value) << r.failure->describe();
+    EXPECT_NE(r.value->find("Host=example.test\n"), std::string::npos) << *r.value;
+  }
+  EXPECT_EQ(agent->connectionsOpened(), 1u) << "the Unix connection is pooled like a TCP one";
+  unixPort->stopListening();
+  agent->closeCachedConnections();
+  auto refused = wait(reactor(), getPage("http://example.test/", pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(refused.failure);
+  EXPECT_TRUE(refused.failure->check<ConnectError>()) << refused.failure->describe();
+  EXPECT_THROW(Agent(reactor(), AgentOptions{.unixSocket = std::string(200, 'x')}), std::invalid_argument);
+}
+
+TEST_F(HttpsAgentTest, HttpsThroughAUnixSocketVerifiesTheUrlsHost) {
+  startTls();
+  const std::string path = "@deft-agent-tls-" + std::to_string(::getpid());
+  auto unixPort = listenUNIX(reactor(), path,
+                             tls::serverFactory(reactor(), site, serverContext));
+  AgentOptions options;
+  options.tls.caFile = ca.certificateFile;
+  options.unixSocket = path;
+  auto agent = std::make_shared<Agent>(reactor(), options);
+  auto r = wait(reactor(), getPage("https://localhost/", pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(*r.value, "root");
+  // The certificate does not name this host: refused, as it would be over TCP.
+  auto wrong = wait(reactor(), getPage("https://other.test/", pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  ASSERT_TRUE(wrong.failure);
+  EXPECT_TRUE(wrong.failure->check<tls::CertificateVerifyError>()) << wrong.failure->describe();
 }
 
 TEST_F(HttpsAgentTest, AnUntrustedCertificateIsRefusedBeforeAnythingIsSent) {

@@ -58,6 +58,25 @@ check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
 check 1 "unknown scheme" "$getpage" -o - "ftp://127.0.0.1:21/"
 check 35 "https to a port that speaks plain http" "$getpage" -o - "https://127.0.0.1:$port/"
 
+# HTTP over a Unix socket (curl's --unix-socket): the URL gives the Host and the target, the
+# socket is where the request goes. A short directory: a socket's path has at most 107 bytes.
+unix_dir=$(mktemp -d /tmp/deft-cli-XXXXXX)
+trap 'kill "${servers[@]}" 2>/dev/null; rm -rf "$unix_dir"' EXIT
+"$web_server" --unix="$unix_dir/web.sock" >"$TEST_TMPDIR/unix_server.out" 2>&1 &
+servers+=($!)
+"$web_server" --unix="@deft-cli-$$" >"$TEST_TMPDIR/abstract_server.out" 2>&1 &
+servers+=($!)
+for _ in $(seq 100); do
+  grep -q "unix socket" "$TEST_TMPDIR/unix_server.out" && grep -q "unix socket" "$TEST_TMPDIR/abstract_server.out" && break
+  sleep 0.05
+done
+check 0 "--unix-socket" "$getpage" -o - --unix-socket "$unix_dir/web.sock" "http://localhost/hello?name=unix"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, unix" ]] || { echo "FAIL: --unix-socket body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 0 "--abstract-unix-socket" "$getpage" -o - --abstract-unix-socket "deft-cli-$$" "http://x.test/hello?name=abstract"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, abstract" ]] || { echo "FAIL: abstract body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 7 "--unix-socket where nobody listens" "$getpage" -o - --unix-socket "$unix_dir/none.sock" "http://localhost/"
+check 1 "a second server on a live socket" "$web_server" --unix="$unix_dir/web.sock"
+
 # https: a throw-away CA and a certificate for 127.0.0.1 made now, the web server on TLS.
 tls=$TEST_TMPDIR/tls
 mkdir -p "$tls"
