@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "deferred/deferred.h"
 #include "deferred/failure.h"
+#include "gtest/gtest.h"
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
@@ -28,6 +30,24 @@ inline bool runUntil(Reactor& reactor, const std::function<bool()>& done,
     reactor.iterate(absl::Milliseconds(10));
   }
   return true;
+}
+
+// What a Deferred fired with, as wait() saw it.
+template <class T>
+struct Result {
+  std::optional<T> value;
+  std::optional<Failure> failure;
+  bool done() const { return value || failure; }
+};
+
+// Runs the loop until `d` fires (a test failure if `limit` passes first) and returns its outcome.
+template <class T>
+Result<T> wait(Reactor& reactor, Deferred<T> d, absl::Duration limit = absl::Seconds(10)) {
+  auto result = std::make_shared<Result<T>>();
+  std::move(d).addCallbacks([result](T v) { result->value = std::move(v); },
+                            [result](Failure f) { result->failure = std::move(f); });
+  EXPECT_TRUE(runUntil(reactor, [&] { return result->done(); }, limit)) << "never fired";
+  return *result;
 }
 
 // What a Recorder saw. Shared with the test, because the transport frees its protocol soon after

@@ -29,6 +29,7 @@ namespace deft::web {
 namespace {
 
 using deft::testing::runUntil;
+using deft::testing::wait;
 using http::Request;
 using testing::ScriptedConnection;
 using testing::ScriptedServer;
@@ -38,22 +39,6 @@ PageOptions pageOptions(absl::FunctionRef<void(PageOptions&)> set) {
   PageOptions o;
   set(o);
   return o;
-}
-
-template <class T>
-struct Result {
-  std::optional<T> value;
-  std::optional<Failure> failure;
-  bool done() const { return value || failure; }
-};
-
-template <class T>
-Result<T> wait(Reactor& reactor, Deferred<T> d, absl::Duration limit = absl::Seconds(10)) {
-  auto result = std::make_shared<Result<T>>();
-  std::move(d).addCallbacks([result](T v) { result->value = std::move(v); },
-                            [result](Failure f) { result->failure = std::move(f); });
-  EXPECT_TRUE(runUntil(reactor, [&] { return result->done(); }, limit)) << "never fired";
-  return *result;
 }
 
 // `text` compressed with gzip framing, or zlib's ("deflate") with `zlibFraming`.
