@@ -490,16 +490,35 @@ void Reactor::addReader(FileDescriptor* reader) {
   const int fd = reader->fileno();
   auto& watch = watches_[fd];
   if (!watch) watch = std::make_unique<Watch>(Watch{fd});
-  watch->reader = reader;
-  updateWatch(*watch, fd);
+  FileDescriptor* previous = std::exchange(watch->reader, reader);
+  try {
+    updateWatch(*watch, fd);
+  } catch (...) {
+    undoWatch(fd, &Watch::reader, previous);
+    throw;
+  }
 }
 
 void Reactor::addWriter(FileDescriptor* writer) {
   const int fd = writer->fileno();
   auto& watch = watches_[fd];
   if (!watch) watch = std::make_unique<Watch>(Watch{fd});
-  watch->writer = writer;
-  updateWatch(*watch, fd);
+  FileDescriptor* previous = std::exchange(watch->writer, writer);
+  try {
+    updateWatch(*watch, fd);
+  } catch (...) {
+    undoWatch(fd, &Watch::writer, previous);
+    throw;
+  }
+}
+
+// epoll refused the descriptor (EPERM: a regular file; EBADF): leave no trace of the attempt, so
+// nothing points at a descriptor object the caller is about to destroy.
+void Reactor::undoWatch(int fd, FileDescriptor* Watch::*slot, FileDescriptor* previous) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  it->second.get()->*slot = previous;
+  if (it->second->events == 0) watches_.erase(it);
 }
 
 void Reactor::removeReader(FileDescriptor* reader) {

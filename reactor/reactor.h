@@ -300,6 +300,7 @@ class Reactor final : public IReactorTime {
   void runThreadCalls();
   void runSignalHandlers();
   void updateWatch(Watch& watch, int fd);
+  void undoWatch(int fd, FileDescriptor* Watch::*slot, FileDescriptor* previous);
   // Fires `event`'s phases in turn; calls `done` after the "after" phase.
   void fireSystemEvent(SystemEvent event, absl::AnyInvocable<void()> done);
   void runPhase(SystemEvent event, EventPhase phase);

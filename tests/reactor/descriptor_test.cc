@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -61,6 +63,26 @@ TEST_F(DescriptorTest, ReaderIsCalledWhenDataArrives) {
   EXPECT_EQ(reader.reads, 1);
   reactor_.removeReader(&reader);
   EXPECT_FALSE(reactor_.isReading(&reader));
+}
+
+// epoll cannot watch a regular file: addReader throws, and the reactor keeps no pointer to the
+// descriptor object (the caller destroys it next), so the number is free for the next watch.
+TEST_F(DescriptorTest, ADescriptorEpollRefusesIsNotKept) {
+  std::FILE* file = std::tmpfile();
+  const int fd = ::fileno(file);
+  {
+    Reader reader(fd, [](Reader&) {});
+    EXPECT_THROW(reactor_.addReader(&reader), std::system_error);
+    EXPECT_FALSE(reactor_.isReading(&reader));
+  }
+  std::fclose(file);
+  Pipe pipe;  // likely the same number again
+  Reader reader(pipe.read, [&](Reader&) {});
+  reactor_.addReader(&reader);
+  ASSERT_EQ(::write(pipe.write, "x", 1), 1);
+  reactor_.iterate(absl::Milliseconds(50));
+  EXPECT_EQ(reader.reads, 1);
+  reactor_.removeReader(&reader);
 }
 
 TEST_F(DescriptorTest, WriterIsCalledWhileWritable) {
