@@ -2,6 +2,7 @@
 //
 //   ./bazelw run //examples:echo_server -- --port=8000
 //   ./bazelw run //examples:echo_client -- --port=8000 hello world
+//   ./bazelw run //examples:echo_server -- --unix=/tmp/echo.sock    (a Unix socket instead)
 //
 // Ctrl-C stops it cleanly (the reactor's SIGINT handling). A client that sends without reading
 // what comes back is paused, not buffered for: each connection's transport is registered as the
@@ -17,9 +18,12 @@
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
 #include "tcp/tcp.h"
+#include "unix/unix.h"
 
 ABSL_FLAG(std::uint16_t, port, 8000, "TCP port to listen on (0: any free port)");
 ABSL_FLAG(std::string, interface, "127.0.0.1", "address to listen on");
+ABSL_FLAG(std::string, unix, "",
+          "listen on this Unix socket instead of a TCP port ('@name': abstract namespace)");
 
 namespace {
 
@@ -39,8 +43,13 @@ class Echo : public deft::Protocol {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), deft::makeFactory<Echo>(),
-                              {.interface = absl::GetFlag(FLAGS_interface)});
+  std::shared_ptr<deft::ListeningPort> port;
+  if (!absl::GetFlag(FLAGS_unix).empty()) {
+    port = deft::listenUNIX(deft::reactor(), absl::GetFlag(FLAGS_unix), deft::makeFactory<Echo>());
+  } else {
+    port = deft::listenTCP(deft::reactor(), absl::GetFlag(FLAGS_port), deft::makeFactory<Echo>(),
+                           {.interface = absl::GetFlag(FLAGS_interface)});
+  }
   std::printf("echo server on %s\n", port->getHost().toString().c_str());
   std::fflush(stdout);
   deft::reactor().run();

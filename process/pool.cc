@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <thread>
 #include <utility>
@@ -192,7 +193,12 @@ ProcessPool::ProcessPool(Reactor& reactor, ProcessPoolOptions options)
     : reactor_(reactor), options_(std::move(options)) {
   maxWorkers_ = options_.workers != 0 ? options_.workers
                                       : std::max(1u, std::thread::hardware_concurrency());
-  if (options_.args.empty()) options_.args.push_back(options_.executable);
+  if (options_.args.empty()) {
+    // The workers' argv[0]: the program's own name rather than "/proc/self/exe", for ps and top.
+    std::error_code error;
+    const std::filesystem::path program = std::filesystem::read_symlink(options_.executable, error);
+    options_.args.push_back(error ? options_.executable : program.string());
+  }
   auto close = scope_.bind([this] { return this->close(); });
   shutdownTrigger_ = reactor_.addSystemEventTrigger(
       EventPhase::kBefore, SystemEvent::kShutdown,
