@@ -1,6 +1,7 @@
 // Load client for the echo benchmark, on raw epoll so it favours no server library.
 //
 //   echo_load --port=P [--connections=100] [--seconds=5] [--size=64]
+//   echo_load --unix=PATH ...          (a Unix socket instead of 127.0.0.1:P)
 //
 // Keeps N connections each doing ping-pong: send `size` bytes, wait for all of them to come
 // back, send again. Prints messages, seconds and messages/s on one line.
@@ -11,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -43,21 +45,29 @@ int main(int argc, char** argv) {
   const std::size_t size = static_cast<std::size_t>(flag(argc, argv, "size", 64));
   const std::string message(size, 'm');
 
+  const std::string unixPath = deft::bench::flag(argc, argv, "unix", "");
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_un local{};
+  local.sun_family = AF_UNIX;
+  unixPath.copy(local.sun_path, sizeof local.sun_path - 1);
 
   const int epoll = ::epoll_create1(0);
   std::vector<Connection> all(static_cast<std::size_t>(connections));
   for (int i = 0; i < connections; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    const int fd = ::socket(unixPath.empty() ? AF_INET : AF_UNIX, SOCK_STREAM, 0);
+    const int connected =
+        unixPath.empty()
+            ? ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address)
+            : ::connect(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    if (connected != 0) {
       std::perror("connect");
       return 1;
     }
     const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (unixPath.empty()) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     all[static_cast<std::size_t>(i)] = {fd, size};
     epoll_event event{};
     event.events = EPOLLIN;

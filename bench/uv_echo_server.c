@@ -1,8 +1,10 @@
 /* The libuv peer for the echo benchmark.
  *
  *   uv_echo_server PORT
+ *   uv_echo_server unix:PATH
  *
- * Listens on 127.0.0.1:PORT and writes back whatever it reads, until SIGINT/SIGTERM. */
+ * Listens on 127.0.0.1:PORT (or the Unix socket PATH, with uv_pipe) and writes back whatever it
+ * reads, until SIGINT/SIGTERM. */
 
 #include <signal.h>
 #include <stdio.h>
@@ -13,9 +15,14 @@
 /* Tuned, so the peer is not a strawman: one read buffer per connection, reused; replies go out
  * with uv_try_write, and only what the kernel does not take is copied for a queued uv_write. */
 typedef struct {
-  uv_tcp_t handle;
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle;
   char buffer[65536];
 } connection;
+
+static int over_unix = 0;
 
 typedef struct {
   uv_write_t request;
@@ -59,7 +66,11 @@ static void on_read(uv_stream_t* client, ssize_t nread, const uv_buf_t* buffer) 
 static void on_connection(uv_stream_t* server, int status) {
   if (status < 0) return;
   connection* client = malloc(sizeof *client);
-  uv_tcp_init(server->loop, &client->handle);
+  if (over_unix) {
+    uv_pipe_init(server->loop, &client->handle.pipe, 0);
+  } else {
+    uv_tcp_init(server->loop, &client->handle.tcp);
+  }
   if (uv_accept(server, (uv_stream_t*)&client->handle) == 0) {
     uv_read_start((uv_stream_t*)&client->handle, on_alloc, on_read);
   } else {
@@ -77,14 +88,27 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
   }
+  /* As every libuv server must: a write to a Unix socket whose peer has gone raises SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   uv_loop_t* loop = uv_default_loop();
   uv_tcp_t server;
-  uv_tcp_init(loop, &server);
-  struct sockaddr_in address;
-  uv_ip4_addr("127.0.0.1", atoi(argv[1]), &address);
-  if (uv_tcp_bind(&server, (const struct sockaddr*)&address, 0) != 0 ||
-      uv_listen((uv_stream_t*)&server, 1024, on_connection) != 0) {
-    fprintf(stderr, "cannot listen on port %s\n", argv[1]);
+  uv_pipe_t unix_server;
+  uv_stream_t* listening;
+  int bound;
+  if (strncmp(argv[1], "unix:", 5) == 0) {
+    over_unix = 1;
+    uv_pipe_init(loop, &unix_server, 0);
+    bound = uv_pipe_bind(&unix_server, argv[1] + 5);
+    listening = (uv_stream_t*)&unix_server;
+  } else {
+    uv_tcp_init(loop, &server);
+    struct sockaddr_in address;
+    uv_ip4_addr("127.0.0.1", atoi(argv[1]), &address);
+    bound = uv_tcp_bind(&server, (const struct sockaddr*)&address, 0);
+    listening = (uv_stream_t*)&server;
+  }
+  if (bound != 0 || uv_listen(listening, 1024, on_connection) != 0) {
+    fprintf(stderr, "cannot listen on %s\n", argv[1]);
     return 1;
   }
   uv_signal_t sigint, sigterm;
@@ -92,7 +116,7 @@ int main(int argc, char** argv) {
   uv_signal_start(&sigint, on_signal, SIGINT);
   uv_signal_init(loop, &sigterm);
   uv_signal_start(&sigterm, on_signal, SIGTERM);
-  printf("libuv echo server on 127.0.0.1:%s\n", argv[1]);
+  printf("libuv echo server on %s\n", argv[1]);
   fflush(stdout);
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;

@@ -95,6 +95,7 @@ UdpPort::~UdpPort() {
 
 void UdpPort::start() {
   listening_ = true;
+  ipv6_ = getHost().isIPv6();
   protocol_->transport_ = this;
   reactor_.addReader(this);
   try {
@@ -116,7 +117,7 @@ Address UdpPort::getHost() const {
 }
 
 std::size_t UdpPort::maxDatagramSize() const {
-  return getHost().isIPv6() ? kMaxIPv6Datagram : kMaxIPv4Datagram;
+  return ipv6_ ? kMaxIPv6Datagram : kMaxIPv4Datagram;
 }
 
 // --- Receiving --------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ void UdpPort::connect(const std::string& host, std::uint16_t port) {
     throw std::invalid_argument(absl::StrCat("UdpPort::connect: ", host,
                                              " is not an IP address (resolve names first)"));
   }
-  if (address->isIPv6() != getHost().isIPv6()) {
+  if (address->isIPv6() != ipv6_) {
     throw std::invalid_argument(absl::StrCat("UdpPort::connect: ", host,
                                              " is not of the port's address family"));
   }
@@ -328,7 +329,7 @@ void UdpPort::connect(const std::string& host, std::uint16_t port) {
 void UdpPort::setMulticastOption(int v4Level, int v4Option, int v6Level, int v6Option, int value,
                                  const char* what) {
   checkOpen();
-  const bool v6 = getHost().isIPv6();
+  const bool v6 = ipv6_;
   if (::setsockopt(fd_, v6 ? v6Level : v4Level, v6 ? v6Option : v4Option, &value,
                    sizeof value) != 0) {
     throw MulticastJoinError(absl::StrCat(what, ": ", errnoText(errno)));
@@ -336,7 +337,7 @@ void UdpPort::setMulticastOption(int v4Level, int v4Option, int v6Level, int v6O
 }
 
 int UdpPort::getMulticastOption(int v4Level, int v4Option, int v6Level, int v6Option) const {
-  const bool v6 = getHost().isIPv6();
+  const bool v6 = ipv6_;
   int value = 0;
   socklen_t length = sizeof value;
   ::getsockopt(fd_, v6 ? v6Level : v4Level, v6 ? v6Option : v4Option, &value, &length);
@@ -347,7 +348,7 @@ void UdpPort::changeMembership(bool join, const std::string& group, const std::s
   checkOpen();
   const char* what = join ? "joinGroup" : "leaveGroup";
   int result = 0;
-  if (getHost().isIPv6()) {
+  if (ipv6_) {
     std::optional<Address> groupAddress = Address::fromLiteral(group, 0);
     if (!groupAddress || !groupAddress->isIPv6()) {
       throw MulticastJoinError(absl::StrCat(what, ": not an IPv6 group address: ", group));
@@ -397,7 +398,7 @@ bool UdpPort::getLoopbackMode() const {
 void UdpPort::setOutgoingInterface(const std::string& interface) {
   checkOpen();
   int result = 0;
-  if (getHost().isIPv6()) {
+  if (ipv6_) {
     const int index = static_cast<int>(interfaceIndex(interface));
     result = ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
   } else {

@@ -215,6 +215,7 @@ class UdpPort final : public FileDescriptor,
   std::shared_ptr<DatagramProtocol> protocol_;
   UdpListenOptions options_;
   std::optional<Address> peer_;
+  bool ipv6_ = false;  // the socket's family, known once (every write checks a size by it)
   bool listening_ = false;
   bool delivering_ = false;          // inside doRead's datagramReceived calls
   std::vector<Held> held_;           // written while delivering
