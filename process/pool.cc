@@ -209,8 +209,9 @@ ProcessPool::ProcessPool(Reactor& reactor, ProcessPoolOptions options)
 }
 
 ProcessPool::~ProcessPool() {
-  scope_.end();  // nothing a worker or a canceller does calls into this pool any more
+  scope_.end();  // nothing a worker, a timer or a canceller does calls into this pool any more
   reactor_.removeSystemEventTrigger(shutdownTrigger_);
+  if (closeTimer_ && closeTimer_->active()) closeTimer_->cancel();
   std::vector<std::shared_ptr<Job>> pending(queue_.begin(), queue_.end());
   queue_.clear();
   for (const std::shared_ptr<Worker>& worker : workers_) {
@@ -218,9 +219,12 @@ ProcessPool::~ProcessPool() {
     if (worker->job) pending.push_back(std::move(worker->job));
   }
   workers_.clear();
+  std::optional<Deferred<void>> closed = std::move(closed_);
+  // Whoever waits for this pool (close(), the reactor's shutdown) hears of its end.
   for (const std::shared_ptr<Job>& job : pending) {
     if (!job->result.called()) job->result.cancel();
   }
+  if (closed && !closed->called()) closed->callback();
 }
 
 Deferred<std::string> ProcessPool::callRemote(std::string task, std::string argument) {
@@ -234,25 +238,29 @@ Deferred<std::string> ProcessPool::callRemote(std::string task, std::string argu
   }));
   Deferred<std::string> result = job->result;
   queue_.push_back(std::move(job));
-  dispatch();
+  failJobs(dispatch());  // last: a failed job's callbacks may destroy this pool
   return result;
 }
 
-void ProcessPool::dispatch() {
+ProcessPool::FailedJobs ProcessPool::dispatch() {
+  FailedJobs failed;
   while (!queue_.empty() && !closing_) {
     auto idle = std::find_if(workers_.begin(), workers_.end(), [](const auto& worker) {
       return !worker->job && !worker->dying;
     });
     if (idle == workers_.end()) {
-      if (workers_.size() >= maxWorkers_) return;
+      if (workers_.size() >= maxWorkers_) break;
       try {
         startWorker();
       } catch (...) {
-        // Nothing can run it: the job at the front learns why, and the next one tries again.
-        std::shared_ptr<Job> job = std::move(queue_.front());
-        queue_.pop_front();
-        job->result.errback(Failure::fromCurrentException());
-        return;  // its callbacks may have destroyed this pool
+        // Nothing can run it. With workers left, the front job learns why and the rest wait for
+        // them; with none, nothing would ever run the queue: all of it fails.
+        const Failure reason = Failure::fromCurrentException();
+        do {
+          failed.emplace_back(std::move(queue_.front()), reason);
+          queue_.pop_front();
+        } while (workers_.empty() && !queue_.empty());
+        break;
       }
       continue;
     }
@@ -263,9 +271,17 @@ void ProcessPool::dispatch() {
     appendInteger<std::uint32_t>(header, static_cast<std::uint32_t>(worker.job->task.size()));
     header += worker.job->task;
     appendInteger<std::uint64_t>(header, worker.job->argument.size());
+    // A worker that has gone is reported from the loop, never inside these writes.
     worker.process->writeToChild(kRequestFd, header);
     worker.process->writeToChild(kRequestFd, worker.job->argument);
     worker.job->argument.clear();  // the pipe has it, or its buffer does
+  }
+  return failed;
+}
+
+void ProcessPool::failJobs(FailedJobs failed) {
+  for (auto& [job, reason] : failed) {
+    if (!job->result.called()) job->result.errback(reason);
   }
 }
 
@@ -321,14 +337,16 @@ void ProcessPool::workerReplied(Worker& worker, bool ok, std::string payload) {
     worker.dying = true;
     worker.process->closeChildFD(kRequestFd);  // end of input: the worker exits
   }
-  dispatch();
-  // Last: the job's callbacks may destroy this pool.
-  if (!job || job->result.called()) return;
-  if (ok) {
-    job->result.callback(std::move(payload));
-  } else {
-    job->result.errback(Failure(RemoteTaskError(payload)));
+  FailedJobs failed = dispatch();
+  // Last, touching nothing of this pool: these callbacks may destroy it.
+  if (job && !job->result.called()) {
+    if (ok) {
+      job->result.callback(std::move(payload));
+    } else {
+      job->result.errback(Failure(RemoteTaskError(payload)));
+    }
   }
+  failJobs(std::move(failed));
 }
 
 void ProcessPool::workerEnded(Worker& worker, const Failure& reason) {
@@ -340,11 +358,15 @@ void ProcessPool::workerEnded(Worker& worker, const Failure& reason) {
     keep = std::move(*it);
     workers_.erase(it);
   }
-  dispatch();  // a replacement starts for what is queued
-  // Last, and without touching this pool after: these callbacks may destroy it.
+  FailedJobs failed = dispatch();  // a replacement starts for what is queued
   std::optional<Deferred<void>> closed;
-  if (closing_ && workers_.empty() && closed_ && !closed_->called()) closed = closed_;
+  if (closing_ && workers_.empty() && closed_ && !closed_->called()) {
+    closed = closed_;
+    if (closeTimer_ && closeTimer_->active()) closeTimer_->cancel();
+  }
+  // Last, touching nothing of this pool: these callbacks may destroy it.
   if (job && !job->result.called()) job->result.errback(reason);
+  failJobs(std::move(failed));
   if (closed) closed->callback();
 }
 
@@ -365,10 +387,11 @@ void ProcessPool::cancelJob(const std::shared_ptr<Job>& job) {
 }
 
 Deferred<void> ProcessPool::close() {
+  std::deque<std::shared_ptr<Job>> queued;
   if (!closing_) {
     closing_ = true;
     closed_.emplace();
-    std::deque<std::shared_ptr<Job>> queued = std::move(queue_);
+    queued = std::move(queue_);
     queue_.clear();
     for (const std::shared_ptr<Worker>& worker : workers_) {
       if (!worker->job && !worker->dying) {
@@ -376,10 +399,11 @@ Deferred<void> ProcessPool::close() {
         worker->process->closeChildFD(kRequestFd);
       }
     }
-    for (const std::shared_ptr<Job>& job : queued) {
-      if (!job->result.called()) {
-        job->result.errback(Failure(CancelledError("the process pool closed before it ran")));
-      }
+    // A task that never ends must not keep the program from stopping.
+    if (!workers_.empty()) {
+      closeTimer_ = reactor_.callLater(options_.closeTimeout, scope_.bind([this] {
+        for (const std::shared_ptr<Worker>& worker : workers_) killQuietly(*worker->process);
+      }));
     }
   }
   // Each caller gets a Deferred of its own, fired when the last worker has been reaped.
@@ -389,8 +413,13 @@ Deferred<void> ProcessPool::close() {
   } else {
     closed_->addBoth([mine](Outcome<void>) mutable { mine.callback(); });
   }
+  // Last, touching nothing of this pool: these callbacks may destroy it.
+  for (const std::shared_ptr<Job>& job : queued) {
+    if (!job->result.called()) {
+      job->result.errback(Failure(CancelledError("the process pool closed before it ran")));
+    }
+  }
   return mine;
 }
-
 
 }  // namespace deft

@@ -31,9 +31,10 @@
 // Deferred errbacks with CancelledError.
 //
 // OWNERSHIP AND SHUTDOWN. The caller owns the pool. close() stops taking tasks, fails the queued
-// ones with CancelledError, lets running ones finish, then ends the workers; its Deferred fires
-// when every worker has been reaped. The reactor's shutdown waits for close() (a "before
-// shutdown" trigger). Destroying the pool kills its workers and cancels what is pending.
+// ones with CancelledError, lets running ones finish (for closeTimeout at most, then kills their
+// workers), then ends the workers; its Deferred fires when every worker has been reaped. The
+// reactor's shutdown waits for close() (a "before shutdown" trigger). Destroying the pool kills
+// its workers, cancels what is pending and fires what close() returned.
 
 #ifndef DEFT_PROCESS_POOL_H_
 #define DEFT_PROCESS_POOL_H_
@@ -48,8 +49,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "deferred/deferred.h"
 #include "deferred/errors.h"
 #include "deferred/scope.h"
@@ -92,6 +95,9 @@ struct ProcessPoolOptions {
   std::vector<std::string> args = {};
   // The largest result a worker may send back; past it the worker is killed and the task fails.
   std::size_t maxResultBytes = 256 * 1024 * 1024;
+  // How long close() (and so the reactor's shutdown) lets running tasks finish before it kills
+  // their workers; those tasks then fail with ProcessTerminated.
+  absl::Duration closeTimeout = absl::Seconds(10);
 };
 
 class ProcessPool {
@@ -123,7 +129,11 @@ class ProcessPool {
   struct Job;
   class Worker;
 
-  void dispatch();
+  using FailedJobs = std::vector<std::pair<std::shared_ptr<Job>, Failure>>;
+  // Hands queued jobs to idle workers, starting workers as needed. The jobs that cannot run are
+  // returned, for the caller to fail last: their callbacks may destroy the pool.
+  FailedJobs dispatch();
+  static void failJobs(FailedJobs failed);
   void startWorker();
   void workerReplied(Worker& worker, bool ok, std::string payload);
   void workerEnded(Worker& worker, const Failure& reason);
@@ -137,6 +147,7 @@ class ProcessPool {
   std::uint64_t started_ = 0;
   bool closing_ = false;
   std::optional<Deferred<void>> closed_;
+  std::shared_ptr<IDelayedCall> closeTimer_;
   Reactor::TriggerId shutdownTrigger_ = 0;
   Scope scope_;  // what workers and the shutdown trigger call back through
 };

@@ -113,22 +113,28 @@ Process::~Process() {
 void Process::start(pid_t pid, std::vector<std::pair<int, int>> toChild,
                     std::vector<std::pair<int, int>> fromChild) {
   pid_ = pid;
+  // Every descriptor gets its owner first, so none leaks if watching one fails below.
   for (auto [childFd, fd] : toChild) {
-    auto writer = std::make_unique<internal::PipeWriter>(reactor_, fd, childFd, *this);
-    writer->start();
-    writers_[childFd] = std::move(writer);
+    writers_[childFd] = std::make_unique<internal::PipeWriter>(reactor_, fd, childFd, *this);
   }
   for (auto [childFd, fd] : fromChild) {
-    auto reader = std::make_unique<internal::PipeReader>(reactor_, fd, childFd, *this);
-    reader->startReading();
-    readers_[childFd] = std::move(reader);
+    readers_[childFd] = std::make_unique<internal::PipeReader>(reactor_, fd, childFd, *this);
   }
-  pidfd_ = pidfdOpen(pid);
-  if (pidfd_ >= 0) {
-    ::fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
-    reactor_.addReader(this);
-  } else {
-    pollLater();
+  try {
+    for (auto& [childFd, writer] : writers_) writer->start();
+    for (auto& [childFd, reader] : readers_) reader->startReading();
+    pidfd_ = pidfdOpen(pid);
+    if (pidfd_ >= 0) {
+      reactor_.addReader(this);
+    } else {
+      pollLater();
+    }
+  } catch (const std::exception& e) {
+    // The child runs, but cannot be watched (out of epoll watches, say): it must not be left
+    // behind unreaped. The protocol never connected, so it hears nothing; the caller gets the
+    // error from spawnProcess.
+    abandon();
+    throw ProcessSpawnError(absl::StrCat("watching child ", pid, ": ", e.what()));
   }
   protocol_->transport_ = this;
   try {
@@ -296,6 +302,21 @@ void Process::resumeProducing() {
   for (auto& [childFd, reader] : readers_) reader->resumeReading();
 }
 
+void Process::abandon() {
+  for (auto& [childFd, writer] : writers_) writer->close();
+  for (auto& [childFd, reader] : readers_) reader->close();
+  if (pidfd_ >= 0) {
+    reactor_.removeReader(this);
+    ::close(pidfd_);
+    pidfd_ = -1;
+  }
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = ended_ = true;
+  reactor_.untrack(this);
+}
+
 void Process::disconnect() {
   std::shared_ptr<Process> keep = shared_from_this();
   for (auto& [childFd, writer] : writers_) writer->close();
@@ -308,7 +329,7 @@ void Process::disconnect() {
     } else {
       ::kill(pid_, SIGKILL);
     }
-    int status = 0;
+    int status = SIGKILL;  // as a SIGKILL's status, should someone else have reaped it
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
     exited(status);  // ends it, too: every pipe is closed

@@ -207,6 +207,8 @@ class Process final : public FileDescriptor,
 
   void reap();
   void pollLater();
+  // start() failed after the child began: kill and reap it, close everything, tell nobody.
+  void abandon();
   void exited(int status);
   void maybeEnded();
   void protocolFailed();

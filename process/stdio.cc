@@ -36,11 +36,19 @@ void StandardIO::start() {
   internal::ignoreSigpipeOnce();
   // stdin: watched by the loop when epoll can (pipes, sockets, terminals), else read a chunk per
   // pass (regular files, /dev/null).
+  // Both descriptors' flags before either changes: they may share one open file (a terminal, a
+  // socket), whose O_NONBLOCK is then one flag for both.
+  stdinFlags_ = ::fcntl(stdinFd_, F_GETFL);
+  stdoutFlags_ = ::fcntl(stdoutFd_, F_GETFL);
+  struct stat inInfo {};
+  struct stat outInfo {};
+  sharedFile_ = ::fstat(stdinFd_, &inInfo) == 0 && ::fstat(stdoutFd_, &outInfo) == 0 &&
+                inInfo.st_dev == outInfo.st_dev && inInfo.st_ino == outInfo.st_ino;
   const int in = duplicate(stdinFd_);
   if (in < 0) {
     readDone_ = true;
+    stdinFlags_ = -1;
   } else {
-    stdinFlags_ = ::fcntl(stdinFd_, F_GETFL);
     internal::setNonBlocking(in);
     reader_ = std::make_unique<internal::PipeReader>(reactor_, in, 0, *this);
     try {
@@ -57,8 +65,8 @@ void StandardIO::start() {
   const int out = duplicate(stdoutFd_);
   if (out < 0) {
     writeDone_ = true;
+    stdoutFlags_ = -1;
   } else {
-    stdoutFlags_ = ::fcntl(stdoutFd_, F_GETFL);
     internal::setNonBlocking(out);
     writer_ = std::make_unique<internal::PipeWriter>(reactor_, out, 1, *this);
     try {
@@ -194,19 +202,31 @@ void StandardIO::registerProducer(IPullProducer* producer) {
   }
   // A regular file is always ready: ask for a chunk a pass until the producer unregisters.
   if (!stdoutIsFile_) return;
-  reactor_.callLater(absl::ZeroDuration(), scope_.bind([this, producer] {
-    if (!writeDone_) producer->resumeProducing();
-  }));
+  filePullProducer_ = producer;
+  reactor_.callLater(absl::ZeroDuration(), scope_.bind([this] { pullFromProducer(); }));
+}
+
+void StandardIO::pullFromProducer() {
+  if (filePullProducer_ == nullptr || writeDone_) return;
+  filePullProducer_->resumeProducing();
+  if (filePullProducer_ != nullptr) {
+    reactor_.callLater(absl::ZeroDuration(), scope_.bind([this] { pullFromProducer(); }));
+  }
 }
 
 void StandardIO::unregisterProducer() {
+  filePullProducer_ = nullptr;
   if (writer_) writer_->unregisterProducer();
 }
 
 void StandardIO::writeEnded(int error) {
-  if (writeDone_) return;
+  if (writeDone_) {
+    maybeEnded();  // after a half-close, the read side may just have ended too
+    return;
+  }
   writeDone_ = true;
   std::shared_ptr<StandardIO> keep = shared_from_this();
+  if (IPullProducer* producer = std::exchange(filePullProducer_, nullptr)) producer->stopProducing();
   if (writer_) writer_->close();
   release(stdoutFlags_, stdoutFd_);
   if (error != 0) {
@@ -269,10 +289,11 @@ void StandardIO::disconnect() {
 }
 
 void StandardIO::release(int& savedFlags, int originalFd) {
-  if (savedFlags >= 0) {
-    ::fcntl(originalFd, F_SETFL, savedFlags);  // a terminal shared with the shell stays blocking
-    savedFlags = -1;
-  }
+  // A terminal shared with the shell gets its blocking mode back; when stdin and stdout share one
+  // open file, only once neither side uses it any more.
+  const bool otherSideActive = sharedFile_ && (originalFd == stdinFd_ ? !writeDone_ : !readDone_);
+  if (savedFlags >= 0 && !otherSideActive) ::fcntl(originalFd, F_SETFL, savedFlags);
+  savedFlags = -1;
   // Our side is closed: the peer must see it, so the description goes, and fd 0/1 stays a valid
   // descriptor (of /dev/null) rather than a number the next open() would take.
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);

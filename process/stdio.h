@@ -83,6 +83,7 @@ class StandardIO final : public ITransport,
   void pipeClosed(int tag, int error) override;
 
   void readFileChunk();
+  void pullFromProducer();
   void readEnded();
   void writeEnded(int error);
   void maybeEnded();
@@ -96,6 +97,8 @@ class StandardIO final : public ITransport,
   int stdoutFlags_ = -1;
   bool stdinIsFile_ = false;
   bool stdoutIsFile_ = false;
+  bool sharedFile_ = false;  // stdin and stdout are one file (a terminal, a socket)
+  IPullProducer* filePullProducer_ = nullptr;  // a pull producer on a regular-file stdout
   std::unique_ptr<internal::PipeReader> reader_;  // stdin, unless a regular file
   std::unique_ptr<internal::PipeWriter> writer_;  // stdout, unless a regular file
   int fileIn_ = -1;   // stdin as a regular file: read a chunk per pass

@@ -566,7 +566,15 @@ void Connector::connect() {
   if (fixedAddress_) {
     addresses_ = {*fixedAddress_};
     nextAddress_ = 0;
-    tryNext();
+    // From the loop, as a resolved name would be: a Unix socket refuses inside connect(2), and
+    // the factory must not hear of it inside this call (Twisted defers it the same way).
+    reactor_.callLater(absl::ZeroDuration(), [self = weak_from_this(), attempt] {
+      std::shared_ptr<Connector> connector = self.lock();
+      if (connector && attempt == connector->attempt_ &&
+          connector->state_ == State::kConnecting) {
+        connector->tryNext();
+      }
+    });
     return;
   }
   lookup_ = hostResolver(reactor_).resolveHost(host_, port_);

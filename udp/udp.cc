@@ -131,7 +131,11 @@ void UdpPort::doRead() {
     if (n < 0) {
       const int error = errno;
       if (error == ECONNREFUSED && peer_) {
-        protocol_->connectionRefused();
+        try {
+          protocol_->connectionRefused();
+        } catch (...) {
+          internal::reportUnhandledFailure(Failure::fromCurrentException());
+        }
         continue;
       }
       return;  // EAGAIN: drained. Anything else is the next datagram's, not this port's, fault.
@@ -189,6 +193,11 @@ bool UdpPort::send(std::string_view datagram, const Address* to) {
                                           maxDatagramSize(), ")"));
   }
   if (delivering_) {
+    // Held replies count against the same bound as queued ones.
+    if (heldBytes_.size() + queuedBytes_ + datagram.size() > options_.maxQueuedBytes) {
+      ++dropped_;
+      return false;
+    }
     held_.push_back({to ? std::optional<Address>(*to) : std::nullopt, heldBytes_.size(),
                      datagram.size()});
     heldBytes_.append(datagram);

@@ -19,7 +19,8 @@
 //
 // SENDING. write() hands the datagram to the kernel at once. Writes made from datagramReceived
 // are held until the batch being delivered ends and then sent together with one sendmmsg (an
-// echo server's replies cost one system call per batch). When the kernel's buffer is full, a
+// echo server's replies cost one system call per batch; a send error at that point drops the
+// datagram and counts it, as there is no caller left to throw to). When the kernel's buffer is full, a
 // copy waits, up to UdpListenOptions::maxQueuedBytes; past that a write is dropped and counted
 // (UDP may lose datagrams anywhere: a sender that must not lose them paces itself on
 // queuedBytes()). A datagram over maxDatagramSize() throws MessageLengthError before anything is
@@ -27,7 +28,8 @@
 //
 // CONNECTED MODE. connect(host, port) (an IP literal, as in Twisted) fixes the peer: write(data)
 // sends to it, only its datagrams are received, and an ICMP "port unreachable" it provokes
-// arrives as connectionRefused(), on a later pass of the loop.
+// arrives as connectionRefused(): when the next receive finds it, or on a later pass of the loop
+// when a write does.
 //
 // MULTICAST. joinGroup/leaveGroup, setTTL, setLoopbackMode, setOutgoingInterface (IPv4 and IPv6
 // groups); failures throw MulticastJoinError with the kernel's reason.

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -89,7 +90,10 @@ PipeWriter::PipeWriter(Reactor& reactor, int fd, int tag, PipeOwner& owner)
 PipeWriter::~PipeWriter() { close(); }
 
 void PipeWriter::start() {
-  if (fd_ >= 0) reactor_.addReader(this);  // see the class comment: the reader going away
+  // Only a pipe's write end is never readable, so only there does readability mean the reader
+  // went away. A tty or socket may be stdout and stdin at once: its input is not an error.
+  struct stat info {};
+  if (fd_ >= 0 && ::fstat(fd_, &info) == 0 && S_ISFIFO(info.st_mode)) reactor_.addReader(this);
 }
 
 void PipeWriter::watchForWriting(bool writing) {
@@ -106,7 +110,7 @@ void PipeWriter::write(std::string_view data) {
 }
 
 void PipeWriter::writeSequence(std::span<const std::string_view> pieces) {
-  if (fd_ < 0 || disconnecting_) return;
+  if (fd_ < 0 || disconnecting_ || error_ != 0) return;
   for (std::string_view piece : pieces) {
     if (piece.empty()) continue;
     if (!chunks_.empty() && piece.size() < kCoalesceBelow &&
@@ -118,7 +122,7 @@ void PipeWriter::writeSequence(std::span<const std::string_view> pieces) {
     buffered_ += piece.size();
   }
   if (buffered_ == 0) return;
-  if (!flush()) return;
+  if (!flush(/*fromLoop=*/false)) return;
   if (buffered_ > 0) watchForWriting(true);
   if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
     producerPaused_ = true;
@@ -126,7 +130,7 @@ void PipeWriter::writeSequence(std::span<const std::string_view> pieces) {
   }
 }
 
-bool PipeWriter::flush() {
+bool PipeWriter::flush(bool fromLoop) {
   while (buffered_ > 0) {
     iovec iov[kMaxIovecs];
     int count = 0;
@@ -138,7 +142,16 @@ bool PipeWriter::flush() {
     const ssize_t n = ::writev(fd_, iov, count);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return true;
-      finish(errno);  // EPIPE: the reader has gone
+      // EPIPE: the reader has gone. Inside write() the owner is not told now (it may be in the
+      // middle of using this pipe): the loop tells it, on the next pass.
+      if (fromLoop) {
+        finish(errno);
+      } else {
+        error_ = errno;
+        chunks_.clear();
+        buffered_ = firstOffset_ = 0;
+        watchForWriting(true);
+      }
       return false;
     }
     std::size_t sent = static_cast<std::size_t>(n);
@@ -160,7 +173,11 @@ bool PipeWriter::flush() {
 
 void PipeWriter::doWrite() {
   if (fd_ < 0) return;
-  if (!flush()) return;
+  if (error_ != 0) {
+    finish(error_);
+    return;
+  }
+  if (!flush(/*fromLoop=*/true)) return;
   if (buffered_ == 0) afterDrain();
 }
 

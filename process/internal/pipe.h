@@ -75,8 +75,9 @@ class PipeReader final : public FileDescriptor {
 
 class PipeWriter final : public FileDescriptor, public IConsumer {
  public:
-  // Takes ownership of `fd` (non-blocking). While nothing is buffered it watches the pipe for the
-  // reader going away (EPOLLERR), so that is noticed even when nothing is being written.
+  // Takes ownership of `fd` (non-blocking). On a pipe, while nothing is buffered, it watches for
+  // the reader going away (EPOLLERR), so that is noticed even when nothing is being written.
+  // A write that finds the reader gone reports it from the loop, never inside write().
   PipeWriter(Reactor& reactor, int fd, int tag, PipeOwner& owner);
   ~PipeWriter() override;
   PipeWriter(const PipeWriter&) = delete;
@@ -108,7 +109,8 @@ class PipeWriter final : public FileDescriptor, public IConsumer {
   void connectionLost(const Failure& reason) override;
 
  private:
-  bool flush();  // false if the pipe failed (it is then closed)
+  // Writes what the pipe takes; false if it failed: closed (from the loop) or marked (error_).
+  bool flush(bool fromLoop);
   void afterDrain();
   void finish(int error);
   void watchForWriting(bool writing);
@@ -125,6 +127,7 @@ class PipeWriter final : public FileDescriptor, public IConsumer {
   IPullProducer* pullProducer_ = nullptr;
   bool producerPaused_ = false;
   bool disconnecting_ = false;
+  int error_ = 0;  // a write failed outside the loop: reported at the next doWrite
 };
 
 }  // namespace deft::internal

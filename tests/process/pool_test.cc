@@ -232,6 +232,32 @@ TEST_F(PoolTest, DestroyingThePoolKillsItsWorkersAndCancelsItsTasks) {
   ASSERT_TRUE(runUntil(reactor_, [] { return childPids().empty(); }));
 }
 
+TEST_F(PoolTest, CloseKillsTasksThatOutlastItsTimeout) {
+  ProcessPool pool(reactor_, {.workers = 1, .closeTimeout = absl::Milliseconds(200)});
+  Deferred<std::string> endless = pool.callRemote("sleep", "30000");
+  reactor_.iterate(absl::Milliseconds(20));
+  Deferred<void> closed = pool.close();
+  auto killed = wait(reactor_, std::move(endless), absl::Seconds(5));
+  ASSERT_TRUE(killed.failure);
+  ASSERT_NE(killed.failure->value<ProcessTerminated>(), nullptr) << killed.failure->describe();
+  EXPECT_EQ(killed.failure->value<ProcessTerminated>()->signal(), SIGKILL);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return closed.called(); }));
+}
+
+TEST_F(PoolTest, DestroyingThePoolFiresWhatCloseReturned) {
+  Deferred<void> closed;
+  {
+    ProcessPool pool(reactor_, {.workers = 1});
+    Deferred<std::string> running = pool.callRemote("sleep", "30000");
+    running.addErrback([](Failure) { return std::string(); });
+    reactor_.iterate(absl::Milliseconds(20));
+    closed = pool.close();
+    EXPECT_FALSE(closed.called());
+  }
+  EXPECT_TRUE(closed.called());
+  ASSERT_TRUE(runUntil(reactor_, [] { return childPids().empty(); }));
+}
+
 }  // namespace
 }  // namespace deft
 

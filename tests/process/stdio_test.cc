@@ -4,6 +4,7 @@
 #include "process/stdio.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -169,6 +170,69 @@ TEST_F(StdioTest, AReaderOfStdoutThatGoesAwayEndsTheTransportNotTheProcess) {
   EXPECT_TRUE(lost->check<ConnectionLost>()) << lost->describe();
   ::close(in[0]);
   ::close(in[1]);
+  ::close(out[1]);
+}
+
+// A socket (or a terminal) can be stdin and stdout at once: input on it is input, not a sign
+// that stdout's reader went away.
+TEST_F(StdioTest, OneSocketAsStdinAndStdout) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  const int theirs = ::dup(pair[0]);
+  std::optional<Failure> lost;
+  startStandardIO(reactor_, std::make_unique<Echo>(&lost), pair[0], theirs);
+  ASSERT_EQ(::write(pair[1], "both ways", 9), 9);
+  ASSERT_TRUE(::fcntl(pair[1], F_SETFL, O_NONBLOCK) == 0);
+  std::string echoed;
+  ASSERT_TRUE(runUntil(reactor_, [&] {
+    drain(pair[1], echoed);
+    return echoed == "both ways" || lost.has_value();
+  }));
+  EXPECT_EQ(echoed, "both ways");
+  EXPECT_FALSE(lost.has_value()) << lost->describe();
+  ::shutdown(pair[1], SHUT_WR);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return lost.has_value(); }));
+  EXPECT_TRUE(lost->check<ConnectionDone>()) << lost->describe();
+  ::close(pair[0]);
+  ::close(pair[1]);
+  ::close(theirs);
+}
+
+// Half-closed first (loseWriteConnection), then closed (loseConnection) while stdin is still
+// open: the transport still ends.
+TEST_F(StdioTest, AHalfCloseThenLoseConnectionEndsTheTransport) {
+  class HalfCloser : public Protocol {
+   public:
+    HalfCloser(std::optional<Failure>* lost, ITransport** transport)
+        : lost_(lost), transport_(transport) {}
+    void connectionMade() override {
+      *transport_ = transport();
+      transport()->write("done writing");
+      transport()->loseWriteConnection();
+    }
+    void connectionLost(const Failure& reason) override { *lost_ = reason; }
+
+   private:
+    std::optional<Failure>* lost_;
+    ITransport** transport_;
+  };
+  int in[2];
+  int out[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC | O_NONBLOCK), 0);
+  std::optional<Failure> lost;
+  ITransport* transport = nullptr;
+  startStandardIO(reactor_, std::make_unique<HalfCloser>(&lost, &transport), in[0], out[1]);
+  std::string written;
+  ASSERT_TRUE(runUntil(reactor_, [&] { return !drain(out[0], written); })) << "stdout not closed";
+  EXPECT_EQ(written, "done writing");
+  EXPECT_FALSE(lost.has_value());
+  transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor_, [&] { return lost.has_value(); }));
+  EXPECT_TRUE(lost->check<ConnectionDone>());
+  ::close(in[0]);
+  ::close(in[1]);
+  ::close(out[0]);
   ::close(out[1]);
 }
 

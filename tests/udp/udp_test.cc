@@ -214,6 +214,26 @@ TEST_F(UdpTest, RepliesFromDatagramReceivedAllGoOutInOrder) {
   for (int i = 0; i < 500; ++i) EXPECT_EQ(record->received[i].data, std::to_string(i));
 }
 
+// Replies held during a batch count against maxQueuedBytes too: a protocol that answers one
+// datagram with many cannot make the port buffer without bound.
+TEST_F(UdpTest, RepliesHeldDuringABatchAreBounded) {
+  class Amplifier : public DatagramProtocol {
+   public:
+    void datagramReceived(std::string_view, const Address& from) override {
+      for (int i = 0; i < 100; ++i) accepted += transport()->write(std::string(1000, 'a'), from) ? 1 : 0;
+    }
+    int accepted = 0;
+  };
+  auto amplifier = std::make_shared<Amplifier>();
+  auto server = listenUDP(reactor_, 0, amplifier, {.interface = "127.0.0.1", .maxQueuedBytes = 10000});
+  auto [client, record] = listen("127.0.0.1", false, {.receiveBufferSize = 1 << 20});
+  client->write("go", at("127.0.0.1", server));
+  ASSERT_TRUE(runUntil(reactor_, [&] { return amplifier->accepted > 0; }));
+  EXPECT_EQ(amplifier->accepted, 10);
+  EXPECT_EQ(server->droppedDatagrams(), 90u);
+  ASSERT_TRUE(runUntil(reactor_, [&] { return record->received.size() == 10; }));
+}
+
 TEST_F(UdpTest, AThrowingDatagramReceivedIsReportedAndTheNextStillArrives) {
   class Thrower : public DatagramProtocol {
    public:
