@@ -8,6 +8,9 @@
 //   int status = co_await getProcessValue(reactor, "/bin/false");          // 1
 //   ProcessResult r = co_await getProcessOutputAndValue(reactor, "sh", {"sh", "-c", "..."});
 //
+// Each comes without options too: g++ 12 miscompiles a braced default argument inside co_await
+// (deferred/deferred.h, "G++ 12 AND BRACED TEMPORARIES"), so the defaults are built here.
+//
 // The child's stdin is closed at once. Cancelling the Deferred kills the child (SIGKILL) and
 // errbacks with CancelledError; the child is still reaped. A child that cannot be started
 // errbacks with ProcessSpawnError. Output past ProcessOutputOptions::maxOutputBytes kills the
@@ -19,6 +22,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "deferred/deferred.h"
@@ -54,16 +58,23 @@ class ProcessStderrError : public Error {
 // stderr errbacks with ProcessStderrError (after the child has ended) unless `errortoo`, which
 // collects stderr with stdout in the order it arrived.
 Deferred<std::string> getProcessOutput(Reactor& reactor, const std::string& executable,
-                                       std::vector<std::string> args = {},
-                                       ProcessOutputOptions options = {});
+                                       std::vector<std::string> args, ProcessOutputOptions options);
+inline Deferred<std::string> getProcessOutput(
+    Reactor& reactor, const std::string& executable,
+    std::vector<std::string> args = std::vector<std::string>()) {
+  return getProcessOutput(reactor, executable, std::move(args), ProcessOutputOptions());
+}
 
 // getProcessValue(reactor, executable, args, options)
 //
 // The child's exit code (its output is discarded). A child ended by a signal errbacks with
 // ProcessTerminated, whose signal() says which.
 Deferred<int> getProcessValue(Reactor& reactor, const std::string& executable,
-                              std::vector<std::string> args = {},
-                              ProcessOutputOptions options = {});
+                              std::vector<std::string> args, ProcessOutputOptions options);
+inline Deferred<int> getProcessValue(Reactor& reactor, const std::string& executable,
+                                     std::vector<std::string> args = std::vector<std::string>()) {
+  return getProcessValue(reactor, executable, std::move(args), ProcessOutputOptions());
+}
 
 struct ProcessResult {
   std::string out;
@@ -78,8 +89,13 @@ struct ProcessResult {
 //
 // The child's stdout, stderr and exit status.
 Deferred<ProcessResult> getProcessOutputAndValue(Reactor& reactor, const std::string& executable,
-                                                 std::vector<std::string> args = {},
-                                                 ProcessOutputOptions options = {});
+                                                 std::vector<std::string> args,
+                                                 ProcessOutputOptions options);
+inline Deferred<ProcessResult> getProcessOutputAndValue(
+    Reactor& reactor, const std::string& executable,
+    std::vector<std::string> args = std::vector<std::string>()) {
+  return getProcessOutputAndValue(reactor, executable, std::move(args), ProcessOutputOptions());
+}
 
 }  // namespace deft
 

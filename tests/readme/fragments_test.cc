@@ -20,6 +20,7 @@
 deft::Deferred<std::size_t> pageLength(std::string url);
 deft::Deferred<std::size_t> totalLength(std::vector<std::string> urls);
 deft::Deferred<void> serveAndFetch();
+deft::Deferred<int> beyondTcp(std::shared_ptr<deft::Factory> factory);  // transports.cc
 
 namespace deft {
 namespace {
@@ -54,6 +55,18 @@ TEST(ReadmeFragments, TheCoroutineAwaitsEachPageInTurn) {
   }, scope.reactor());
   EXPECT_EQ(code, 0);
   EXPECT_EQ(total, 10u);
+}
+
+TEST(ReadmeFragments, BeyondTcpListensOnUdpAndAUnixSocketAndRunsChildren) {
+  ReactorScope scope;
+  int status = 0;
+  int code = react([&](Reactor&) -> Deferred<void> {
+    status = co_await beyondTcp(makeFactory([]() -> std::unique_ptr<Protocol> {
+      return std::make_unique<Protocol>();
+    }));
+  }, scope.reactor());
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(status, 3);
 }
 
 TEST(ReadmeFragments, TheChainGivesTheLengthAndPassesOtherFailuresOn) {
