@@ -45,10 +45,6 @@ void setFlag(int fd, int level, int option, bool enabled) {
   ::setsockopt(fd, level, option, &value, sizeof value);
 }
 
-// Small writes are appended to the last buffered chunk, up to kChunkLimit, rather than queued
-// as their own (the first chunk too: its send offset is an index, which appending keeps valid).
-constexpr std::size_t kCoalesceBelow = 4096;
-constexpr std::size_t kChunkLimit = 64 * 1024;
 constexpr std::size_t kReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 constexpr int kAcceptsPerRead = 64;
@@ -123,14 +119,9 @@ void TcpConnection::doWrite() {
 }
 
 bool TcpConnection::flush() {
-  while (buffered_ > 0) {
+  while (!queue_.empty()) {
     iovec iov[kMaxIovecs];
-    int count = 0;
-    for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIovecs; ++it, ++count) {
-      const std::size_t offset = count == 0 ? firstOffset_ : 0;
-      iov[count].iov_base = it->data() + offset;
-      iov[count].iov_len = it->size() - offset;
-    }
+    const int count = queue_.gather(iov, kMaxIovecs);
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = static_cast<std::size_t>(count);
@@ -140,26 +131,15 @@ bool TcpConnection::flush() {
       closeWith(Failure(ConnectionLost(errnoText(errno))));
       return false;
     }
-    std::size_t sent = static_cast<std::size_t>(n);
-    buffered_ -= sent;
-    while (sent > 0) {
-      const std::size_t left = chunks_.front().size() - firstOffset_;
-      if (sent < left) {
-        firstOffset_ += sent;
-        break;
-      }
-      sent -= left;
-      chunks_.pop_front();
-      firstOffset_ = 0;
-    }
-    if (count == kMaxIovecs && buffered_ > 0) continue;  // more than one writev's worth
-    if (buffered_ > 0) return true;                       // the kernel's buffer is full
+    queue_.consume(static_cast<std::size_t>(n));
+    if (count == kMaxIovecs && !queue_.empty()) continue;  // more than one writev's worth
+    if (!queue_.empty()) return true;                       // the kernel's buffer is full
   }
   return true;
 }
 
 void TcpConnection::afterWrite() {
-  if (buffered_ > 0) return;
+  if (!queue_.empty()) return;
   if (pullProducer_ != nullptr) {
     // Ask for one more chunk, and stay writable while it is registered: a chunk the kernel takes
     // whole leaves nothing buffered, and the next drain is what asks again (as in Twisted).
@@ -187,29 +167,6 @@ void TcpConnection::wantWrite() {
   if (!closed_ && !reactor_.isWriting(this)) reactor_.addWriter(this);
 }
 
-void TcpConnection::append(std::string_view data) {
-  if (!chunks_.empty() && data.size() < kCoalesceBelow &&
-      chunks_.back().size() + data.size() <= kChunkLimit) {
-    chunks_.back().append(data);
-  } else {
-    chunks_.emplace_back(data);
-  }
-  buffered_ += data.size();
-}
-
-void TcpConnection::appendOwned(std::string&& data, std::size_t offset) {
-  const std::size_t size = data.size() - offset;
-  if (size == 0) return;
-  if (size < kCoalesceBelow) {
-    append(std::string_view(data).substr(offset));
-    return;
-  }
-  if (offset > 0 && !chunks_.empty()) data.erase(0, offset);  // only the first chunk has an offset
-  if (chunks_.empty()) firstOffset_ = data.size() - size;
-  chunks_.push_back(std::move(data));
-  buffered_ += size;
-}
-
 std::size_t TcpConnection::sendNow(std::span<const std::string_view> pieces) {
   iovec iov[kMaxIovecs];
   const std::size_t count = std::min(pieces.size(), static_cast<std::size_t>(kMaxIovecs));
@@ -226,7 +183,7 @@ std::size_t TcpConnection::sendNow(std::span<const std::string_view> pieces) {
 }
 
 void TcpConnection::pauseProducerIfFull() {
-  if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
+  if (pushProducer_ != nullptr && !producerPaused_ && queue_.size() > highWater_) {
     producerPaused_ = true;
     pushProducer_->pauseProducing();
   }
@@ -234,25 +191,25 @@ void TcpConnection::pauseProducerIfFull() {
 
 void TcpConnection::write(std::string_view data) {
   if (closed_ || disconnecting_ || aborting_ || writeShutPending_ || data.empty()) return;
-  if (buffered_ == 0) {
+  if (queue_.empty()) {
     // Nothing queued: try the kernel first, buffer only the rest.
     data.remove_prefix(sendNow(std::span<const std::string_view>(&data, 1)));
     if (data.empty()) return;
   }
-  append(data);
+  queue_.append(data);
   wantWrite();
   pauseProducerIfFull();
 }
 
 void TcpConnection::writeSequence(std::span<const std::string_view> pieces) {
   if (closed_ || disconnecting_ || aborting_ || writeShutPending_) return;
-  std::size_t sent = buffered_ == 0 ? sendNow(pieces) : 0;
+  std::size_t sent = queue_.empty() ? sendNow(pieces) : 0;
   for (std::string_view piece : pieces) {
     const std::size_t skip = std::min(sent, piece.size());
     sent -= skip;
-    if (skip < piece.size()) append(piece.substr(skip));
+    if (skip < piece.size()) queue_.append(piece.substr(skip));
   }
-  if (buffered_ > 0) wantWrite();
+  if (!queue_.empty()) wantWrite();
   pauseProducerIfFull();
 }
 
@@ -262,7 +219,7 @@ void TcpConnection::writeOwned(std::span<std::string> pieces) {
     return;
   }
   std::size_t sent = 0;
-  if (buffered_ == 0) {
+  if (queue_.empty()) {
     std::array<std::string_view, kMaxIovecs> views;
     const std::size_t count = std::min(pieces.size(), views.size());
     for (std::size_t i = 0; i < count; ++i) views[i] = pieces[i];
@@ -271,10 +228,10 @@ void TcpConnection::writeOwned(std::span<std::string> pieces) {
   for (std::string& piece : pieces) {
     const std::size_t skip = std::min(sent, piece.size());
     sent -= skip;
-    appendOwned(std::move(piece), skip);
+    queue_.appendOwned(std::move(piece), skip);
     piece.clear();
   }
-  if (buffered_ > 0) wantWrite();
+  if (!queue_.empty()) wantWrite();
   pauseProducerIfFull();
 }
 
@@ -299,8 +256,7 @@ void TcpConnection::loseConnection() {
 void TcpConnection::abortConnection() {
   if (closed_ || aborting_) return;
   aborting_ = true;
-  chunks_.clear();
-  buffered_ = firstOffset_ = 0;
+  queue_.clear();
   reactor_.removeReader(this);
   reactor_.removeWriter(this);
   // Closes from the loop, never inside this call (connectionLost must not run under the protocol
@@ -322,7 +278,7 @@ void TcpConnection::loseWriteConnection() {
 std::size_t TcpConnection::unsentBytes() const {
   int queued = 0;  // SIOCOUTQ: bytes in the socket's send queue, not yet acknowledged
   if (fd_ < 0 || ::ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued < 0) queued = 0;
-  return buffered_ + static_cast<std::size_t>(queued);
+  return queue_.size() + static_cast<std::size_t>(queued);
 }
 
 void TcpConnection::setTcpNoDelay(bool enabled) { setFlag(fd_, IPPROTO_TCP, TCP_NODELAY, enabled); }
@@ -336,7 +292,7 @@ void TcpConnection::registerProducer(IPushProducer* producer) {
   }
   pushProducer_ = producer;
   producerPaused_ = false;
-  if (buffered_ > highWater_) {
+  if (queue_.size() > highWater_) {
     producerPaused_ = true;
     producer->pauseProducing();
   }
@@ -384,8 +340,7 @@ void TcpConnection::closeWith(Failure reason) {
   }
   ::close(fd_);
   fd_ = -1;
-  chunks_.clear();
-  buffered_ = 0;
+  queue_.clear();
   if (IProducer* producer = pushProducer_ != nullptr ? static_cast<IProducer*>(pushProducer_)
                                                      : pullProducer_) {
     pushProducer_ = nullptr;

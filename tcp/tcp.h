@@ -22,7 +22,6 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +33,7 @@
 #include "deferred/deferred.h"
 #include "net/address.h"
 #include "net/errors.h"
+#include "net/write_queue.h"
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
@@ -83,7 +83,7 @@ class TcpConnection final : public FileDescriptor,
   Address getHost() const override { return host_; }
   void setTcpNoDelay(bool enabled) override;
   void setTcpKeepAlive(bool enabled) override;
-  std::size_t bufferedBytes() const override { return buffered_; }
+  std::size_t bufferedBytes() const override { return queue_.size(); }
   std::size_t unsentBytes() const override;
   void setHighWaterMark(std::size_t bytes) override { highWater_ = bytes; }
   void insertLayer(
@@ -101,9 +101,6 @@ class TcpConnection final : public FileDescriptor,
   Protocol* protocol() const { return protocol_.get(); }
 
  private:
-  void append(std::string_view data);
-  // Queues `data` from `offset` on, keeping its storage when it is too large to coalesce.
-  void appendOwned(std::string&& data, std::size_t offset);
   // Sends `pieces` with one sendmsg when nothing is queued: how many bytes the kernel took.
   std::size_t sendNow(std::span<const std::string_view> pieces);
   void pauseProducerIfFull();
@@ -123,9 +120,7 @@ class TcpConnection final : public FileDescriptor,
   Address peer_;
   Address host_;
 
-  std::deque<std::string> chunks_;  // written, not yet sent; the first partly, from firstOffset_
-  std::size_t firstOffset_ = 0;
-  std::size_t buffered_ = 0;
+  WriteQueue queue_;  // written, not yet taken by the kernel
   std::size_t highWater_ = 64 * 1024;
 
   IPushProducer* pushProducer_ = nullptr;

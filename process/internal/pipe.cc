@@ -15,8 +15,6 @@ namespace {
 
 constexpr std::size_t kReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
-constexpr std::size_t kCoalesceBelow = 4096;
-constexpr std::size_t kChunkLimit = 64 * 1024;
 
 }  // namespace
 
@@ -111,34 +109,20 @@ void PipeWriter::write(std::string_view data) {
 
 void PipeWriter::writeSequence(std::span<const std::string_view> pieces) {
   if (fd_ < 0 || disconnecting_ || error_ != 0) return;
-  for (std::string_view piece : pieces) {
-    if (piece.empty()) continue;
-    if (!chunks_.empty() && piece.size() < kCoalesceBelow &&
-        chunks_.back().size() + piece.size() <= kChunkLimit) {
-      chunks_.back().append(piece);
-    } else {
-      chunks_.emplace_back(piece);
-    }
-    buffered_ += piece.size();
-  }
-  if (buffered_ == 0) return;
+  for (std::string_view piece : pieces) queue_.append(piece);
+  if (queue_.empty()) return;
   if (!flush(/*fromLoop=*/false)) return;
-  if (buffered_ > 0) watchForWriting(true);
-  if (pushProducer_ != nullptr && !producerPaused_ && buffered_ > highWater_) {
+  if (!queue_.empty()) watchForWriting(true);
+  if (pushProducer_ != nullptr && !producerPaused_ && queue_.size() > highWater_) {
     producerPaused_ = true;
     pushProducer_->pauseProducing();
   }
 }
 
 bool PipeWriter::flush(bool fromLoop) {
-  while (buffered_ > 0) {
+  while (!queue_.empty()) {
     iovec iov[kMaxIovecs];
-    int count = 0;
-    for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIovecs; ++it, ++count) {
-      const std::size_t offset = count == 0 ? firstOffset_ : 0;
-      iov[count].iov_base = it->data() + offset;
-      iov[count].iov_len = it->size() - offset;
-    }
+    const int count = queue_.gather(iov, kMaxIovecs);
     const ssize_t n = ::writev(fd_, iov, count);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return true;
@@ -148,25 +132,13 @@ bool PipeWriter::flush(bool fromLoop) {
         finish(errno);
       } else {
         error_ = errno;
-        chunks_.clear();
-        buffered_ = firstOffset_ = 0;
+        queue_.clear();
         watchForWriting(true);
       }
       return false;
     }
-    std::size_t sent = static_cast<std::size_t>(n);
-    buffered_ -= sent;
-    while (sent > 0) {
-      const std::size_t left = chunks_.front().size() - firstOffset_;
-      if (sent < left) {
-        firstOffset_ += sent;
-        break;
-      }
-      sent -= left;
-      chunks_.pop_front();
-      firstOffset_ = 0;
-    }
-    if (count < kMaxIovecs && buffered_ > 0) return true;  // the pipe is full
+    queue_.consume(static_cast<std::size_t>(n));
+    if (count < kMaxIovecs && !queue_.empty()) return true;  // the pipe is full
   }
   return true;
 }
@@ -178,7 +150,7 @@ void PipeWriter::doWrite() {
     return;
   }
   if (!flush(/*fromLoop=*/true)) return;
-  if (buffered_ == 0) afterDrain();
+  if (queue_.empty()) afterDrain();
 }
 
 void PipeWriter::afterDrain() {
@@ -212,7 +184,7 @@ void PipeWriter::registerProducer(IPushProducer* producer) {
     throw std::logic_error("a producer is already registered on this pipe");
   }
   pushProducer_ = producer;
-  producerPaused_ = buffered_ > highWater_;
+  producerPaused_ = queue_.size() > highWater_;
   if (producerPaused_) producer->pauseProducing();
 }
 
@@ -244,8 +216,7 @@ void PipeWriter::close() {
   reactor_.removeWriter(this);
   ::close(fd_);
   fd_ = -1;
-  chunks_.clear();
-  buffered_ = firstOffset_ = 0;
+  queue_.clear();
 }
 
 void PipeWriter::finish(int error) {

@@ -11,12 +11,12 @@
 #define DEFT_PROCESS_INTERNAL_PIPE_H_
 
 #include <cstddef>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "deferred/failure.h"
+#include "net/write_queue.h"
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
 
@@ -100,7 +100,7 @@ class PipeWriter final : public FileDescriptor, public IConsumer {
   void close();
   bool closed() const { return fd_ < 0; }
 
-  std::size_t bufferedBytes() const { return buffered_; }
+  std::size_t bufferedBytes() const { return queue_.size(); }
   void setHighWaterMark(std::size_t bytes) { highWater_ = bytes; }
 
   int fileno() const override { return fd_; }
@@ -119,9 +119,7 @@ class PipeWriter final : public FileDescriptor, public IConsumer {
   int fd_;
   int tag_;
   PipeOwner& owner_;
-  std::deque<std::string> chunks_;
-  std::size_t firstOffset_ = 0;
-  std::size_t buffered_ = 0;
+  WriteQueue queue_;
   std::size_t highWater_ = 64 * 1024;
   IPushProducer* pushProducer_ = nullptr;
   IPullProducer* pullProducer_ = nullptr;
