@@ -2,7 +2,7 @@
 # The reactor's other transports against libuv, same machine, same run; medians of N runs, the
 # peers taking turns within each run so that drift of a noisy machine hits both.
 #
-#   bench/transports.sh [--runs N] [--seconds S]
+#   bench/transports.sh [--runs N] [--seconds S] [--only udp|unix|spawn]
 #
 # 1. UDP echo: bench/udp_load keeps 100 sockets x 4 datagrams of 64 bytes in flight against
 #    examples/udp_echo and against a libuv server (bench/uv_udp_echo_server.c: recvmmsg batches,
@@ -20,13 +20,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=5
 seconds=5
+only=
 while (($#)); do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--seconds S]" >&2; exit 2 ;;
+    --only) only="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--seconds S] [--only udp|unix|spawn]" >&2; exit 2 ;;
   esac
 done
+wanted() { [[ -z $only || $only == "$1" ]]; }
 
 ./bazelw build --config=opt //bench:udp_load //bench:uv_udp_echo_server //bench:echo_load \
   //bench:uv_echo_server //bench:spawn_bench //bench:uv_spawn_bench //examples:udp_echo \
@@ -72,6 +75,7 @@ load() {
 }
 
 for kind in udp unix; do
+  wanted "$kind" || continue
   rate_deft=() cpu_deft=() rate_libuv=() cpu_libuv=()
   for ((i = 0; i < runs; i++)); do
     load "$kind" deft
@@ -89,6 +93,7 @@ for kind in udp unix; do
 done
 
 for mode in true output; do
+  wanted spawn || continue
   declare -A wall=() self=() tree=()
   for impl in deft libuv; do wall[$impl]="" self[$impl]="" tree[$impl]=""; done
   # 1,000 children: the seconds of a run are its milliseconds per child.
