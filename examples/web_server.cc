@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "http_server/site.h"
@@ -102,6 +103,21 @@ int main(int argc, char** argv) {
   router.route("POST", "/echo", echo);
   router.route("PUT", "/echo", echo);
   router.prefix("/bytes/", bytes);
+  // The request as the server got it, for comparing clients: method, target, the header fields
+  // but User-Agent (each client names itself), and the body.
+  auto echoRequest = [](Request r) {
+    std::string text = absl::StrCat(r.method, " ", r.target, "\n");
+    for (const auto& [name, value] : r.headers) {
+      if (!absl::EqualsIgnoreCase(std::string(name), "User-Agent")) absl::StrAppend(&text, name, ": ", value, "\n");
+    }
+    absl::StrAppend(&text, "\n", r.body);
+    return ServerResponse::text(200, text);
+  };
+  for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}) {
+    router.route(method, "/request", echoRequest);
+  }
+  router.route("/status/404", [](Request) { return ServerResponse::text(404, "not here\n"); });
+  router.route("/redirect", [](Request) { return ServerResponse::redirect(302, "/hello?name=redirected"); });
 
   auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
   const deft::TcpListenOptions listen{.interface = absl::GetFlag(FLAGS_interface),

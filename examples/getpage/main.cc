@@ -1,24 +1,23 @@
 // getpage: fetch web pages concurrently with getPage and gather them with a DeferredList — the
-// project's demo, and a curl-like tool for scripts.
+// project's demo, and curl for HTTP(S) scripts.
 //
 //   ./bazelw run //examples:getpage                     # serves itself on 127.0.0.1, fetches
-//                                                       # its own pages concurrently
-//   ./bazelw run //examples:getpage -- URL...           # fetches those (--parallel-max N)
-//   ./bazelw run //examples:getpage -- -o - URL         # curl-like: the body to stdout
+//   ./bazelw run //examples:getpage -- --demo           # its own pages concurrently: a table
+//   ./bazelw run //examples:getpage -- [options] URL... # curl: each body to stdout (or -o FILE)
 //
-// curl's options, names and meanings: -o FILE, -X METHOD, -H 'Name: value' (repeatable),
-// -d DATA (@FILE reads a file), --max-time S, --connect-timeout S, --max-redirs N (redirects are
-// followed by default, as Twisted's getPage did; 0 turns that off), --compressed,
-// --max-filesize BYTES, -w FORMAT (%{http_code} %{size_download} %{num_redirects} %{time_total}
-// %{url_effective}). curl's exit codes: 0 on 2xx, 22 on another complete final response (the
-// body still written), 6/7/28/47/63/8/56/1 for resolve/connect/timeout/redirects/size/
-// malformed/cut-off/scheme failures, each with one line on stderr.
+// With URLs, curl's options mean what they mean to curl (7.88, Debian's): -o per URL, -s -S -f
+// --fail-with-body -L --max-redirs -i -I -X -H (with "Name:" removing and "Name;" sending empty)
+// -d/--data-binary/--data-raw/--data-urlencode (repeated ones joined with '&', @FILE and @-) -G
+// -A -e -u --compressed --max-time --connect-timeout --max-filesize -w (curl's variables and
+// escapes, @FILE), https's -k --cacert --capath -E --key, --unix-socket. Exit codes are curl's,
+// the last transfer's, with one "getpage: (N) ..." line on stderr per failure unless -s.
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -33,6 +32,8 @@
 #include "deferred/deferred_lock.h"
 #include "examples/getpage/demo_site.h"
 #include "examples/getpage/exit_codes.h"
+#include "examples/getpage/request_builder.h"
+#include "examples/getpage/write_out.h"
 #include "reactor/reactor.h"
 #include "tcp/tcp.h"
 #include "web_client/get_page.h"
@@ -47,10 +48,20 @@ using deft::web::PageOptions;
 
 struct Args {
   std::vector<std::string> urls;
-  std::optional<std::string> output;  // -o
+  std::vector<std::string> outputs;  // -o, one per URL in order ("-": stdout)
+  bool demo = false;          // --demo, or no URL at all
+  bool silent = false;        // -s: no error lines
+  bool showError = false;     // -S: error lines even with -s
+  bool fail = false;          // -f: a response of 400 or more is an error (22), its body unwritten
+  bool failWithBody = false;  // --fail-with-body: the same, the body written
+  bool location = false;      // -L: follow redirects
+  int maxRedirs = 50;
   std::optional<std::string> writeOut;  // -w
   std::size_t parallelMax = 16;
   std::string unixSocket;  // --unix-socket, --abstract-unix-socket (as "@name")
+  bool includeHead = false;  // -i: the response's head before its body
+  bool head = false;         // -I: HEAD, and print the head
+  getpage::RequestBuilder request;
   PageOptions page;
 };
 
@@ -58,13 +69,54 @@ const char kUsage[] =
     "usage: getpage [options] [URL...]\n"
     "  no URL: serve demo pages on 127.0.0.1 and fetch them all concurrently\n"
     "  -o FILE  write the body of one URL to FILE ('-': stdout), curl-style\n"
-    "  -X METHOD  -H 'Name: value'  -d DATA|@FILE  --max-time S  --connect-timeout S\n"
-    "  --max-redirs N  --compressed  --max-filesize BYTES  -w FORMAT  --parallel-max N\n"
+    "  -X METHOD  -H 'Name: value'|'Name:'|'Name;'  -d DATA|@FILE|@-  --data-binary  --data-raw\n"
+    "  --data-urlencode  -G  -A AGENT  -e REFERER  -u USER:PASS  -i  -I\n"
+    "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
+    "  -w FORMAT|@FILE  --parallel-max N\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
     "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n";
 
 // Parses curl-style arguments. nullopt (after a message) on a usage error.
-std::optional<Args> parseArgs(int argc, char** argv) {
+// curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
+// "-XPUT"): spelled out here one option per word, as the parser below wants them.
+std::vector<std::string> unbundle(int argc, char** argv) {
+  static const std::string kFlags = "sSfLiIGk";     // short options without a value
+  static const std::string kValued = "oXHdAeuwmE";  // short options with one
+  std::vector<std::string> words = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.size() <= 2 || arg[0] != '-' || arg[1] == '-') {
+      words.push_back(arg);
+      continue;
+    }
+    std::vector<std::string> spelled;
+    bool known = true;
+    for (std::size_t j = 1; j < arg.size() && known; ++j) {
+      if (kFlags.find(arg[j]) != std::string::npos) {
+        spelled.push_back(std::string("-") + arg[j]);
+      } else if (kValued.find(arg[j]) != std::string::npos) {
+        spelled.push_back(std::string("-") + arg[j]);
+        if (j + 1 < arg.size()) spelled.push_back(arg.substr(j + 1));
+        break;
+      } else {
+        known = false;
+      }
+    }
+    if (known) {
+      words.insert(words.end(), spelled.begin(), spelled.end());
+    } else {
+      words.push_back(arg);  // reported as unknown below
+    }
+  }
+  return words;
+}
+
+std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
+  std::vector<std::string> words = unbundle(rawArgc, rawArgv);
+  std::vector<char*> pointers;
+  for (std::string& word : words) pointers.push_back(word.data());
+  const int argc = static_cast<int>(pointers.size());
+  char** argv = pointers.data();
   Args args;
   auto seconds = [](const std::string& s) -> std::optional<absl::Duration> {
     double v = 0;
@@ -82,42 +134,58 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       args.page.compressed = true;
     } else if (arg == "-k" || arg == "--insecure") {
       args.page.tls.verify = false;
+    } else if (arg == "--demo") {
+      args.demo = true;
+    } else if (arg == "-s" || arg == "--silent") {
+      args.silent = true;
+    } else if (arg == "-S" || arg == "--show-error") {
+      args.showError = true;
+    } else if (arg == "-sS" || arg == "-Ss") {
+      args.silent = args.showError = true;
+    } else if (arg == "-f" || arg == "--fail") {
+      args.fail = true;
+    } else if (arg == "--fail-with-body") {
+      args.failWithBody = true;
+    } else if (arg == "-L" || arg == "--location") {
+      args.location = true;
+    } else if (arg == "-G" || arg == "--get") {
+      args.request.setGet(true);
+    } else if (arg == "-i" || arg == "--include") {
+      args.includeHead = true;
+    } else if (arg == "-I" || arg == "--head") {
+      args.head = true;
+      args.request.setHead(true);
     } else if (!arg.starts_with("-") || arg == "-") {
       args.urls.push_back(arg);
     } else if (!hasValue) {
       std::fprintf(stderr, "getpage: option %s needs a value\n%s", arg.c_str(), kUsage);
       return std::nullopt;
     } else if (arg == "-o" || arg == "--output") {
-      args.output = value();
+      args.outputs.push_back(value());
     } else if (arg == "-X" || arg == "--request") {
-      args.page.method = value();
+      args.request.setMethod(value());
     } else if (arg == "-H" || arg == "--header") {
-      const std::string header = value();
-      const std::size_t colon = header.find(':');
-      if (colon == std::string::npos) {
-        std::fprintf(stderr, "getpage: -H needs 'Name: value', not '%s'\n", header.c_str());
+      if (std::optional<std::string> error = args.request.addHeader(value())) {
+        std::fprintf(stderr, "getpage: %s\n", error->c_str());
         return std::nullopt;
       }
-      std::string_view v = std::string_view(header).substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      args.page.headers.add(header.substr(0, colon), std::string(v));
-    } else if (arg == "-d" || arg == "--data") {
-      std::string data = value();
-      if (data.starts_with("@")) {
-        std::ifstream file(data.substr(1), std::ios::binary);
-        if (!file) {
-          std::fprintf(stderr, "getpage: (26) cannot read %s\n", data.c_str() + 1);
-          std::exit(26);
-        }
-        std::ostringstream contents;
-        contents << file.rdbuf();
-        data = contents.str();
+    } else if (arg == "-d" || arg == "--data" || arg == "--data-ascii" || arg == "--data-binary" ||
+               arg == "--data-raw" || arg == "--data-urlencode") {
+      using Kind = getpage::RequestBuilder::DataKind;
+      const Kind kind = arg == "--data-binary"      ? Kind::kBinary
+                        : arg == "--data-raw"       ? Kind::kRaw
+                        : arg == "--data-urlencode" ? Kind::kUrlencode
+                                                    : Kind::kData;
+      if (std::optional<std::string> error = args.request.addData(value(), kind)) {
+        std::fprintf(stderr, "getpage: %s\n", error->c_str());
+        std::exit(26);
       }
-      args.page.body = std::move(data);
-      if (args.page.method == "GET") args.page.method = "POST";
-      if (!args.page.headers.has("Content-Type")) {
-        args.page.headers.add("Content-Type", "application/x-www-form-urlencoded");
-      }
+    } else if (arg == "-A" || arg == "--user-agent") {
+      args.request.setUserAgent(value());
+    } else if (arg == "-e" || arg == "--referer") {
+      args.request.setReferer(value());
+    } else if (arg == "-u" || arg == "--user") {
+      args.request.setUser(value());
     } else if (arg == "--max-time" || arg == "-m") {
       auto d = seconds(value());
       if (!d) return std::nullopt;
@@ -127,14 +195,15 @@ std::optional<Args> parseArgs(int argc, char** argv) {
       if (!d) return std::nullopt;
       args.page.connectTimeout = *d;
     } else if (arg == "--max-redirs") {
-      int n = 0;
-      if (!absl::SimpleAtoi(value(), &n) || n < 0) return std::nullopt;
-      args.page.maxRedirects = n;
-      args.page.followRedirects = n > 0;
+      if (!absl::SimpleAtoi(value(), &args.maxRedirs) || args.maxRedirs < -1) return std::nullopt;
     } else if (arg == "--max-filesize") {
       if (!absl::SimpleAtoi(value(), &args.page.maxSize)) return std::nullopt;
     } else if (arg == "-w" || arg == "--write-out") {
-      args.writeOut = value();
+      args.writeOut = getpage::writeOutFormat(value());
+      if (!args.writeOut) {
+        std::fprintf(stderr, "getpage: (26) cannot read the -w format file\n");
+        std::exit(26);
+      }
     } else if (arg == "--cacert") {
       args.page.tls.caFile = value();
     } else if (arg == "--capath") {
@@ -166,85 +235,100 @@ std::optional<Args> parseArgs(int argc, char** argv) {
   return args;
 }
 
-// -w: curl's %{variable}s and \n.
-std::string expandWriteOut(const std::string& format, int status, std::size_t bytes,
-                           int redirects, absl::Duration total, const std::string& url) {
-  std::string out;
-  for (std::size_t i = 0; i < format.size(); ++i) {
-    if (format.compare(i, 2, "\\n") == 0) {
-      out += '\n';
-      ++i;
-    } else if (format.compare(i, 2, "%{") == 0 && format.find('}', i) != std::string::npos) {
-      const std::size_t end = format.find('}', i);
-      const std::string name = format.substr(i + 2, end - i - 2);
-      if (name == "http_code" || name == "response_code") {
-        out += absl::StrFormat("%03d", status);
-      } else if (name == "size_download") {
-        out += absl::StrCat(bytes);
-      } else if (name == "num_redirects") {
-        out += absl::StrCat(redirects);
-      } else if (name == "time_total") {
-        out += absl::StrFormat("%.6f", absl::ToDoubleSeconds(total));
-      } else if (name == "url_effective") {
-        out += url;
-      }
-      i = end;
-    } else {
-      out += format[i];
-    }
-  }
-  return out;
+// The response's head as -i and -I print it.
+std::string headText(const Page& page) {
+  std::string head = absl::StrCat("HTTP/1.1 ", page.status, page.reason.empty() ? "" : " ",
+                                  page.reason, "\r\n");
+  for (const auto& [name, value] : page.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+  head += "\r\n";
+  return head;
 }
 
-// One URL, curl-style: the body to a file, exit codes as curl's.
+// URLs given: curl's meaning. Each URL in turn, its body to stdout or to its -o file; the exit
+// code of the last transfer, as curl's.
 Deferred<int> curlMode(Args args) {
-  const absl::Time start = absl::Now();
-  const std::string url = args.urls.front();
   deft::web::AgentOptions agentOptions;
   agentOptions.connectTimeout = args.page.connectTimeout;
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
   args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
-  std::optional<Page> fetched;
-  std::optional<Failure> failure;
-  try {
-    fetched = co_await deft::web::fetchPage(url, args.page);
-  } catch (...) {
-    failure = Failure::fromCurrentException();
-  }
+  args.page.followRedirects = args.location;
+  args.page.maxRedirects = args.maxRedirs < 0 ? std::numeric_limits<int>::max() : args.maxRedirs;
+  const bool showErrors = !args.silent || args.showError;
   int code = 0;
-  int status = 0;
-  std::size_t bytes = 0;
-  int redirects = 0;
-  std::string effective = url;
-  if (fetched) {
-    Page& page = *fetched;
-    status = page.status;
-    bytes = page.body.size();
-    redirects = page.redirects;
-    effective = page.url.toString();
-    FILE* out = *args.output == "-" ? stdout : std::fopen(args.output->c_str(), "wb");
-    if (out == nullptr) {
-      std::fprintf(stderr, "getpage: (23) cannot write %s\n", args.output->c_str());
-      co_return 23;
+  for (std::size_t i = 0; i < args.urls.size(); ++i) {
+    const absl::Time start = absl::Now();
+    std::string url = args.urls[i];
+    PageOptions page = args.page;
+    args.request.apply(url, page);
+    const std::string output = i < args.outputs.size() ? args.outputs[i] : "-";
+    getpage::Transfer transfer;
+    transfer.url = url;
+    transfer.effectiveUrl = url;
+    transfer.method = page.method;
+    transfer.filename = output == "-" ? "" : output;
+    std::optional<Page> fetched;
+    std::optional<Failure> failure;
+    try {
+      fetched = co_await deft::web::fetchPage(url, page);
+    } catch (...) {
+      failure = Failure::fromCurrentException();
     }
-    std::fwrite(page.body.data(), 1, page.body.size(), out);
-    if (out != stdout) std::fclose(out);
-    if (status < 200 || status > 299) {
-      code = 22;
-      std::fprintf(stderr, "getpage: (22) The requested URL returned error: %d\n", status);
+    int result = 0;
+    // -L with --max-redirs 0 (or N reached): a redirect it may not follow is curl's error 47.
+    const auto isRedirect = [](const Page& p) {
+      return (p.status == 301 || p.status == 302 || p.status == 303 || p.status == 307 ||
+              p.status == 308) && p.headers.has("Location");
+    };
+    if (fetched && args.location && isRedirect(*fetched) && fetched->redirects >= page.maxRedirects) {
+      result = 47;
+      transfer.status = fetched->status;
+      transfer.redirects = fetched->redirects;
+      transfer.errorMessage = absl::StrCat("Maximum (", page.maxRedirects, ") redirects followed");
+      if (showErrors) std::fprintf(stderr, "getpage: (47) %s\n", transfer.errorMessage.c_str());
+      fetched.reset();
+    } else if (fetched) {
+      const std::string head = headText(*fetched);
+      transfer.status = fetched->status;
+      transfer.redirects = fetched->redirects;
+      transfer.effectiveUrl = fetched->url.toString();
+      transfer.bodyBytes = fetched->body.size();
+      transfer.headerBytes = head.size();
+      transfer.headerCount = fetched->headers.size();
+      transfer.contentType = std::string(fetched->headers.get("Content-Type").value_or(""));
+      const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400;
+      if (!failed || args.failWithBody) {
+        FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), "wb");
+        if (out == nullptr) {
+          if (showErrors) std::fprintf(stderr, "getpage: (23) Failure writing output to destination\n");
+          result = 23;
+        } else {
+          if (args.includeHead || args.head) std::fwrite(head.data(), 1, head.size(), out);
+          std::fwrite(fetched->body.data(), 1, fetched->body.size(), out);
+          if (out == stdout) {
+            std::fflush(stdout);
+          } else {
+            std::fclose(out);
+          }
+        }
+      }
+      if (failed) {
+        result = 22;
+        transfer.errorMessage =
+            absl::StrCat("The requested URL returned error: ", fetched->status);
+        if (showErrors) std::fprintf(stderr, "getpage: (22) %s\n", transfer.errorMessage.c_str());
+      }
+    } else if (failure) {
+      result = getpage::exitCodeFor(*failure);
+      transfer.errorMessage = failure->getErrorMessage();
+      if (showErrors) std::fprintf(stderr, "%s\n", getpage::errorLine(*failure).c_str());
     }
-  } else {
-    code = getpage::exitCodeFor(*failure);
-    std::fprintf(stderr, "%s\n", getpage::errorLine(*failure).c_str());
+    transfer.exitCode = result;
+    transfer.total = absl::Now() - start;
+    if (args.writeOut) getpage::writeOut(*args.writeOut, transfer);
+    std::fflush(stdout);
+    code = result;  // curl's: the last transfer's
   }
-  if (args.writeOut) {
-    std::fputs(expandWriteOut(*args.writeOut, status, bytes, redirects, absl::Now() - start,
-                              effective)
-                   .c_str(),
-               stdout);
-  }
-  std::fflush(stdout);
   co_return code;
 }
 
@@ -271,7 +355,10 @@ Deferred<int> fetchAll(Args args) {
     (*rows)[i].url = args.urls[i];
     fetches.push_back(semaphore.run([&args, rows, done, i] {
       const absl::Time begin = absl::Now();
-      return deft::web::fetchPage(args.urls[i], args.page).addBoth([rows, done, i, begin](
+      std::string url = args.urls[i];
+      PageOptions page = args.page;
+      args.request.apply(url, page);
+      return deft::web::fetchPage(url, page).addBoth([rows, done, i, begin](
                                                                        Outcome<Page> o) {
         (*rows)[i].time = absl::Now() - begin;
         ++*done;
@@ -329,13 +416,10 @@ Deferred<int> fetchAll(Args args) {
 int main(int argc, char** argv) {
   std::optional<Args> args = parseArgs(argc, argv);
   if (!args) return 2;
-  if (args->output && args->urls.size() != 1) {
-    std::fprintf(stderr, "getpage: -o takes exactly one URL\n");
-    return 2;
-  }
-
   std::shared_ptr<deft::ListeningPort> demoPort;
-  if (args->urls.empty()) {
+  if (args->urls.empty() || args->demo) {
+    args->demo = true;
+    args->urls.clear();
     demoPort = deft::listenTCP(deft::reactor(), 0, getpage::makeDemoSite(), {.interface = "127.0.0.1"});
     const std::string base = absl::StrCat("http://127.0.0.1:", demoPort->getHost().port());
     std::printf("serving demo pages on %s/ (no URL given)\n\n", base.c_str());
@@ -344,7 +428,7 @@ int main(int argc, char** argv) {
 
   int code = 0;
   deft::reactor().callWhenRunning([&] {
-    Deferred<int> run = args->output ? curlMode(*args) : fetchAll(*args);
+    Deferred<int> run = args->demo ? fetchAll(*args) : curlMode(*args);
     std::move(run).addBoth([&code](Outcome<int> outcome) {
       if (outcome.ok()) {
         code = outcome.value();

@@ -45,8 +45,9 @@ base="http://127.0.0.1:$port"
 
 check 0 "-o - with -w" "$getpage" -o - -w '|%{http_code}|%{size_download}|%{num_redirects}' "$base/hello?name=t"
 [[ $(cat "$TEST_TMPDIR/out") == "hello, t"$'\n''|200|9|0' ]] || { echo "FAIL: -w output: $(cat "$TEST_TMPDIR/out")"; fail=1; }
-check 22 "404 is 22, body still written" "$getpage" -o "$TEST_TMPDIR/body" "$base/nowhere"
+check 0 "a 404 without -f is a transfer like any, its body written" "$getpage" -o "$TEST_TMPDIR/body" "$base/nowhere"
 grep -q "No route" "$TEST_TMPDIR/body" || { echo "FAIL: 404 body not written"; fail=1; }
+check 22 "-f: a 404 is 22" "$getpage" -f -o - "$base/nowhere"
 check 0 "-d posts" "$getpage" -o - -d 'abc' "$base/echo"
 [[ $(cat "$TEST_TMPDIR/out") == abc ]] || { echo "FAIL: -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 echo -n "from a file" >"$TEST_TMPDIR/data"
@@ -57,6 +58,104 @@ check 63 "--max-filesize" "$getpage" -o - --max-filesize 10 "$base/bytes/100"
 check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
 check 1 "unknown scheme" "$getpage" -o - "ftp://127.0.0.1:21/"
 check 35 "https to a port that speaks plain http" "$getpage" -o - "https://127.0.0.1:$port/"
+
+# Side by side with curl itself (Debian's 7.88): each command line, as people write them, run
+# by both against the web server; stdout, the files -o wrote and the exit code must be the same.
+# (/request echoes the request: its header fields are compared as a set, since the two clients
+# order them differently, and User-Agent is left out.)
+command -v curl >/dev/null || { echo "FAIL: curl is not installed (bazelw installs it)"; fail=1; }
+cat >"$TEST_TMPDIR/side_by_side.py" <<'PY'
+import os, shlex, subprocess, sys
+getpage, base, work = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
+def normal(out):
+    head, sep, body = out.partition(b"\n\n")
+    lines = head.split(b"\n")
+    if lines and lines[0].split(b" ")[0] in (b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"HEAD"):
+        return b"\n".join([lines[0]] + sorted(lines[1:])) + sep + body
+    return out
+def run(program, words, stdin):
+    for name in os.listdir(work):
+        os.remove(os.path.join(work, name))
+    done = subprocess.run([program] + words, input=stdin, capture_output=True, cwd=work, timeout=20)
+    files = {n: open(os.path.join(work, n), "rb").read() for n in sorted(os.listdir(work))}
+    return done.returncode, normal(done.stdout), files
+failed = 0
+count = 0
+for line in sys.stdin:
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    stdin = None
+    if line.startswith("<"):
+        data, line = line[1:].split(" ", 1)
+        stdin = data.replace("\\n", "\n").encode()
+    words = shlex.split(line.replace("@B@", base))
+    count += 1
+    expected = run("curl", words, stdin)
+    got = run(getpage, words, stdin)
+    if expected != got:
+        failed += 1
+        print(f"FAIL: side by side: {line}\n  curl:    {expected}\n  getpage: {got}")
+print(f"side by side: {count - failed} of {count} command lines as curl's")
+sys.exit(1 if failed else 0)
+PY
+mkdir -p "$TEST_TMPDIR/side"
+python3 "$TEST_TMPDIR/side_by_side.py" "$getpage" "$base" "$TEST_TMPDIR/side" <<'LINES' || fail=1
+# output
+-s @B@/hello
+-s @B@/hello?name=a @B@/hello?name=b
+-s -o out.txt @B@/hello
+-s -o one.txt -o two.txt @B@/hello?name=1 @B@/hello?name=2
+-s -o one.txt @B@/hello?name=1 @B@/hello?name=2
+-s -i @B@/hello
+-s -I @B@/hello
+-si @B@/status/404
+-s -w '%{http_code}\n' -o /dev/null @B@/hello
+-s -w '%{http_code} %{num_redirects} %{content_type}\n' -L @B@/redirect
+-s -w 'code=%{response_code}\tsize=%{size_download}%%\n' @B@/bytes/100
+-s -w '%{method} %{http_version} %{exitcode}\n' -o /dev/null -X PUT -d x @B@/echo
+-s -w '%{stderr}to stderr%{stdout}to stdout\n' @B@/hello
+-s -w '%{url_effective}\n' -L -o /dev/null @B@/redirect
+# failures and redirects
+-s @B@/status/404
+-sf @B@/status/404
+-sS -f @B@/status/404
+-s --fail-with-body @B@/status/404
+-fsSL @B@/redirect
+-s @B@/redirect
+-sL @B@/redirect
+-sL --max-redirs 0 @B@/redirect
+-s http://127.0.0.1:1/
+-s http://127.0.0.1:1/ @B@/hello
+-s @B@/hello http://127.0.0.1:1/
+-s -m 0.3 @B@/slow?seconds=5
+-s --max-filesize 10 @B@/bytes/100
+# requests
+-s @B@/request
+-s -X DELETE @B@/request
+-s -d a=1 @B@/request
+-s -d a=1 -d b=2 -d c @B@/request
+-s --data-binary 'x=1&y=2' @B@/request
+-s --data-raw '@not-a-file' @B@/request
+-s --data-urlencode 'q=hello world & more' @B@/request
+-s --data-urlencode 'plain text' --data-urlencode '=more text' @B@/request
+-s -G -d q=1 -d r=2 @B@/request
+-s -G --data-urlencode 'q=a b' @B@/request?x=1
+-s -X PUT -d 'put body' @B@/request
+-s -XPATCH -d '{"a": 1}' -H 'Content-Type: application/json' @B@/request
+-s -H 'X-Custom: one' -H 'X-Other: two' @B@/request
+-s -H 'Accept:' @B@/request
+-s -H 'Accept: text/plain' @B@/request
+-s -H 'X-Empty;' @B@/request
+-s -H 'X-Twice: 1' -H 'X-Twice: 2' @B@/request
+-s -A 'my agent/1.0' -e https://example.test/ref @B@/request
+-s -u alice:secret @B@/request
+-s -u bob @B@/request
+-sd x=1 @B@/request
+<hello\nworld\n -s -d @- @B@/request
+<hello\nworld\n -s --data-binary @- @B@/request
+<a&b=c -s --data-urlencode q@- @B@/request
+LINES
 
 # HTTP over a Unix socket (curl's --unix-socket): the URL gives the Host and the target, the
 # socket is where the request goes. A short directory: a socket's path has at most 107 bytes.
@@ -192,6 +291,6 @@ servers+=($!)
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
 check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
-check 47 "redirect loop" "$getpage" -o - --max-redirs 3 "http://127.0.0.1:$bad_port/loop"
-check 22 "--max-redirs 0 gives the 302 itself" "$getpage" -o - --max-redirs 0 "http://127.0.0.1:$bad_port/loop"
+check 47 "redirect loop" "$getpage" -o - -L --max-redirs 3 "http://127.0.0.1:$bad_port/loop"
+check 0 "without -L the 302 itself" "$getpage" -o - "http://127.0.0.1:$bad_port/loop"
 exit $fail

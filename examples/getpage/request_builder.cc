@@ -1,0 +1,167 @@
+#include "examples/getpage/request_builder.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
+
+namespace getpage {
+namespace {
+
+// The contents of @FILE, or of stdin for @-.
+std::optional<std::string> readSource(std::string_view name) {
+  if (name == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file{std::string(name), std::ios::binary};
+  if (!file) return std::nullopt;
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+std::string withoutNewlines(std::string text) {
+  std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
+  return text;
+}
+
+bool isToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (c <= ' ' || c >= 127 || c == ':' || c == ';') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string urlencode(std::string_view text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == ' ') {
+      out += '+';  // application/x-www-form-urlencoded, as curl's --data-urlencode
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> RequestBuilder::addData(std::string_view value, DataKind kind) {
+  auto cannotRead = [](std::string_view name) {
+    return "(26) Failed to open/read local data from file/application: " + std::string(name);
+  };
+  switch (kind) {
+    case DataKind::kRaw:
+      data_.emplace_back(value);
+      return std::nullopt;
+    case DataKind::kData:
+    case DataKind::kBinary: {
+      if (!value.starts_with("@")) {
+        data_.emplace_back(value);
+        return std::nullopt;
+      }
+      std::optional<std::string> contents = readSource(value.substr(1));
+      if (!contents) return cannotRead(value.substr(1));
+      data_.push_back(kind == DataKind::kData ? withoutNewlines(std::move(*contents))
+                                              : std::move(*contents));
+      return std::nullopt;
+    }
+    case DataKind::kUrlencode: {
+      // curl's forms: "content", "=content", "name=content", "@file", "name@file".
+      const std::size_t equals = value.find('=');
+      const std::size_t at = value.find('@');
+      if (equals != std::string_view::npos && (at == std::string_view::npos || equals < at)) {
+        const std::string_view name = value.substr(0, equals);
+        const std::string encoded = urlencode(value.substr(equals + 1));
+        data_.push_back(name.empty() ? encoded : std::string(name) + "=" + encoded);
+        return std::nullopt;
+      }
+      if (at != std::string_view::npos) {
+        const std::string_view name = value.substr(0, at);
+        std::optional<std::string> contents = readSource(value.substr(at + 1));
+        if (!contents) return cannotRead(value.substr(at + 1));
+        const std::string encoded = urlencode(*contents);
+        data_.push_back(name.empty() ? encoded : std::string(name) + "=" + encoded);
+        return std::nullopt;
+      }
+      data_.push_back(urlencode(value));
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> RequestBuilder::addHeader(std::string_view raw) {
+  const std::size_t colon = raw.find(':');
+  if (colon != std::string_view::npos && isToken(raw.substr(0, colon))) {
+    std::string_view value = raw.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (value.empty()) {
+      headers_.push_back({std::string(raw.substr(0, colon)), std::nullopt});  // "Name:" removes
+    } else {
+      headers_.push_back({std::string(raw.substr(0, colon)), std::string(value)});
+    }
+    return std::nullopt;
+  }
+  if (raw.ends_with(";") && isToken(raw.substr(0, raw.size() - 1))) {
+    headers_.push_back({std::string(raw.substr(0, raw.size() - 1)), std::string()});
+    return std::nullopt;
+  }
+  return "-H needs 'Name: value', 'Name:' or 'Name;', not '" + std::string(raw) + "'";
+}
+
+void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const {
+  const std::string body = absl::StrJoin(data_, "&");
+  if (get_ && !data_.empty()) {
+    const std::size_t hash = url.find('#');
+    if (hash != std::string::npos) url.erase(hash);
+    url += (url.find('?') == std::string::npos ? "?" : "&") + body;
+  }
+  page.method = method_ ? *method_ : head_ ? "HEAD" : (!data_.empty() && !get_) ? "POST" : "GET";
+  deft::http::Headers& headers = page.headers;
+  headers.set("Accept", "*/*");
+  if (userAgent_) headers.set("User-Agent", *userAgent_);
+  if (referer_) headers.set("Referer", *referer_);
+  if (user_) {
+    std::string credentials = *user_;
+    if (credentials.find(':') == std::string::npos) credentials += ':';
+    headers.set("Authorization", "Basic " + absl::Base64Escape(credentials));
+  }
+  if (!data_.empty() && !get_) {
+    page.body = body;
+    headers.set("Content-Type", "application/x-www-form-urlencoded");
+  }
+  // A custom header replaces one of curl's own of that name; custom ones of a name add up.
+  std::vector<std::string> customized;
+  for (const HeaderEdit& edit : headers_) {
+    if (!edit.value) {
+      headers.remove(edit.name);
+      continue;
+    }
+    const bool again = std::any_of(customized.begin(), customized.end(), [&](const std::string& n) {
+      return n.size() == edit.name.size() && ::strncasecmp(n.data(), edit.name.data(), n.size()) == 0;
+    });
+    if (again) {
+      headers.add(edit.name, *edit.value);
+    } else {
+      headers.set(edit.name, *edit.value);
+      customized.push_back(edit.name);
+    }
+  }
+}
+
+}  // namespace getpage

@@ -1,0 +1,62 @@
+// How curl's request options add up: -d and its kin joined with '&', -G moving them into the
+// query, -H with curl's removal ("Name:") and empty-value ("Name;") forms, -A, -e, -u, and the
+// Accept: */* curl sends unless told otherwise.
+
+#ifndef DEFT_EXAMPLES_GETPAGE_REQUEST_BUILDER_H_
+#define DEFT_EXAMPLES_GETPAGE_REQUEST_BUILDER_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "web_client/get_page.h"
+
+namespace getpage {
+
+class RequestBuilder {
+ public:
+  enum class DataKind {
+    kData,       // -d, --data, --data-ascii: @FILE and @- read, CR and LF dropped
+    kBinary,     // --data-binary: @FILE and @- read as they are
+    kRaw,        // --data-raw: no @ meaning
+    kUrlencode,  // --data-urlencode: content, =content, name=content, @file, name@file
+  };
+
+  // Adds one data option's value; an error message when a file cannot be read.
+  std::optional<std::string> addData(std::string_view value, DataKind kind);
+  // -H: "Name: value" sets, "Name:" removes (curl's own headers too), "Name;" sends it empty.
+  // An error message for a header that is none of these.
+  std::optional<std::string> addHeader(std::string_view raw);
+  void setUserAgent(std::string agent) { userAgent_ = std::move(agent); }
+  void setReferer(std::string referer) { referer_ = std::move(referer); }
+  void setUser(std::string user) { user_ = std::move(user); }  // -u user:password
+  void setGet(bool get) { get_ = get; }                         // -G
+  void setHead(bool head) { head_ = head; }                     // -I
+  void setMethod(std::string method) { method_ = std::move(method); }  // -X
+
+  // The method, body, headers and (with -G) the URL's query of the request.
+  void apply(std::string& url, deft::web::PageOptions& page) const;
+
+ private:
+  std::vector<std::string> data_;
+  struct HeaderEdit {
+    std::string name;
+    std::optional<std::string> value;  // nullopt: remove
+  };
+  std::vector<HeaderEdit> headers_;
+  std::optional<std::string> userAgent_;
+  std::optional<std::string> referer_;
+  std::optional<std::string> user_;
+  std::optional<std::string> method_;
+  bool get_ = false;
+  bool head_ = false;
+};
+
+// Encodes `text` as curl's --data-urlencode does: unreserved characters kept, a space as '+',
+// the rest percent-encoded.
+std::string urlencode(std::string_view text);
+
+}  // namespace getpage
+
+#endif  // DEFT_EXAMPLES_GETPAGE_REQUEST_BUILDER_H_

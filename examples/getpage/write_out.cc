@@ -1,0 +1,100 @@
+#include "examples/getpage/write_out.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace getpage {
+namespace {
+
+std::string schemeOf(const std::string& url) {
+  const std::size_t colon = url.find("://");
+  return colon == std::string::npos ? "" : absl::AsciiStrToUpper(url.substr(0, colon));
+}
+
+// One variable's value; nullopt for a name curl does not know (it prints nothing for those).
+std::optional<std::string> variable(const std::string& name, const Transfer& t) {
+  if (name == "http_code" || name == "response_code") return absl::StrFormat("%03d", t.status);
+  if (name == "size_download") return absl::StrCat(t.bodyBytes);
+  if (name == "size_header") return absl::StrCat(t.headerBytes);
+  if (name == "num_headers") return absl::StrCat(t.headerCount);
+  if (name == "num_redirects") return absl::StrCat(t.redirects);
+  if (name == "time_total") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.total));
+  if (name == "url_effective") return t.effectiveUrl;
+  if (name == "url") return t.url;
+  if (name == "content_type") return t.contentType;
+  if (name == "http_version") return t.status == 0 ? "0" : "1.1";
+  if (name == "exitcode") return absl::StrCat(t.exitCode);
+  if (name == "errormsg") return t.errorMessage;
+  if (name == "method") return t.method;
+  if (name == "scheme") return schemeOf(t.effectiveUrl);
+  if (name == "filename_effective") return t.filename;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> writeOutFormat(const std::string& argument) {
+  if (!argument.starts_with("@")) return argument;
+  if (argument == "@-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file(argument.substr(1), std::ios::binary);
+  if (!file) return std::nullopt;
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+void writeOut(const std::string& format, const Transfer& transfer) {
+  FILE* out = stdout;
+  std::string pending;
+  auto flush = [&] {
+    std::fwrite(pending.data(), 1, pending.size(), out);
+    pending.clear();
+  };
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    const char c = format[i];
+    if (c == '\\' && i + 1 < format.size()) {
+      const char next = format[i + 1];
+      const char* escaped = next == 'n' ? "\n" : next == 't' ? "\t" : next == 'r' ? "\r"
+                          : next == '\\' ? "\\" : nullptr;
+      if (escaped != nullptr) {
+        pending += escaped;
+        ++i;
+        continue;
+      }
+    }
+    if (c == '%' && i + 1 < format.size() && format[i + 1] == '%') {
+      pending += '%';
+      ++i;
+      continue;
+    }
+    if (c == '%' && i + 1 < format.size() && format[i + 1] == '{') {
+      const std::size_t end = format.find('}', i);
+      if (end != std::string::npos) {
+        const std::string name = format.substr(i + 2, end - i - 2);
+        i = end;
+        if (name == "stdout" || name == "stderr") {
+          flush();
+          out = name == "stdout" ? stdout : stderr;
+        } else if (std::optional<std::string> value = variable(name, transfer)) {
+          pending += *value;
+        } else {
+          std::fprintf(stderr, "getpage: unknown --write-out variable: '%s'\n", name.c_str());
+        }
+        continue;
+      }
+    }
+    pending += c;
+  }
+  flush();
+}
+
+}  // namespace getpage

@@ -1,0 +1,41 @@
+// curl's -w/--write-out for getpage: %{variable}s, %%, the \n \t \r \\ escapes, @FILE and @- for
+// the format, and %{stdout}/%{stderr} to switch where the rest goes.
+
+#ifndef DEFT_EXAMPLES_GETPAGE_WRITE_OUT_H_
+#define DEFT_EXAMPLES_GETPAGE_WRITE_OUT_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace getpage {
+
+// What -w can tell of one transfer.
+struct Transfer {
+  std::string url;           // as given
+  std::string effectiveUrl;  // after redirects
+  std::string method;
+  std::string filename;  // where the body went ("" for stdout)
+  int status = 0;        // 0: no response
+  int redirects = 0;
+  std::size_t bodyBytes = 0;
+  std::size_t headerBytes = 0;
+  std::size_t headerCount = 0;
+  std::string contentType;
+  absl::Duration total;
+  int exitCode = 0;
+  std::string errorMessage;
+};
+
+// The format -w was given: itself, or the contents of FILE for "@FILE" ("@-": stdin); nullopt
+// when the file cannot be read.
+std::optional<std::string> writeOutFormat(const std::string& argument);
+
+// Expands `format` for `transfer` and writes it (to stdout, or stderr after %{stderr}).
+void writeOut(const std::string& format, const Transfer& transfer);
+
+}  // namespace getpage
+
+#endif  // DEFT_EXAMPLES_GETPAGE_WRITE_OUT_H_
