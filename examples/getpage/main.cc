@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -48,7 +49,11 @@ using deft::web::PageOptions;
 
 struct Args {
   std::vector<std::string> urls;
-  std::vector<std::string> outputs;  // -o, one per URL in order ("-": stdout)
+  // -o FILE and -O, one per URL in order: a path ("-": stdout), or "" for -O (the URL's own name).
+  std::vector<std::string> outputs;
+  std::string outputDir;     // --output-dir
+  bool createDirs = false;   // --create-dirs
+  std::optional<std::string> dumpHeader;  // -D FILE
   bool demo = false;          // --demo, or no URL at all
   bool silent = false;        // -s: no error lines
   bool showError = false;     // -S: error lines even with -s
@@ -68,9 +73,9 @@ struct Args {
 const char kUsage[] =
     "usage: getpage [options] [URL...]\n"
     "  no URL: serve demo pages on 127.0.0.1 and fetch them all concurrently\n"
-    "  -o FILE  write the body of one URL to FILE ('-': stdout), curl-style\n"
     "  -X METHOD  -H 'Name: value'|'Name:'|'Name;'  -d DATA|@FILE|@-  --data-binary  --data-raw\n"
-    "  --data-urlencode  -G  -A AGENT  -e REFERER  -u USER:PASS  -i  -I\n"
+    "  --data-urlencode  -G  -A AGENT  -e REFERER  -u USER:PASS  -i  -I  -D FILE\n"
+    "  -o FILE  -O  --output-dir DIR  --create-dirs  --url URL  --json DATA  -T FILE  -r RANGE\n"
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
     "  -w FORMAT|@FILE  --parallel-max N\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
@@ -80,8 +85,8 @@ const char kUsage[] =
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
-  static const std::string kFlags = "sSfLiIGk";     // short options without a value
-  static const std::string kValued = "oXHdAeuwmE";  // short options with one
+  static const std::string kFlags = "sSfLiIGkO";    // short options without a value
+  static const std::string kValued = "oXHdAeuwmEDTr";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -134,6 +139,10 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
       args.page.compressed = true;
     } else if (arg == "-k" || arg == "--insecure") {
       args.page.tls.verify = false;
+    } else if (arg == "-O" || arg == "--remote-name") {
+      args.outputs.push_back("");
+    } else if (arg == "--create-dirs") {
+      args.createDirs = true;
     } else if (arg == "--demo") {
       args.demo = true;
     } else if (arg == "-s" || arg == "--silent") {
@@ -162,6 +171,16 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
       return std::nullopt;
     } else if (arg == "-o" || arg == "--output") {
       args.outputs.push_back(value());
+      if (args.outputs.back().empty()) {
+        std::fprintf(stderr, "getpage: -o needs a file name\n");
+        return std::nullopt;
+      }
+    } else if (arg == "--output-dir") {
+      args.outputDir = value();
+    } else if (arg == "-D" || arg == "--dump-header") {
+      args.dumpHeader = value();
+    } else if (arg == "--url") {
+      args.urls.push_back(value());
     } else if (arg == "-X" || arg == "--request") {
       args.request.setMethod(value());
     } else if (arg == "-H" || arg == "--header") {
@@ -180,6 +199,18 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
         std::fprintf(stderr, "getpage: %s\n", error->c_str());
         std::exit(26);
       }
+    } else if (arg == "--json") {
+      if (std::optional<std::string> error = args.request.addJson(value())) {
+        std::fprintf(stderr, "getpage: %s\n", error->c_str());
+        std::exit(26);
+      }
+    } else if (arg == "-T" || arg == "--upload-file") {
+      if (std::optional<std::string> error = args.request.setUpload(value())) {
+        std::fprintf(stderr, "getpage: %s\n", error->c_str());
+        std::exit(26);
+      }
+    } else if (arg == "-r" || arg == "--range") {
+      args.request.setRange(value());
     } else if (arg == "-A" || arg == "--user-agent") {
       args.request.setUserAgent(value());
     } else if (arg == "-e" || arg == "--referer") {
@@ -261,7 +292,26 @@ Deferred<int> curlMode(Args args) {
     std::string url = args.urls[i];
     PageOptions page = args.page;
     args.request.apply(url, page);
-    const std::string output = i < args.outputs.size() ? args.outputs[i] : "-";
+    std::string output = i < args.outputs.size() ? args.outputs[i] : "-";
+    if (output.empty()) {  // -O: the last segment of the URL's path
+      std::string path = url.substr(0, url.find_first_of("?#"));
+      const std::size_t scheme = path.find("://");
+      path = scheme == std::string::npos ? path : path.substr(scheme + 3);
+      const std::size_t slash = path.find('/');
+      output = slash == std::string::npos ? "" : path.substr(path.rfind('/') + 1);
+      if (output.empty()) {
+        if (showErrors) std::fprintf(stderr, "getpage: Remote file name has no length\n");
+        code = 23;
+        continue;
+      }
+    }
+    if (output != "-" && !args.outputDir.empty() && !output.starts_with("/")) {
+      output = args.outputDir + "/" + output;
+    }
+    if (output != "-" && args.createDirs) {
+      std::error_code ignored;
+      std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ignored);
+    }
     getpage::Transfer transfer;
     transfer.url = url;
     transfer.effectiveUrl = url;
@@ -296,6 +346,13 @@ Deferred<int> curlMode(Args args) {
       transfer.headerBytes = head.size();
       transfer.headerCount = fetched->headers.size();
       transfer.contentType = std::string(fetched->headers.get("Content-Type").value_or(""));
+      if (args.dumpHeader) {
+        FILE* dump = *args.dumpHeader == "-" ? stdout : std::fopen(args.dumpHeader->c_str(), i == 0 ? "wb" : "ab");
+        if (dump != nullptr) {
+          std::fwrite(head.data(), 1, head.size(), dump);
+          if (dump != stdout) std::fclose(dump);
+        }
+      }
       const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400;
       if (!failed || args.failWithBody) {
         FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), "wb");

@@ -104,6 +104,20 @@ std::optional<std::string> RequestBuilder::addData(std::string_view value, DataK
   return std::nullopt;
 }
 
+std::optional<std::string> RequestBuilder::addJson(std::string_view value) {
+  json_ = true;
+  return addData(value, DataKind::kBinary);
+}
+
+std::optional<std::string> RequestBuilder::setUpload(std::string_view file) {
+  std::optional<std::string> contents = readSource(file);
+  if (!contents) return "(26) Failed to open/read local data from file/application: " + std::string(file);
+  upload_ = std::move(*contents);
+  const std::size_t slash = file.rfind('/');
+  uploadName_ = file == "-" ? "" : std::string(slash == std::string_view::npos ? file : file.substr(slash + 1));
+  return std::nullopt;
+}
+
 std::optional<std::string> RequestBuilder::addHeader(std::string_view raw) {
   const std::size_t colon = raw.find(':');
   if (colon != std::string_view::npos && isToken(raw.substr(0, colon))) {
@@ -125,15 +139,22 @@ std::optional<std::string> RequestBuilder::addHeader(std::string_view raw) {
 }
 
 void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const {
-  const std::string body = absl::StrJoin(data_, "&");
+  // --json pieces follow one another as they are; the others are form fields, joined with '&'.
+  const std::string body = absl::StrJoin(data_, json_ ? "" : "&");
   if (get_ && !data_.empty()) {
     const std::size_t hash = url.find('#');
     if (hash != std::string::npos) url.erase(hash);
     url += (url.find('?') == std::string::npos ? "?" : "&") + body;
   }
-  page.method = method_ ? *method_ : head_ ? "HEAD" : (!data_.empty() && !get_) ? "POST" : "GET";
+  if (upload_ && url.ends_with("/")) url += urlencode(uploadName_);
+  page.method = method_           ? *method_
+                : head_           ? "HEAD"
+                : upload_         ? "PUT"
+                : (!data_.empty() && !get_) ? "POST"
+                                  : "GET";
   deft::http::Headers& headers = page.headers;
-  headers.set("Accept", "*/*");
+  headers.set("Accept", json_ ? "application/json" : "*/*");
+  if (range_) headers.set("Range", "bytes=" + *range_);
   if (userAgent_) headers.set("User-Agent", *userAgent_);
   if (referer_) headers.set("Referer", *referer_);
   if (user_) {
@@ -141,9 +162,11 @@ void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const
     if (credentials.find(':') == std::string::npos) credentials += ':';
     headers.set("Authorization", "Basic " + absl::Base64Escape(credentials));
   }
-  if (!data_.empty() && !get_) {
+  if (upload_) {
+    page.body = *upload_;
+  } else if (!data_.empty() && !get_) {
     page.body = body;
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
+    headers.set("Content-Type", json_ ? "application/json" : "application/x-www-form-urlencoded");
   }
   // A custom header replaces one of curl's own of that name; custom ones of a name add up.
   std::vector<std::string> customized;

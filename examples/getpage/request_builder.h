@@ -34,6 +34,11 @@ class RequestBuilder {
   void setGet(bool get) { get_ = get; }                         // -G
   void setHead(bool head) { head_ = head; }                     // -I
   void setMethod(std::string method) { method_ = std::move(method); }  // -X
+  void setRange(std::string range) { range_ = std::move(range); }       // -r
+  // --json: data as --data-binary, with JSON's Content-Type and Accept.
+  std::optional<std::string> addJson(std::string_view value);
+  // -T FILE: PUT the file's contents ("-": stdin); an error message when it cannot be read.
+  std::optional<std::string> setUpload(std::string_view file);
 
   // The method, body, headers and (with -G) the URL's query of the request.
   void apply(std::string& url, deft::web::PageOptions& page) const;
@@ -49,6 +54,10 @@ class RequestBuilder {
   std::optional<std::string> referer_;
   std::optional<std::string> user_;
   std::optional<std::string> method_;
+  std::optional<std::string> range_;
+  std::optional<std::string> upload_;      // -T: the body
+  std::string uploadName_;                 // -T: the file's name, for a URL ending in '/'
+  bool json_ = false;
   bool get_ = false;
   bool head_ = false;
 };
