@@ -24,9 +24,16 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   RequestOptions requestOptions;
   // On the wire, whatever the encoding; with decoding, again on the decoded body (below).
   requestOptions.maxBodyBytes = options.maxSize;
-  Response response = co_await requestFollowingRedirects(
-      agent, options.method, *parsed, std::move(options.headers), std::move(options.body),
-      requestOptions, options.followRedirects ? options.maxRedirects : 0);
+  // Not followed: the response itself, whatever it is. (Not a ?: of two co_awaits: g++ 12
+  // miscompiles that.)
+  Deferred<Response> responded =
+      options.followRedirects
+          ? requestFollowingRedirects(agent, options.method, *parsed, std::move(options.headers),
+                                      std::move(options.body), requestOptions,
+                                      options.maxRedirects)
+          : agent->request(options.method, *parsed, std::move(options.headers),
+                           std::move(options.body), requestOptions);
+  Response response = co_await std::move(responded);
   Page page;
   page.body = co_await response.readBody();
   page.status = response.code();
@@ -74,7 +81,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
     const bool followable =
         isRedirect(status) && location.has_value() &&
         (status == 303 || method == "GET" || method == "HEAD" || status == 307 || status == 308);
-    if (!followable || maxRedirects == 0) co_return response;
+    if (!followable) co_return response;
     absl::StatusOr<http::Url> next = url.resolve(*location);
     if (!next.ok()) {
       throw http::InvalidMessageError(absl::StrCat("redirect to a bad Location: ",

@@ -80,7 +80,8 @@ Deferred<std::string> getPage(std::string url, PageOptions options = {});
 // Agent::request following redirects (Twisted's RedirectAgent): 301/302/307/308 for GET and
 // HEAD, 303 becomes GET, 307/308 keep method and body; relative Locations resolved; the Host
 // updated; Authorization and Cookie dropped on a cross-origin hop; TooManyRedirects past
-// `maxRedirects`. A redirect it does not follow (301 to a POST) is returned as the response.
+// `maxRedirects` (0: the first redirect is one too many, as Twisted's redirectLimit). A redirect
+// it does not follow (301 to a POST) is returned as the response.
 Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
                                              http::Url url, http::Headers headers,
                                              std::string body, RequestOptions options,

@@ -11,7 +11,7 @@
 namespace getpage {
 
 // 0 ok, 1 unsupported scheme, 3 malformed URL, 6 cannot resolve, 7 cannot connect, 8 malformed
-// response, 22 a non-2xx final response, 28 timeout, 47 too many redirects, 56 the connection
+// response, 22 an HttpError (getPage's non-2xx; the CLI's -f decides that itself), 28 timeout, 47 too many redirects, 56 the connection
 // failed mid-response, 61 bad content encoding, 63 too large.
 int exitCodeFor(const deft::Failure& failure);
 

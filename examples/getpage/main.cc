@@ -16,12 +16,9 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -325,19 +322,7 @@ Deferred<int> curlMode(Args args) {
       failure = Failure::fromCurrentException();
     }
     int result = 0;
-    // -L with --max-redirs 0 (or N reached): a redirect it may not follow is curl's error 47.
-    const auto isRedirect = [](const Page& p) {
-      return (p.status == 301 || p.status == 302 || p.status == 303 || p.status == 307 ||
-              p.status == 308) && p.headers.has("Location");
-    };
-    if (fetched && args.location && isRedirect(*fetched) && fetched->redirects >= page.maxRedirects) {
-      result = 47;
-      transfer.status = fetched->status;
-      transfer.redirects = fetched->redirects;
-      transfer.errorMessage = absl::StrCat("Maximum (", page.maxRedirects, ") redirects followed");
-      if (showErrors) std::fprintf(stderr, "getpage: (47) %s\n", transfer.errorMessage.c_str());
-      fetched.reset();
-    } else if (fetched) {
+    if (fetched) {
       const std::string head = headText(*fetched);
       transfer.status = fetched->status;
       transfer.redirects = fetched->redirects;
@@ -375,7 +360,7 @@ Deferred<int> curlMode(Args args) {
             absl::StrCat("The requested URL returned error: ", fetched->status);
         if (showErrors) std::fprintf(stderr, "getpage: (22) %s\n", transfer.errorMessage.c_str());
       }
-    } else if (failure) {
+    } else {
       result = getpage::exitCodeFor(*failure);
       transfer.errorMessage = failure->getErrorMessage();
       if (showErrors) std::fprintf(stderr, "%s\n", getpage::errorLine(*failure).c_str());

@@ -14,18 +14,6 @@
 namespace getpage {
 namespace {
 
-// The contents of @FILE, or of stdin for @-.
-std::optional<std::string> readSource(std::string_view name) {
-  if (name == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  }
-  std::ifstream file{std::string(name), std::ios::binary};
-  if (!file) return std::nullopt;
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
-
 std::string withoutNewlines(std::string text) {
   std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
   return text;
@@ -40,6 +28,17 @@ bool isToken(std::string_view name) {
 }
 
 }  // namespace
+
+std::optional<std::string> readFileOrStdin(std::string_view name) {
+  if (name == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  std::ifstream file{std::string(name), std::ios::binary};
+  if (!file) return std::nullopt;
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
 
 std::string urlencode(std::string_view text) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -73,7 +72,7 @@ std::optional<std::string> RequestBuilder::addData(std::string_view value, DataK
         data_.emplace_back(value);
         return std::nullopt;
       }
-      std::optional<std::string> contents = readSource(value.substr(1));
+      std::optional<std::string> contents = readFileOrStdin(value.substr(1));
       if (!contents) return cannotRead(value.substr(1));
       data_.push_back(kind == DataKind::kData ? withoutNewlines(std::move(*contents))
                                               : std::move(*contents));
@@ -91,7 +90,7 @@ std::optional<std::string> RequestBuilder::addData(std::string_view value, DataK
       }
       if (at != std::string_view::npos) {
         const std::string_view name = value.substr(0, at);
-        std::optional<std::string> contents = readSource(value.substr(at + 1));
+        std::optional<std::string> contents = readFileOrStdin(value.substr(at + 1));
         if (!contents) return cannotRead(value.substr(at + 1));
         const std::string encoded = urlencode(*contents);
         data_.push_back(name.empty() ? encoded : std::string(name) + "=" + encoded);
@@ -110,7 +109,7 @@ std::optional<std::string> RequestBuilder::addJson(std::string_view value) {
 }
 
 std::optional<std::string> RequestBuilder::setUpload(std::string_view file) {
-  std::optional<std::string> contents = readSource(file);
+  std::optional<std::string> contents = readFileOrStdin(file);
   if (!contents) return "(26) Failed to open/read local data from file/application: " + std::string(file);
   upload_ = std::move(*contents);
   const std::size_t slash = file.rfind('/');

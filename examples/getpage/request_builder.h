@@ -62,6 +62,10 @@ class RequestBuilder {
   bool head_ = false;
 };
 
+// The contents of the file `name` ("-": stdin), as curl's @FILE arguments read them; nullopt
+// when it cannot be read.
+std::optional<std::string> readFileOrStdin(std::string_view name);
+
 // Encodes `text` as curl's --data-urlencode does: unreserved characters kept, a space as '+',
 // the rest percent-encoded.
 std::string urlencode(std::string_view text);

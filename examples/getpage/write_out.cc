@@ -1,14 +1,11 @@
 #include "examples/getpage/write_out.h"
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "examples/getpage/request_builder.h"
 
 namespace getpage {
 namespace {
@@ -42,14 +39,7 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
 
 std::optional<std::string> writeOutFormat(const std::string& argument) {
   if (!argument.starts_with("@")) return argument;
-  if (argument == "@-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  }
-  std::ifstream file(argument.substr(1), std::ios::binary);
-  if (!file) return std::nullopt;
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
+  return readFileOrStdin(std::string_view(argument).substr(1));
 }
 
 void writeOut(const std::string& format, const Transfer& transfer) {
