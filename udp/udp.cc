@@ -123,8 +123,8 @@ std::size_t UdpPort::maxDatagramSize() const {
 // --- Receiving --------------------------------------------------------------------------------
 
 void UdpPort::doRead() {
+  // A callback may stop the port: the reactor lets go of it only at the end of this pass.
   static thread_local ReceiveBuffers buffers;
-  std::shared_ptr<UdpPort> self = shared_from_this();  // a callback may stop the port
   for (int round = 0; round < kBatchesPerRead && listening_; ++round) {
     buffers.prepare(options_.maxPacketSize);
     const int n = ::recvmmsg(fd_, buffers.messages.data(), kBatch, MSG_DONTWAIT, nullptr);

@@ -269,6 +269,26 @@ TEST_F(UdpTest, StopListeningStopsTheProtocolAndEndsItsScope) {
   EXPECT_EQ(reactor_.trackedCount(), 0u);
 }
 
+// A protocol may stop its own port from datagramReceived: the rest of that batch is not delivered.
+TEST_F(UdpTest, AProtocolStoppingItsPortMidBatchGetsNothingMore) {
+  class Stopper : public DatagramProtocol {
+   public:
+    void datagramReceived(std::string_view data, const Address&) override {
+      received.emplace_back(data);
+      if (data == "stop") transport()->stopListening();
+    }
+    std::vector<std::string> received;
+  };
+  auto stopper = std::make_shared<Stopper>();
+  auto server = listenUDP(reactor_, 0, stopper, {.interface = "127.0.0.1"});
+  const Address to = at("127.0.0.1", server);
+  auto [client, unused] = listen();
+  for (const char* datagram : {"one", "stop", "three", "four"}) client->write(datagram, to);
+  server.reset();  // only the reactor holds the port now
+  ASSERT_TRUE(runUntil(reactor_, [&] { return reactor_.trackedCount() == 1; }));  // the client
+  EXPECT_EQ(stopper->received, (std::vector<std::string>{"one", "stop"}));
+}
+
 TEST_F(UdpTest, BindingAPortInUseFailsWithTheReason) {
   auto [server, record] = listen();
   try {
