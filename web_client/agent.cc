@@ -69,7 +69,9 @@ bool isIdempotent(std::string_view method) {
 
 Agent::Agent(Reactor& reactor, AgentOptions options)
     : options_(std::move(options)), reactor_(reactor) {
-  if (!options_.unixSocket.empty() && !Address::fromUnixPath(options_.unixSocket)) {
+  if (options_.unixSocket.empty()) return;
+  unixSocket_ = Address::fromUnixPath(options_.unixSocket);
+  if (!unixSocket_) {
     throw std::invalid_argument("AgentOptions::unixSocket: not a valid Unix socket name: " +
                                 options_.unixSocket);
   }
@@ -217,27 +219,18 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           waiter->ready.errback(reason);
         }
       }));
-  if (!options_.unixSocket.empty()) {
-    connectThroughUnixSocket(url, std::move(factory));
+  if (unixSocket_ && url.scheme == "https") {
+    tls::connectSSL(reactor_, *unixSocket_, url.host, url.port, std::move(factory), tlsContext_,
+                    options_.connectTimeout);
+  } else if (unixSocket_) {
+    std::make_shared<Connector>(reactor_, *unixSocket_, std::move(factory), options_.connectTimeout)
+        ->connect();
   } else if (url.scheme == "https") {
     tls::connectSSL(reactor_, url.host, url.port, std::move(factory), tlsContext_,
                     options_.connectTimeout);
   } else {
     connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
   }
-}
-
-void Agent::connectThroughUnixSocket(const http::Url& url, std::shared_ptr<ClientFactory> factory) {
-  // Checked by the constructor.
-  std::optional<Address> address = Address::fromUnixPath(options_.unixSocket);
-  if (url.scheme == "https") {
-    tls::connectSSL(reactor_, std::move(*address), url.host, url.port, std::move(factory),
-                    tlsContext_, options_.connectTimeout);
-    return;
-  }
-  std::make_shared<Connector>(reactor_, std::move(*address), std::move(factory),
-                              options_.connectTimeout)
-      ->connect();
 }
 
 void Agent::release(const std::string& key, ClientConnection* connection) {

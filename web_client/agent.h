@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,7 @@
 #include "http/headers.h"
 #include "http/parser.h"
 #include "http/url.h"
+#include "net/address.h"
 #include "reactor/reactor.h"
 #include "tls/context.h"
 #include "web_client/connection.h"
@@ -109,7 +111,6 @@ class Agent : public std::enable_shared_from_this<Agent> {
 
   Deferred<ClientConnection*> getConnection(const http::Url& url, bool fresh);
   void connect(const std::string& key, const http::Url& url);
-  void connectThroughUnixSocket(const http::Url& url, std::shared_ptr<ClientFactory> factory);
   void release(const std::string& key, ClientConnection* connection);
   void forget(const std::string& key, ClientConnection* connection);
   void serveWaiters(const std::string& key, bool afterFailure = false);
@@ -117,6 +118,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   AgentOptions options_;
   Reactor& reactor_;
   std::shared_ptr<tls::ClientContext> tlsContext_;  // made on the first https request
+  std::optional<Address> unixSocket_;  // options_.unixSocket, parsed once
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
   std::size_t opened_ = 0;
   // What the pool's timers, connectors and connections call back through: nothing of this
