@@ -47,7 +47,7 @@ Result<T> wait(Reactor& reactor, Deferred<T> d, absl::Duration limit = absl::Sec
   std::move(d).addCallbacks([result](T v) { result->value = std::move(v); },
                             [result](Failure f) { result->failure = std::move(f); });
   EXPECT_TRUE(runUntil(reactor, [&] { return result->done(); }, limit)) << "never fired";
-  return *result;
+  return std::move(*result);  // moved, for move-only results
 }
 
 // What a Recorder saw. Shared with the test, because the transport frees its protocol soon after

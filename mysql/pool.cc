@@ -1,0 +1,283 @@
+#include "mysql/pool.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "deferred/errors.h"
+#include "deferred/failure.h"
+#include "reactor/reactor.h"
+
+namespace deft::mysql {
+
+namespace internal {
+
+// One connection of the pool, shared with the PooledConnection that holds it, so that the
+// handle stays valid when the pool goes first.
+struct PoolSlot {
+  Connection connection;
+};
+
+class PoolCore : public std::enable_shared_from_this<PoolCore> {
+ public:
+  PoolCore(Reactor& reactor, ConnectOptions options, PoolOptions poolOptions)
+      : reactor_(reactor), options_(std::move(options)), poolOptions_(poolOptions) {
+    if (poolOptions_.maxOpen == 0) throw UsageError("a pool needs maxOpen of at least 1");
+  }
+
+  void watchShutdown() {
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    shutdownTrigger_ = reactor_.addSystemEventTrigger(EventPhase::kDuring, SystemEvent::kShutdown,
+                                                      [weak] {
+                                                        if (auto core = weak.lock()) core->closeNow();
+                                                      });
+  }
+  ~PoolCore() { reactor_.removeSystemEventTrigger(shutdownTrigger_); }
+
+  Deferred<PooledConnection> acquire();
+  void release(std::shared_ptr<PoolSlot> slot);
+  Deferred<void> close();
+  void closeNow();
+
+  std::size_t openCount() const { return open_; }
+  std::size_t idleCount() const { return idle_.size(); }
+  std::size_t waitingCount() const { return waiters_.size(); }
+
+ private:
+  struct Waiter {
+    std::uint64_t id;
+    Deferred<PooledConnection> deferred;
+  };
+
+  bool reusable(const PoolSlot& slot) const {
+    if (!slot.connection.usable()) return false;
+    return poolOptions_.maxRecycle <= absl::ZeroDuration() ||
+           reactor_.seconds() - slot.connection.connectedAt() < poolOptions_.maxRecycle;
+  }
+  void connectOne();
+  void handOut(std::shared_ptr<PoolSlot> slot);
+  void retire(std::shared_ptr<PoolSlot> slot);
+  void maybeClosed();
+  void cancelWaiter(std::uint64_t id);
+
+  Reactor& reactor_;
+  ConnectOptions options_;
+  PoolOptions poolOptions_;
+  Reactor::TriggerId shutdownTrigger_ = 0;
+  std::size_t open_ = 0;        // connected or connecting
+  std::size_t connecting_ = 0;  // connects in flight, each for a waiter
+  std::deque<std::shared_ptr<PoolSlot>> idle_;  // most recently returned at the back
+  std::vector<std::weak_ptr<PoolSlot>> lent_;   // for closeNow
+  std::deque<Waiter> waiters_;
+  std::uint64_t nextWaiter_ = 1;
+  bool closing_ = false;
+  std::optional<Deferred<void>> closed_;
+};
+
+Deferred<PooledConnection> PoolCore::acquire() {
+  if (closing_) return deft::fail<PooledConnection>(Failure(UsageError("the pool is closed")));
+  while (!idle_.empty()) {
+    std::shared_ptr<PoolSlot> slot = std::move(idle_.back());
+    idle_.pop_back();
+    if (reusable(*slot)) {
+      lent_.push_back(slot);
+      return deft::succeed(PooledConnection(weak_from_this(), std::move(slot)));
+    }
+    retire(std::move(slot));
+  }
+  if (waiters_.size() >= poolOptions_.maxWaiting) {
+    return deft::fail<PooledConnection>(Failure(PoolExhaustedError(
+        absl::StrCat("the pool has ", waiters_.size(), " callers waiting for a connection already"))));
+  }
+  const std::uint64_t id = nextWaiter_++;
+  std::weak_ptr<PoolCore> weak = weak_from_this();
+  Deferred<PooledConnection> d([weak, id](Deferred<PooledConnection>&) {
+    if (auto core = weak.lock()) core->cancelWaiter(id);
+  });
+  waiters_.push_back(Waiter{id, d});
+  if (open_ < poolOptions_.maxOpen && connecting_ < waiters_.size()) connectOne();
+  return d;
+}
+
+void PoolCore::connectOne() {
+  ++open_;
+  ++connecting_;
+  std::weak_ptr<PoolCore> weak = weak_from_this();
+  connect(reactor_, options_)
+      .addCallbacks(
+          [weak](Connection connection) {
+            auto core = weak.lock();
+            if (!core) return;  // the connection closes here
+            --core->connecting_;
+            auto slot = std::make_shared<PoolSlot>(PoolSlot{std::move(connection)});
+            if (core->closing_) {
+              core->retire(std::move(slot));
+              return;
+            }
+            core->handOut(std::move(slot));
+          },
+          [weak](const Failure& failure) {
+            auto core = weak.lock();
+            if (!core) return;
+            --core->connecting_;
+            --core->open_;
+            // The caller it was made for learns why; the others keep waiting for connections
+            // already open or being made, or try again when this one is given back.
+            if (!core->waiters_.empty() && core->connecting_ < core->waiters_.size()) {
+              Waiter waiter = std::move(core->waiters_.front());
+              core->waiters_.pop_front();
+              waiter.deferred.errback(failure);
+            }
+            core->maybeClosed();
+          });
+}
+
+// Gives `slot` to the first caller waiting, or keeps it idle.
+void PoolCore::handOut(std::shared_ptr<PoolSlot> slot) {
+  if (waiters_.empty()) {
+    idle_.push_back(std::move(slot));
+    while (idle_.size() > poolOptions_.maxIdle) {
+      std::shared_ptr<PoolSlot> extra = std::move(idle_.front());
+      idle_.pop_front();
+      retire(std::move(extra));
+    }
+    return;
+  }
+  Waiter waiter = std::move(waiters_.front());
+  waiters_.pop_front();
+  lent_.push_back(slot);
+  waiter.deferred.callback(PooledConnection(weak_from_this(), std::move(slot)));
+}
+
+void PoolCore::release(std::shared_ptr<PoolSlot> slot) {
+  std::erase_if(lent_, [&](const std::weak_ptr<PoolSlot>& w) {
+    return w.expired() || w.lock() == slot;
+  });
+  if (closing_ || !reusable(*slot)) {
+    retire(std::move(slot));
+    // Someone waiting gets a new connection in place of the one that went.
+    if (!closing_ && !waiters_.empty() && open_ < poolOptions_.maxOpen &&
+        connecting_ < waiters_.size()) {
+      connectOne();
+    }
+    return;
+  }
+  handOut(std::move(slot));
+}
+
+// Closes a connection of the pool's for good: politely if it can still be used.
+void PoolCore::retire(std::shared_ptr<PoolSlot> slot) {
+  --open_;
+  if (slot->connection.usable()) {
+    // The handle must live until close() is done with it.
+    auto closing = slot->connection.close();
+    closing.addBoth([slot](Outcome<void>) {});
+  } else {
+    slot->connection.abort();
+  }
+  maybeClosed();
+}
+
+void PoolCore::cancelWaiter(std::uint64_t id) {
+  std::erase_if(waiters_, [id](const Waiter& w) { return w.id == id; });
+}
+
+Deferred<void> PoolCore::close() {
+  if (!closed_) {
+    closing_ = true;
+    closed_.emplace();
+    std::deque<Waiter> waiters = std::move(waiters_);
+    waiters_.clear();
+    for (Waiter& waiter : waiters) waiter.deferred.errback(Failure(UsageError("the pool was closed")));
+    std::deque<std::shared_ptr<PoolSlot>> idle = std::move(idle_);
+    idle_.clear();
+    for (auto& slot : idle) retire(std::move(slot));
+    maybeClosed();
+  }
+  Deferred<void> done;
+  closed_->chainDeferred(done);
+  return done;
+}
+
+void PoolCore::closeNow() {
+  close();
+  std::vector<std::weak_ptr<PoolSlot>> lent = std::move(lent_);
+  lent_.clear();
+  for (auto& weak : lent) {
+    if (auto slot = weak.lock()) slot->connection.abort();
+  }
+}
+
+void PoolCore::maybeClosed() {
+  if (closing_ && open_ == 0 && closed_ && !closed_->called()) closed_->callback();
+}
+
+}  // namespace internal
+
+// --- PooledConnection ---------------------------------------------------------------------------
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+  if (this != &other) {
+    release();
+    pool_ = std::move(other.pool_);
+    slot_ = std::move(other.slot_);
+  }
+  return *this;
+}
+
+Connection& PooledConnection::operator*() const {
+  if (!slot_) throw UsageError("the PooledConnection was released");
+  return slot_->connection;
+}
+
+void PooledConnection::release() {
+  std::shared_ptr<internal::PoolSlot> slot = std::move(slot_);
+  slot_.reset();
+  if (!slot) return;
+  if (auto pool = pool_.lock()) {
+    pool->release(std::move(slot));
+  } else {
+    slot->connection.abort();
+  }
+}
+
+// --- ConnectionPool -----------------------------------------------------------------------------
+
+ConnectionPool::ConnectionPool(Reactor& reactor, ConnectOptions options, PoolOptions poolOptions)
+    : core_(std::make_shared<internal::PoolCore>(reactor, std::move(options), poolOptions)) {
+  core_->watchShutdown();
+}
+
+ConnectionPool::~ConnectionPool() { core_->closeNow(); }
+
+Deferred<PooledConnection> ConnectionPool::acquire() { return core_->acquire(); }
+
+Deferred<Result> ConnectionPool::executeWith(std::string sql, std::vector<Param> params) {
+  PooledConnection connection = co_await acquire();
+  co_return co_await connection->queryWith(sql, std::move(params));
+}
+
+Deferred<void> ConnectionPool::close() { return core_->close(); }
+void ConnectionPool::closeNow() { core_->closeNow(); }
+std::size_t ConnectionPool::openCount() const { return core_->openCount(); }
+std::size_t ConnectionPool::idleCount() const { return core_->idleCount(); }
+std::size_t ConnectionPool::waitingCount() const { return core_->waitingCount(); }
+
+namespace internal {
+
+Deferred<void> rollbackQuietly(Connection& connection) {
+  if (!connection.usable()) co_return;
+  try {
+    co_await connection.query("ROLLBACK");
+  } catch (const Error&) {
+    // A connection that cannot roll back is broken and will not be reused; f's failure is the
+    // one to report.
+  }
+}
+
+}  // namespace internal
+
+}  // namespace deft::mysql
