@@ -1,6 +1,8 @@
 #include "mysql/pool.h"
 
 #include <deque>
+#include <exception>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -257,7 +259,18 @@ Deferred<PooledConnection> ConnectionPool::acquire() { return core_->acquire(); 
 
 Deferred<Result> ConnectionPool::executeWith(std::string sql, std::vector<Param> params) {
   PooledConnection connection = co_await acquire();
-  co_return co_await connection->queryWith(sql, std::move(params));
+  // Given back before the caller's callbacks run (a coroutine's locals go after them), so a
+  // statement they start finds it idle.
+  std::optional<Result> result;
+  std::exception_ptr error;
+  try {
+    result.emplace(co_await connection->queryWith(sql, std::move(params)));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  connection.release();
+  if (error) std::rethrow_exception(error);
+  co_return std::move(*result);
 }
 
 Deferred<void> ConnectionPool::close() { return core_->close(); }

@@ -164,6 +164,7 @@ auto runInteraction(ConnectionPool& pool, F f)
     }
     if (!error) {
       co_await connection->query("COMMIT");
+      connection.release();  // before the caller's callbacks run
       co_return;
     }
   } else {
@@ -175,10 +176,12 @@ auto runInteraction(ConnectionPool& pool, F f)
     }
     if (!error) {
       co_await connection->query("COMMIT");
+      connection.release();  // before the caller's callbacks run
       co_return std::move(*value);
     }
   }
   co_await internal::rollbackQuietly(*connection);
+  connection.release();
   std::rethrow_exception(error);
 }
 
