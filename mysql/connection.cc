@@ -79,7 +79,10 @@ class ConnectionCore final : public FileDescriptor,
   void pauseProducing();
   void resumeProducing();
 
-  bool usable() const { return state_ == State::kConnecting || state_ == State::kReady; }
+  bool usable() {
+    if (state_ == State::kReady && !current_ && queue_.empty()) checkIdleSocket();
+    return state_ == State::kConnecting || state_ == State::kReady;
+  }
   bool broken() const { return broken_; }
   std::size_t pending() const { return queue_.size() + (current_ ? 1 : 0); }
   unsigned long threadId() const { return threadId_; }
@@ -135,10 +138,12 @@ class ConnectionCore final : public FileDescriptor,
   void wait(int status);
   void onReady(int ready);
   void onIdleReadable();
+  void checkIdleSocket();
   void watch(bool read, bool write);
 
   Reactor& reactor_;
   ConnectOptions options_;
+  std::string host_;  // the address logged in to
   MYSQL* mysql_ = nullptr;
   State state_ = State::kNew;
   bool broken_ = false;
@@ -208,10 +213,12 @@ Deferred<void> ConnectionCore::start(const std::string& host) {
 
   const std::string where =
       options_.unixSocket.empty() ? absl::StrCat(host, ":", options_.port) : options_.unixSocket;
+  // The connector keeps the pointers it is given until the login is done: they point into *this.
+  host_ = host;
   run(
-      [this, host] {
+      [this] {
         return mysql_real_connect_start(
-            &connectResult_, mysql_, options_.unixSocket.empty() ? host.c_str() : nullptr,
+            &connectResult_, mysql_, options_.unixSocket.empty() ? host_.c_str() : nullptr,
             options_.user.c_str(), options_.password.c_str(),
             options_.database.empty() ? nullptr : options_.database.c_str(), options_.port,
             options_.unixSocket.empty() ? nullptr : options_.unixSocket.c_str(), 0);
@@ -611,13 +618,20 @@ void ConnectionCore::onReady(int ready) {
 // wait_timeout, a restart, KILL), possibly after sending an error packet. Reported to the next
 // call, which gets ConnectionLostError, and to the pool, which sees broken().
 void ConnectionCore::onIdleReadable() {
-  char byte;
-  const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (paused_) {
     watch(false, false);
     return;
   }
+  checkIdleSocket();
+}
+
+// A close by the server that the loop has not dispatched yet (it is in the socket already): a
+// pool asks before it hands an idle connection out, for one recv() call.
+void ConnectionCore::checkIdleSocket() {
+  if (fd_ < 0 || paused_) return;
+  char byte;
+  const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   abort(lostConnection("the server closed the connection"));
 }
 

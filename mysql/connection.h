@@ -111,7 +111,7 @@ class Connection {
   // Connection::query(sql, params...)
   template <class... Params>
   Deferred<Result> query(std::string_view sql, Params&&... params) {
-    return queryWith(sql, std::vector<Param>{Param(std::forward<Params>(params))...});
+    return queryWith(sql, internal::makeParams(std::forward<Params>(params)...));
   }
   Deferred<Result> queryWith(std::string_view sql, std::vector<Param> params);
 
@@ -122,7 +122,7 @@ class Connection {
   template <class... Params>
   Deferred<Status> stream(RowHandler onRow, std::string_view sql, Params&&... params) {
     return streamWith(std::move(onRow), sql,
-                      std::vector<Param>{Param(std::forward<Params>(params))...});
+                      internal::makeParams(std::forward<Params>(params)...));
   }
   Deferred<Status> streamWith(RowHandler onRow, std::string_view sql, std::vector<Param> params);
 
@@ -142,7 +142,8 @@ class Connection {
   // Closes the socket now; unfinished calls errback with ConnectionLostError.
   void abort();
 
-  // Open and not broken: calls may still succeed.
+  // Open and not broken: calls may still succeed. On an idle connection this also looks at the
+  // socket (one recv) for a close by the server that the loop has not seen yet.
   bool usable() const;
   // The connection was lost, or a cancelled statement's state is unknown.
   bool broken() const;

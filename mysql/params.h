@@ -77,6 +77,15 @@ class Param {
 
 namespace internal {
 
+// The parameters of a call, built in place (no copies through an initializer_list).
+template <class... Params>
+std::vector<Param> makeParams(Params&&... params) {
+  std::vector<Param> list;
+  list.reserve(sizeof...(Params));
+  (list.emplace_back(std::forward<Params>(params)), ...);
+  return list;
+}
+
 // `sql` with each `?` replaced by the literal of the matching parameter, escaped for `mysql`'s
 // character set and SQL mode. Throws UsageError on a count mismatch, ValueError for a NaN or an
 // infinite double (SQL has no literal for them).

@@ -118,7 +118,7 @@ class ConnectionPool {
   // One statement on a pooled connection, which goes back to the pool when it is done.
   template <class... Params>
   Deferred<Result> execute(std::string_view sql, Params&&... params) {
-    return executeWith(std::string(sql), std::vector<Param>{Param(std::forward<Params>(params))...});
+    return executeWith(std::string(sql), internal::makeParams(std::forward<Params>(params)...));
   }
   Deferred<Result> executeWith(std::string sql, std::vector<Param> params);
 
