@@ -79,9 +79,10 @@ class ConnectionCore final : public FileDescriptor,
   void pauseProducing();
   void resumeProducing();
 
-  bool usable() {
+  bool usable() const { return state_ == State::kConnecting || state_ == State::kReady; }
+  bool stillOpen() {
     if (state_ == State::kReady && !current_ && queue_.empty()) checkIdleSocket();
-    return state_ == State::kConnecting || state_ == State::kReady;
+    return usable();
   }
   bool broken() const { return broken_; }
   std::size_t pending() const { return queue_.size() + (current_ ? 1 : 0); }
@@ -166,6 +167,7 @@ class ConnectionCore final : public FileDescriptor,
   // Out-values of the connector's calls.
   MYSQL* connectResult_ = nullptr;
   int intResult_ = 0;
+  my_bool boolResult_ = 0;
   MYSQL_RES* stored_ = nullptr;
   MYSQL_ROW fetched_ = nullptr;
 
@@ -198,8 +200,11 @@ Deferred<void> ConnectionCore::start(const std::string& host) {
     mysql_options(mysql_, MYSQL_OPT_SSL_ENFORCE, &on);
     mysql_options(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     auto orNull = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    // Not verifying means not checking the chain either: the connector checks it against any CA
+    // it is given.
     mysql_ssl_set(mysql_, orNull(options_.tls.keyFile), orNull(options_.tls.certFile),
-                  orNull(options_.tls.caFile), nullptr, nullptr);
+                  options_.tls.verifyServerCertificate ? orNull(options_.tls.caFile) : nullptr,
+                  nullptr, nullptr);
   }
 
   auto call = std::make_unique<Call>(Kind::kConnect, nextId_++, Deferred<void>());
@@ -349,11 +354,24 @@ void ConnectionCore::startCall() {
         return;
       }
       call.params.clear();
+      // Sent, then read once the socket is readable: mysql_real_query would try a read at once,
+      // a system call that finds nothing on every statement.
       run([this, &call] {
-            return mysql_real_query_start(&intResult_, mysql_, call.sql.data(), call.sql.size());
+            return mysql_send_query_start(&intResult_, mysql_, call.sql.data(), call.sql.size());
           },
-          [this](int ready) { return mysql_real_query_cont(&intResult_, mysql_, ready); },
-          [this] { afterQuerySent(); });
+          [this](int ready) { return mysql_send_query_cont(&intResult_, mysql_, ready); },
+          [this] {
+            if (intResult_ != 0) return failCurrent("query");
+            cont_ = [this, started = false](int ready) mutable {
+              if (!started) {
+                started = true;
+                return mysql_read_query_result_start(&boolResult_, mysql_);
+              }
+              return mysql_read_query_result_cont(&boolResult_, mysql_, ready);
+            };
+            then_ = [this] { afterQuerySent(); };
+            wait(MYSQL_WAIT_READ);
+          });
       return;
     }
     case Kind::kPing:
@@ -385,7 +403,7 @@ void ConnectionCore::startCall() {
 }
 
 void ConnectionCore::afterQuerySent() {
-  if (intResult_ != 0) return failCurrent("query");
+  if (boolResult_ != 0) return failCurrent("query");
   if (current_->kind == Kind::kQuery) {
     run([this] { return mysql_store_result_start(&stored_, mysql_); },
         [this](int ready) { return mysql_store_result_cont(&stored_, mysql_, ready); },
@@ -693,6 +711,7 @@ void Connection::abort() {
   if (core_) core_->abort(internal::lostConnection("the connection was aborted"));
 }
 bool Connection::usable() const { return core_ && core_->usable(); }
+bool Connection::stillOpen() { return core_ && core_->stillOpen(); }
 bool Connection::broken() const { return core_ && core_->broken(); }
 std::size_t Connection::pendingCalls() const { return core_ ? core_->pending() : 0; }
 unsigned long Connection::threadId() const { return core_ ? core_->threadId() : 0; }

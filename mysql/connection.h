@@ -142,9 +142,12 @@ class Connection {
   // Closes the socket now; unfinished calls errback with ConnectionLostError.
   void abort();
 
-  // Open and not broken: calls may still succeed. On an idle connection this also looks at the
-  // socket (one recv) for a close by the server that the loop has not seen yet.
+  // Open and not broken: calls may still succeed.
   bool usable() const;
+  // usable(), after looking at an idle connection's socket (one recv) for a close by the server
+  // that the loop has not dispatched yet: what a pool asks before it lends a connection that sat
+  // idle.
+  bool stillOpen();
   // The connection was lost, or a cancelled statement's state is unknown.
   bool broken() const;
   // Statements running or waiting.

@@ -21,7 +21,10 @@ namespace internal {
 // handle stays valid when the pool goes first.
 struct PoolSlot {
   Connection connection;
+  absl::Time idleSince = absl::InfinitePast();
 };
+
+constexpr absl::Duration kProbeAfterIdle = absl::Milliseconds(20);
 
 class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
@@ -54,8 +57,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Deferred<PooledConnection> deferred;
   };
 
-  bool reusable(const PoolSlot& slot) const {
-    if (!slot.connection.usable()) return false;
+  // Whether a connection may be lent again. One that sat idle for a while also has its socket
+  // looked at, for a close the loop has not dispatched yet; one given back a moment ago does not
+  // (a system call per statement for nothing).
+  bool reusable(PoolSlot& slot) const {
+    const bool open = reactor_.seconds() - slot.idleSince > kProbeAfterIdle
+                          ? slot.connection.stillOpen()
+                          : slot.connection.usable();
+    if (!open) return false;
     return poolOptions_.maxRecycle <= absl::ZeroDuration() ||
            reactor_.seconds() - slot.connection.connectedAt() < poolOptions_.maxRecycle;
   }
@@ -72,7 +81,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::size_t open_ = 0;        // connected or connecting
   std::size_t connecting_ = 0;  // connects in flight, each for a waiter
   std::deque<std::shared_ptr<PoolSlot>> idle_;  // most recently returned at the back
-  std::vector<std::weak_ptr<PoolSlot>> lent_;   // for closeNow
+  std::vector<std::weak_ptr<PoolSlot>> all_;    // every connection made, for closeNow
   std::deque<Waiter> waiters_;
   std::uint64_t nextWaiter_ = 1;
   bool closing_ = false;
@@ -85,7 +94,6 @@ Deferred<PooledConnection> PoolCore::acquire() {
     std::shared_ptr<PoolSlot> slot = std::move(idle_.back());
     idle_.pop_back();
     if (reusable(*slot)) {
-      lent_.push_back(slot);
       return deft::succeed(PooledConnection(weak_from_this(), std::move(slot)));
     }
     retire(std::move(slot));
@@ -115,6 +123,8 @@ void PoolCore::connectOne() {
             if (!core) return;  // the connection closes here
             --core->connecting_;
             auto slot = std::make_shared<PoolSlot>(PoolSlot{std::move(connection)});
+            std::erase_if(core->all_, [](const std::weak_ptr<PoolSlot>& w) { return w.expired(); });
+            core->all_.push_back(slot);
             if (core->closing_) {
               core->retire(std::move(slot));
               return;
@@ -140,6 +150,7 @@ void PoolCore::connectOne() {
 // Gives `slot` to the first caller waiting, or keeps it idle.
 void PoolCore::handOut(std::shared_ptr<PoolSlot> slot) {
   if (waiters_.empty()) {
+    slot->idleSince = reactor_.seconds();
     idle_.push_back(std::move(slot));
     while (idle_.size() > poolOptions_.maxIdle) {
       std::shared_ptr<PoolSlot> extra = std::move(idle_.front());
@@ -150,14 +161,10 @@ void PoolCore::handOut(std::shared_ptr<PoolSlot> slot) {
   }
   Waiter waiter = std::move(waiters_.front());
   waiters_.pop_front();
-  lent_.push_back(slot);
   waiter.deferred.callback(PooledConnection(weak_from_this(), std::move(slot)));
 }
 
 void PoolCore::release(std::shared_ptr<PoolSlot> slot) {
-  std::erase_if(lent_, [&](const std::weak_ptr<PoolSlot>& w) {
-    return w.expired() || w.lock() == slot;
-  });
   if (closing_ || !reusable(*slot)) {
     retire(std::move(slot));
     // Someone waiting gets a new connection in place of the one that went.
@@ -206,9 +213,9 @@ Deferred<void> PoolCore::close() {
 
 void PoolCore::closeNow() {
   close();
-  std::vector<std::weak_ptr<PoolSlot>> lent = std::move(lent_);
-  lent_.clear();
-  for (auto& weak : lent) {
+  std::vector<std::weak_ptr<PoolSlot>> all = std::move(all_);
+  all_.clear();
+  for (auto& weak : all) {
     if (auto slot = weak.lock()) slot->connection.abort();
   }
 }

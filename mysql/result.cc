@@ -136,17 +136,15 @@ Shape::Shape(MYSQL_RES* result) {
                      fields[i].type == MYSQL_TYPE_TINY_BLOB ||
                      fields[i].type == MYSQL_TYPE_MEDIUM_BLOB ||
                      fields[i].type == MYSQL_TYPE_LONG_BLOB);
-    index.try_emplace(column.name, i);
     columns.push_back(std::move(column));
   }
 }
 
 std::size_t Shape::find(std::string_view name) const {
-  const auto it = index.find(std::string(name));
-  if (it == index.end()) {
-    throw ValueError(absl::StrCat("the result has no column `", std::string(name), "`"));
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == name) return i;
   }
-  return it->second;
+  throw ValueError(absl::StrCat("the result has no column `", std::string(name), "`"));
 }
 
 Result makeResult(MYSQL* mysql, MYSQL_RES* stored) {

@@ -36,7 +36,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/time/civil_time.h"
 #include "mysql/errors.h"
 
@@ -64,9 +63,10 @@ Result makeResult(MYSQL* mysql, MYSQL_RES* stored);
 // The columns and their names, shared by a Result's rows or a stream's.
 struct Shape {
   std::vector<Column> columns;
-  absl::flat_hash_map<std::string, std::size_t> index;  // by name; the first of a repeated name
   explicit Shape(MYSQL_RES* result);
-  std::size_t find(std::string_view name) const;  // throws ValueError for an unknown name
+  // The first column named `name`; throws ValueError for an unknown name. A scan of the names:
+  // results have few columns, and a map would cost an allocation per result.
+  std::size_t find(std::string_view name) const;
 };
 }  // namespace internal
 
