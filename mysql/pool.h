@@ -7,12 +7,12 @@
 //
 //   mysql::ConnectionPool pool(reactor, options, {.maxOpen = 10, .maxIdle = 2});
 //   mysql::Result r = co_await pool.execute("SELECT SLEEP(?)", 1);        // one-off statement
-//   std::int64_t id = co_await mysql::runInteraction(pool, [&](mysql::Connection& c)
-//       -> Deferred<std::int64_t> {                                       // BEGIN ... COMMIT
+//   auto order = [item](mysql::Connection& c) -> Deferred<std::uint64_t> {   // BEGIN
 //     mysql::Result r = co_await c.query("INSERT INTO orders (item) VALUES (?)", item);
 //     co_await c.query("UPDATE stock SET n = n - 1 WHERE item = ?", item);
-//     co_return r.lastInsertId();
-//   });
+//     co_return r.lastInsertId();                                             // COMMIT
+//   };
+//   std::uint64_t id = co_await mysql::runInteraction(pool, order);
 //
 // HANDING OUT. acquire() gives a PooledConnection: a handle that returns its connection to the
 // pool when it goes (a connection with calls still running comes back after them; a broken one is
@@ -149,6 +149,9 @@ Deferred<void> rollbackQuietly(Connection& connection);
 // (which returns a Deferred, usually a coroutine's), then COMMIT; ROLLBACK instead when f's
 // Deferred errbacks, and the failure goes on. Fires with what f gave. The connection goes back to
 // the pool after.
+//
+// Inside a coroutine, pass a named callable (as above), not a lambda written in the co_await
+// expression: g++ 12 mis-copies a temporary with captures there (the program aborts in free()).
 template <class F>
 auto runInteraction(ConnectionPool& pool, F f)
     -> Deferred<typename internal::DeferredValue<std::invoke_result_t<F&, Connection&>>::Type> {
