@@ -152,7 +152,8 @@ class ConnectionCore final : public FileDescriptor,
   bool reading_ = false;
   bool writing_ = false;
   int waitingFor_ = 0;
-  std::shared_ptr<IDelayedCall> timer_;
+  std::shared_ptr<IDelayedCall> timer_;      // the connector's own timeout (the login's)
+  std::shared_ptr<IDelayedCall> readTimer_;  // ConnectOptions::readTimeout, while a call reads
   absl::AnyInvocable<int(int)> cont_;
   absl::AnyInvocable<void()> then_;
 
@@ -185,11 +186,7 @@ Deferred<void> ConnectionCore::start(const std::string& host) {
   mysql_options(mysql_, MYSQL_SET_CHARSET_NAME, options_.charset.c_str());
   const unsigned connectTimeout = wholeSeconds(options_.connectTimeout);
   if (connectTimeout > 0) mysql_options(mysql_, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout);
-  const unsigned readTimeout = wholeSeconds(options_.readTimeout);
-  if (readTimeout > 0) {
-    mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &readTimeout);
-    mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &readTimeout);
-  }
+  // (The connector's own read timeout does nothing in non-blocking mode: wait() keeps it.)
   const unsigned localInfile = 0;  // the server must not read the client's files
   mysql_options(mysql_, MYSQL_OPT_LOCAL_INFILE, &localInfile);
   const unsigned protocol = options_.unixSocket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
@@ -544,6 +541,8 @@ void ConnectionCore::abort(const Failure& reason) {
   then_ = nullptr;
   if (timer_ && timer_->active()) timer_->cancel();
   timer_.reset();
+  if (readTimer_ && readTimer_->active()) readTimer_->cancel();
+  readTimer_.reset();
   watch(false, false);
   std::unique_ptr<Call> running = std::move(current_);
   if (running && running->rows != nullptr) {
@@ -599,6 +598,16 @@ void ConnectionCore::wait(int status) {
     fd_ = fd;
   }
   watch((status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT)) != 0, (status & MYSQL_WAIT_WRITE) != 0);
+  if (options_.readTimeout > absl::ZeroDuration() && state_ == State::kReady &&
+      (status & MYSQL_WAIT_READ) != 0) {
+    readTimer_ = reactor_.callLater(options_.readTimeout, scope_.bind([this] {
+      std::shared_ptr<ConnectionCore> self = shared_from_this();
+      readTimer_.reset();
+      abort(lostConnection(absl::StrCat("no answer from the server in ",
+                                        absl::FormatDuration(options_.readTimeout),
+                                        " (the read timeout)")));
+    }));
+  }
   if ((status & MYSQL_WAIT_TIMEOUT) != 0) {
     const absl::Duration timeout = absl::Milliseconds(mysql_get_timeout_value_ms(mysql_));
     timer_ = reactor_.callLater(timeout, scope_.bind([this] {
@@ -621,6 +630,8 @@ void ConnectionCore::onReady(int ready) {
     }
     if (timer_ && timer_->active()) timer_->cancel();
     timer_.reset();
+    if (readTimer_ && readTimer_->active()) readTimer_->cancel();
+    readTimer_.reset();
     waitingFor_ = 0;
     // Stay registered for reading: the next step (or the next statement) almost always waits
     // for the server's answer, and this saves two epoll_ctl calls per statement.

@@ -79,8 +79,10 @@ struct ConnectOptions {
   std::string database;  // empty: none selected
   std::string charset = "utf8mb4";
   absl::Duration connectTimeout = absl::Seconds(10);
-  // No byte from the server for this long during a statement: the connection is lost
-  // (ConnectionLostError). Zero: wait as long as the statement takes.
+  // No byte from the server for this long during a call: the connection is closed and the call
+  // errbacks with ConnectionLostError (the server stops the statement when it next writes).
+  // Zero: wait as long as the statement takes. Per call, use addTimeout instead: it kills the
+  // statement and keeps the connection.
   absl::Duration readTimeout = absl::ZeroDuration();
   TlsOptions tls;
 };

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "mysql/errors.h"
 #include "tests/mysql/shared_server.h"
+#include "tests/support/stalled_listener.h"
 
 namespace deft {
 namespace {
@@ -356,6 +357,34 @@ TEST_F(ConnectionTest, DestroyingOrAbortingFailsWhatIsPending) {
   auto after = wait(reactor_, closing.query("SELECT 1"));
   ASSERT_TRUE(after.failure);
   EXPECT_TRUE(after.failure->check<mysql::UsageError>());
+}
+
+TEST_F(ConnectionTest, AReadTimeoutLosesTheConnection) {
+  options_.readTimeout = absl::Seconds(1);
+  mysql::Connection c = connect();
+  ASSERT_TRUE(wait(reactor_, c.query("SELECT SLEEP(0.2)")).value);  // within the limit
+  const absl::Time start = reactor_.seconds();
+  auto slow = wait(reactor_, c.query("SELECT SLEEP(5)"));
+  const absl::Duration took = reactor_.seconds() - start;
+  ASSERT_TRUE(slow.failure);
+  EXPECT_TRUE(slow.failure->check<mysql::ConnectionLostError>()) << slow.failure->describe();
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(4));
+  EXPECT_TRUE(c.broken());
+}
+
+TEST_F(ConnectionTest, AConnectTimeoutGivesUpOnAServerThatNeverAnswers) {
+  testing::StalledListener stalled;  // its accept queue is full: the SYN goes unanswered
+  mysql::ConnectOptions options = options_;
+  options.port = stalled.port();
+  options.connectTimeout = absl::Seconds(1);
+  const absl::Time start = reactor_.seconds();
+  auto never = wait(reactor_, mysql::connect(reactor_, options), absl::Seconds(15));
+  const absl::Duration took = reactor_.seconds() - start;
+  ASSERT_TRUE(never.failure);
+  EXPECT_TRUE(never.failure->check<mysql::ConnectError>()) << never.failure->describe();
+  EXPECT_GE(took, absl::Milliseconds(900));
+  EXPECT_LT(took, absl::Seconds(5));
 }
 
 TEST(DsnTest, ParsesEveryPart) {
