@@ -336,6 +336,9 @@ void ConnectionCore::pump() {
     queue_.pop_front();
     startCall();
   }
+  // Idle, the socket stays watched for reading (no system call when it is already): a close by
+  // the server is noticed at once, not by the next statement (onIdleReadable).
+  if (state_ == State::kReady && !current_ && !paused_ && !cont_) watch(true, false);
   pumping_ = false;
 }
 

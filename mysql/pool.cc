@@ -57,11 +57,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Deferred<PooledConnection> deferred;
   };
 
-  // Whether a connection may be lent again. One that sat idle for a while also has its socket
-  // looked at, for a close the loop has not dispatched yet; one given back a moment ago does not
-  // (a system call per statement for nothing).
-  bool reusable(PoolSlot& slot) const {
-    const bool open = reactor_.seconds() - slot.idleSince > kProbeAfterIdle
+  // Whether a connection may be lent (again). An idle connection's socket is watched, so the
+  // loop notices a close by the server; one that sat idle for a while also has its socket looked
+  // at (`probe`), for a close since the loop's last pass. One given back a moment ago is not:
+  // that would be a system call per statement for nothing.
+  bool reusable(PoolSlot& slot, bool probe) const {
+    const bool open = probe && reactor_.seconds() - slot.idleSince > kProbeAfterIdle
                           ? slot.connection.stillOpen()
                           : slot.connection.usable();
     if (!open) return false;
@@ -93,7 +94,7 @@ Deferred<PooledConnection> PoolCore::acquire() {
   while (!idle_.empty()) {
     std::shared_ptr<PoolSlot> slot = std::move(idle_.back());
     idle_.pop_back();
-    if (reusable(*slot)) {
+    if (reusable(*slot, /*probe=*/true)) {
       return deft::succeed(PooledConnection(weak_from_this(), std::move(slot)));
     }
     retire(std::move(slot));
@@ -165,7 +166,7 @@ void PoolCore::handOut(std::shared_ptr<PoolSlot> slot) {
 }
 
 void PoolCore::release(std::shared_ptr<PoolSlot> slot) {
-  if (closing_ || !reusable(*slot)) {
+  if (closing_ || !reusable(*slot, /*probe=*/false)) {
     retire(std::move(slot));
     // Someone waiting gets a new connection in place of the one that went.
     if (!closing_ && !waiters_.empty() && open_ < poolOptions_.maxOpen &&

@@ -103,7 +103,9 @@ ThrowawayServer::ThrowawayServer(std::vector<std::string> extraArguments)
                                    "--datadir=" + directory_ + "/data",
                                    "--auth-root-authentication-method=normal",
                                    "--skip-test-db",
-                                   "--innodb-log-file-size=16M"};
+                                   "--innodb-log-file-size=16M",
+                                   // Its own: bootstraps running at once collide in /tmp.
+                                   "--tmpdir=" + directory_};
   if (::geteuid() == 0) argv.push_back("--user=root");
   const std::string log = directory_ + "/install.log";
   const int pid = spawn(argv, log);
