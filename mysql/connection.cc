@@ -2,7 +2,11 @@
 
 #include <mariadb/mysql.h>
 #include <mariadb/errmsg.h>
+#include <mariadb/ma_pvio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -47,6 +51,9 @@ Failure lostConnection(const std::string& why) {
 // Connector errors (2000 and up) mean the connection, not the statement, went wrong.
 bool isConnectionError(unsigned number) { return number >= 2000 && number < 3000; }
 
+// Debian's bundle of the system's trusted CAs (ca-certificates).
+constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates.crt";
+
 unsigned wholeSeconds(absl::Duration d) {
   const std::int64_t s = absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)));
   return s <= 0 ? 0 : static_cast<unsigned>(s);
@@ -66,8 +73,9 @@ class ConnectionCore final : public FileDescriptor,
   ConnectionCore& operator=(const ConnectionCore&) = delete;
   ~ConnectionCore() override { abort(lostConnection("the connection was destroyed")); }
 
-  // Logs in to `host` (an IP address; unused for a Unix socket).
-  Deferred<void> start(const std::string& host);
+  // Logs in to `host` (an IP address; unused for a Unix socket). `name`, when not empty, is the
+  // host name it was resolved from: what TLS verification checks the certificate against.
+  Deferred<void> start(const std::string& host, const std::string& name);
 
   Deferred<Result> query(std::string_view sql, std::vector<Param> params);
   Deferred<Status> stream(Connection::RowHandler onRow, std::string_view sql,
@@ -85,6 +93,9 @@ class ConnectionCore final : public FileDescriptor,
     return usable();
   }
   bool broken() const { return broken_; }
+  bool inTransaction() const {
+    return mysql_ != nullptr && (mysql_->server_status & SERVER_STATUS_IN_TRANS) != 0;
+  }
   std::size_t pending() const { return queue_.size() + (current_ ? 1 : 0); }
   unsigned long threadId() const { return threadId_; }
   const std::string& serverVersion() const { return serverVersion_; }
@@ -129,6 +140,11 @@ class ConnectionCore final : public FileDescriptor,
   void complete(std::unique_ptr<Call> call, Result result, Status status);
   void fail(std::unique_ptr<Call> call, const Failure& failure);
   void failCurrent(const std::string& context);
+  void closeConnector(Call* running);
+  std::optional<Failure> verifyPeerName();
+  void settle(Call& call, const Failure& failure);
+  void drainMoreResults(absl::AnyInvocable<void()> done);
+  void resumeRows();
   void killCurrentStatement();
 
   // Runs a non-blocking call: `start()` and then `cont(ready)` whenever the socket is ready, until
@@ -145,6 +161,7 @@ class ConnectionCore final : public FileDescriptor,
   Reactor& reactor_;
   ConnectOptions options_;
   std::string host_;  // the address logged in to
+  std::string verifyName_;  // the name the server's certificate must carry, if TLS checks one
   MYSQL* mysql_ = nullptr;
   State state_ = State::kNew;
   bool broken_ = false;
@@ -159,6 +176,7 @@ class ConnectionCore final : public FileDescriptor,
 
   std::deque<std::unique_ptr<Call>> queue_;
   std::unique_ptr<Call> current_;
+  std::unique_ptr<Call> parked_;  // aborted from its own row handler: freed after fetchRows
   std::uint64_t nextId_ = 1;
   bool pumping_ = false;
   bool paused_ = false;
@@ -178,7 +196,7 @@ class ConnectionCore final : public FileDescriptor,
   Scope scope_;
 };
 
-Deferred<void> ConnectionCore::start(const std::string& host) {
+Deferred<void> ConnectionCore::start(const std::string& host, const std::string& name) {
   mysql_ = mysql_init(nullptr);
   if (mysql_ == nullptr) throw std::bad_alloc();
   state_ = State::kConnecting;
@@ -193,7 +211,15 @@ Deferred<void> ConnectionCore::start(const std::string& host) {
   mysql_options(mysql_, MYSQL_OPT_PROTOCOL, &protocol);
   if (options_.tls.enabled) {
     const my_bool on = 1;
-    const my_bool verify = options_.tls.verifyServerCertificate ? 1 : 0;
+    // The connector would check the certificate against the address it connects to, which for a
+    // name is the resolved IP: the name is checked here instead (verifyPeerName), after the
+    // handshake. The chain is checked by the connector either way.
+    verifyName_ = options_.tls.verifyServerCertificate ? name : std::string();
+    const my_bool verify = options_.tls.verifyServerCertificate && name.empty() ? 1 : 0;
+    if (options_.tls.verifyServerCertificate && options_.tls.caFile.empty() &&
+        ::access(kSystemTrustStore, R_OK) == 0) {
+      options_.tls.caFile = kSystemTrustStore;
+    }
     mysql_options(mysql_, MYSQL_OPT_SSL_ENFORCE, &on);
     mysql_options(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     auto orNull = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
@@ -231,6 +257,12 @@ Deferred<void> ConnectionCore::start(const std::string& host) {
           Failure failure = mysqlFailure(mysql_, "connect to " + where);
           abort(failure);
           return;
+        }
+        if (!verifyName_.empty()) {
+          if (std::optional<Failure> mismatch = verifyPeerName()) {
+            abort(*mismatch);
+            return;
+          }
         }
         state_ = State::kReady;
         threadId_ = mysql_thread_id(mysql_);
@@ -309,7 +341,9 @@ void ConnectionCore::killCurrentStatement() {
   if (killing_) return;
   killing_ = true;
   std::weak_ptr<ConnectionCore> weak = weak_from_this();
-  killStatement(reactor_, options_, threadId_)
+  ConnectOptions killer = options_;
+  if (killer.unixSocket.empty()) killer.host = host_;  // the same server, not a name resolved again
+  killStatement(reactor_, std::move(killer), threadId_)
       .addCallbacks(
           [weak] {
             if (auto core = weak.lock()) {
@@ -390,11 +424,14 @@ void ConnectionCore::startCall() {
       mysql_ = nullptr;
       fd_ = -1;
       state_ = State::kClosed;
-      std::vector<std::unique_ptr<Call>> waiting(std::make_move_iterator(queue_.begin()),
-                                                 std::make_move_iterator(queue_.end()));
-      queue_.clear();
-      complete(std::move(closing), Result(), Status());
-      for (auto& call : waiting) fail(std::move(call), Failure(UsageError("the connection is closed")));
+      scope_.end();
+      settle(*closing, Failure(UsageError("unused")));
+      const Failure closed(UsageError("the connection was closed before the call ran"));
+      while (!queue_.empty()) {  // one at a time: a callback may cancel one still waiting
+        std::unique_ptr<Call> call = std::move(queue_.front());
+        queue_.pop_front();
+        settle(*call, closed);
+      }
       return;
     }
     case Kind::kConnect:
@@ -411,7 +448,9 @@ void ConnectionCore::afterQuerySent() {
           MYSQL_RES* stored = std::exchange(stored_, nullptr);
           if (stored == nullptr && mysql_field_count(mysql_) != 0) return failCurrent("query");
           Result result = makeResult(mysql_, stored);
-          complete(std::move(current_), std::move(result), Status());
+          drainMoreResults([this, result = std::move(result)]() mutable {
+            complete(std::move(current_), std::move(result), Status());
+          });
         });
     return;
   }
@@ -419,7 +458,7 @@ void ConnectionCore::afterQuerySent() {
   if (rows == nullptr) {
     if (mysql_field_count(mysql_) != 0) return failCurrent("query");
     Status status{mysql_affected_rows(mysql_), mysql_insert_id(mysql_), mysql_warning_count(mysql_)};
-    complete(std::move(current_), Result(), status);
+    drainMoreResults([this, status] { complete(std::move(current_), Result(), status); });
     return;
   }
   current_->rows = rows;
@@ -450,6 +489,10 @@ void ConnectionCore::fetchRows() {
     if (!deliverRow(fetched_)) break;
   }
   fetching_ = false;
+  if (parked_) {
+    closeConnector(parked_.get());
+    parked_.reset();
+  }
 }
 
 // Hands one row to the stream's handler, or ends the stream at the end of the rows; false when
@@ -466,7 +509,7 @@ bool ConnectionCore::deliverRow(MYSQL_ROW row) {
       fail(std::move(current_), failure);
     } else {
       Status status{call->rowCount, 0, mysql_warning_count(mysql_)};
-      complete(std::move(current_), Result(), status);
+      drainMoreResults([this, status] { complete(std::move(current_), Result(), status); });
     }
     return false;
   }
@@ -480,6 +523,27 @@ bool ConnectionCore::deliverRow(MYSQL_ROW row) {
   return current_.get() == call;
 }
 
+// A CALL sends a result set per SELECT in the procedure and a status at the end: the ones after
+// the first are read and dropped, so the connection is in step for the next statement.
+void ConnectionCore::drainMoreResults(absl::AnyInvocable<void()> done) {
+  if (!mysql_more_results(mysql_)) {
+    done();
+    return;
+  }
+  run([this] { return mysql_next_result_start(&intResult_, mysql_); },
+      [this](int ready) { return mysql_next_result_cont(&intResult_, mysql_, ready); },
+      [this, done = std::move(done)]() mutable {
+        if (intResult_ > 0) return failCurrent("reading a further result");
+        if (intResult_ < 0) return done();
+        run([this] { return mysql_store_result_start(&stored_, mysql_); },
+            [this](int ready) { return mysql_store_result_cont(&stored_, mysql_, ready); },
+            [this, done = std::move(done)]() mutable {
+              if (stored_ != nullptr) mysql_free_result(std::exchange(stored_, nullptr));
+              drainMoreResults(std::move(done));
+            });
+      });
+}
+
 void ConnectionCore::pauseProducing() {
   if (current_ && current_->kind == Kind::kStream) paused_ = true;
 }
@@ -489,9 +553,16 @@ void ConnectionCore::resumeProducing() {
   paused_ = false;
   // Rows resume from the loop (never inside the handler that asked), unless a read is pending.
   if (current_ && current_->rows != nullptr && !cont_) {
-    reactor_.callLater(absl::ZeroDuration(), scope_.bind([this] {
-      if (!paused_ && current_ && current_->rows != nullptr && !cont_) fetchRows();
-    }));
+    reactor_.callLater(absl::ZeroDuration(), scope_.bind([this] { resumeRows(); }));
+  }
+}
+
+void ConnectionCore::resumeRows() {
+  std::shared_ptr<ConnectionCore> self = shared_from_this();  // the last row may drop the handle
+  try {
+    if (!paused_ && current_ && current_->rows != nullptr && !cont_) fetchRows();
+  } catch (...) {
+    abort(Failure::fromCurrentException());
   }
 }
 
@@ -520,7 +591,7 @@ void ConnectionCore::fail(std::unique_ptr<Call> call, const Failure& failure) {
     call->rows->handle = nullptr;  // freed without reading on: the connection is going or gone
     mysql_free_result(std::exchange(call->rows, nullptr));
   }
-  if (!call->cancelled) std::visit([&](auto& d) { d.errback(failure); }, call->deferred);
+  settle(*call, failure);
   pump();
 }
 
@@ -548,30 +619,86 @@ void ConnectionCore::abort(const Failure& reason) {
   readTimer_.reset();
   watch(false, false);
   std::unique_ptr<Call> running = std::move(current_);
-  if (running && running->rows != nullptr) {
-    running->rows->handle = nullptr;
+  Call* const runningCall = running.get();
+  if (fetching_) {
+    // A row handler aborted: the Row it holds points into the connector's buffers, and the
+    // handler itself lives in the call. Both go once fetchRows has unwound.
+    parked_ = std::move(running);
+  } else {
+    closeConnector(runningCall);
+  }
+  // The running call gets the reason itself; the ones waiting, that the connection is gone.
+  // Taken from the queue one at a time: a callback may cancel one still waiting.
+  const Failure gone = lost ? lostConnection("the connection was lost before the call ran: " +
+                                             reason.getErrorMessage())
+                            : reason;
+  if (runningCall != nullptr) settle(*runningCall, reason);
+  while (!queue_.empty()) {
+    std::unique_ptr<Call> call = std::move(queue_.front());
+    queue_.pop_front();
+    settle(*call, gone);
+  }
+}
+
+// The server's certificate names verifyName_ (RFC 6125 matching, wildcards included); the
+// connector has checked its chain already.
+std::optional<Failure> ConnectionCore::verifyPeerName() {
+  // ma_tls.h, which declares the connector's TLS handle, does not compile as C++: its layout
+  // (data, pvio, ssl) is mirrored here. With Debian's OpenSSL build, `ssl` is the SSL*.
+  struct ConnectorTls {
+    void* data;
+    MARIADB_PVIO* pvio;
+    void* ssl;
+  };
+  MARIADB_PVIO* pvio = mysql_->net.pvio;
+  SSL* ssl = pvio != nullptr && pvio->ctls != nullptr
+                 ? static_cast<SSL*>(reinterpret_cast<ConnectorTls*>(pvio->ctls)->ssl)
+                 : nullptr;
+  X509* certificate = ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr;
+  const bool matches = certificate != nullptr &&
+                       X509_check_host(certificate, verifyName_.data(), verifyName_.size(), 0,
+                                       nullptr) == 1;
+  X509_free(certificate);
+  if (matches) return std::nullopt;
+  try {
+    throwMysqlError(CR_SSL_CONNECTION_ERROR, "HY000",
+                    absl::StrCat("connect to ", verifyName_, " (", host_, ":", options_.port,
+                                 "): TLS: the server's certificate does not name ", verifyName_));
+  } catch (...) {
+    return Failure::fromCurrentException();
+  }
+}
+
+// Frees what the connector holds and closes its socket (no goodbye: the socket is shut down
+// first, so mysql_close's COM_QUIT fails at once instead of blocking).
+void ConnectionCore::closeConnector(Call* running) {
+  if (running != nullptr && running->rows != nullptr) {
+    running->rows->handle = nullptr;  // freed without reading on: the connection is going
     mysql_free_result(std::exchange(running->rows, nullptr));
   }
   if (stored_ != nullptr) mysql_free_result(std::exchange(stored_, nullptr));
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // mysql_close's goodbye fails at once, never blocks
-  mysql_close(mysql_);
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  if (mysql_ != nullptr) mysql_close(mysql_);
   mysql_ = nullptr;
   fd_ = -1;
-  std::vector<std::unique_ptr<Call>> waiting;
-  const bool hadRunning = running != nullptr;
-  if (running) waiting.push_back(std::move(running));
-  for (auto& call : queue_) waiting.push_back(std::move(call));
-  queue_.clear();
-  // The running call gets the reason itself; the ones waiting, that the connection is gone.
-  Failure gone = lost ? lostConnection("the connection was lost before the call ran: " +
-                                       reason.getErrorMessage())
-                      : reason;
-  for (std::size_t i = 0; i < waiting.size(); ++i) {
-    Call& call = *waiting[i];
-    if (call.cancelled) continue;
-    const Failure& why = i == 0 && hadRunning ? reason : gone;
-    std::visit([&](auto& d) { d.errback(why); }, call.deferred);
-  }
+}
+
+// Fires a call that will not run (on): close() succeeds, anything else errbacks with `failure`.
+// A call already fired (cancelled) is left alone.
+void ConnectionCore::settle(Call& call, const Failure& failure) {
+  if (call.cancelled) return;
+  std::visit(
+      [&](auto& d) {
+        if (d.called()) return;
+        if constexpr (std::is_same_v<std::decay_t<decltype(d)>, Deferred<void>>) {
+          if (call.kind == Kind::kClose) {
+            d.callback();
+            return;
+          }
+        }
+        d.errback(failure);
+      },
+      call.deferred);
 }
 
 template <class Start>
@@ -727,6 +854,7 @@ void Connection::abort() {
 bool Connection::usable() const { return core_ && core_->usable(); }
 bool Connection::stillOpen() { return core_ && core_->stillOpen(); }
 bool Connection::broken() const { return core_ && core_->broken(); }
+bool Connection::inTransaction() const { return core_ && core_->inTransaction(); }
 std::size_t Connection::pendingCalls() const { return core_ ? core_->pending() : 0; }
 unsigned long Connection::threadId() const { return core_ ? core_->threadId() : 0; }
 std::string Connection::serverVersion() const { return core_ ? core_->serverVersion() : ""; }
@@ -736,10 +864,12 @@ absl::Time Connection::connectedAt() const {
 
 Deferred<Connection> connect(Reactor& reactor, ConnectOptions options) {
   std::string host;
+  std::string name;  // the host name, when one was resolved
   if (options.unixSocket.empty()) {
     if (Address::fromLiteral(options.host, options.port)) {
       host = options.host;
     } else {
+      name = options.host;
       // The reactor's resolver, never the connector's blocking getaddrinfo.
       std::vector<Address> addresses =
           co_await hostResolver(reactor).resolveHost(options.host, options.port);
@@ -748,7 +878,7 @@ Deferred<Connection> connect(Reactor& reactor, ConnectOptions options) {
   }
   auto core = std::make_shared<internal::ConnectionCore>(reactor, std::move(options));
   Connection connection(core);
-  co_await core->start(host);
+  co_await core->start(host, name);
   co_return connection;
 }
 

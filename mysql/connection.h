@@ -61,10 +61,11 @@ namespace deft::mysql {
 
 struct TlsOptions {
   bool enabled = false;
-  std::string caFile;    // PEM; empty: the system's trust store
+  std::string caFile;    // PEM; empty: the system's trust store (Debian's ca-certificates bundle)
   std::string certFile;  // client certificate, when the server asks for one
   std::string keyFile;
-  // Check the server's certificate chain and that it names the host connected to.
+  // Check the server's certificate chain and that it names the host connected to: the host
+  // name as given (not the address it resolved to), or the IP address when one was given.
   bool verifyServerCertificate = true;
 };
 
@@ -154,6 +155,8 @@ class Connection {
   bool broken() const;
   // Statements running or waiting.
   std::size_t pendingCalls() const;
+  // A transaction is open (BEGIN without COMMIT or ROLLBACK yet), as of the last answer.
+  bool inTransaction() const;
   // The server's id for this session (what SHOW PROCESSLIST and KILL use).
   unsigned long threadId() const;
   std::string serverVersion() const;

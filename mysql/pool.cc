@@ -40,7 +40,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                                                         if (auto core = weak.lock()) core->closeNow();
                                                       });
   }
-  ~PoolCore() { reactor_.removeSystemEventTrigger(shutdownTrigger_); }
+  ~PoolCore() {
+    reactor_.removeSystemEventTrigger(shutdownTrigger_);
+    // Connections still saying goodbye (or connects in flight) end on their own; whoever waits
+    // on close() is told now rather than never.
+    if (closed_ && !closed_->called()) closed_->callback();
+  }
 
   Deferred<PooledConnection> acquire();
   void release(std::shared_ptr<PoolSlot> slot);
@@ -137,12 +142,18 @@ void PoolCore::connectOne() {
             if (!core) return;
             --core->connecting_;
             --core->open_;
-            // The caller it was made for learns why; the others keep waiting for connections
-            // already open or being made, or try again when this one is given back.
+            // The caller it was made for learns why. The others wait for connections open or
+            // being made; if there are too few of those, another connect is tried for them
+            // (each failure answers one caller, so this ends when the server is down).
             if (!core->waiters_.empty() && core->connecting_ < core->waiters_.size()) {
               Waiter waiter = std::move(core->waiters_.front());
               core->waiters_.pop_front();
               waiter.deferred.errback(failure);
+            }
+            if (!core->closing_ && !core->waiters_.empty() &&
+                core->open_ < core->poolOptions_.maxOpen &&
+                core->connecting_ < core->waiters_.size()) {
+              core->connectOne();
             }
             core->maybeClosed();
           });
@@ -166,7 +177,10 @@ void PoolCore::handOut(std::shared_ptr<PoolSlot> slot) {
 }
 
 void PoolCore::release(std::shared_ptr<PoolSlot> slot) {
-  if (closing_ || !reusable(*slot, /*probe=*/false)) {
+  // A connection still running something (a cancelled statement being killed), or left inside
+  // a transaction, is not lent again: the next caller's statements would join what it left.
+  if (closing_ || !reusable(*slot, /*probe=*/false) || slot->connection.pendingCalls() > 0 ||
+      slot->connection.inTransaction()) {
     retire(std::move(slot));
     // Someone waiting gets a new connection in place of the one that went.
     if (!closing_ && !waiters_.empty() && open_ < poolOptions_.maxOpen &&
@@ -179,15 +193,21 @@ void PoolCore::release(std::shared_ptr<PoolSlot> slot) {
 }
 
 // Closes a connection of the pool's for good: politely if it can still be used.
+// A connection still counts as open until its goodbye is done, so close() fires after it.
 void PoolCore::retire(std::shared_ptr<PoolSlot> slot) {
-  --open_;
   if (slot->connection.usable()) {
-    // The handle must live until close() is done with it.
-    auto closing = slot->connection.close();
-    closing.addBoth([slot](Outcome<void>) {});
-  } else {
-    slot->connection.abort();
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    // The slot lives until close() is done with its connection.
+    slot->connection.close().addCallback([weak, slot] {
+      if (auto core = weak.lock()) {
+        --core->open_;
+        core->maybeClosed();
+      }
+    });
+    return;
   }
+  --open_;
+  slot->connection.abort();
   maybeClosed();
 }
 
@@ -196,15 +216,20 @@ void PoolCore::cancelWaiter(std::uint64_t id) {
 }
 
 Deferred<void> PoolCore::close() {
+  std::shared_ptr<PoolCore> self = shared_from_this();  // a caller's errback may drop the pool
   if (!closed_) {
     closing_ = true;
     closed_.emplace();
-    std::deque<Waiter> waiters = std::move(waiters_);
-    waiters_.clear();
-    for (Waiter& waiter : waiters) waiter.deferred.errback(Failure(UsageError("the pool was closed")));
-    std::deque<std::shared_ptr<PoolSlot>> idle = std::move(idle_);
-    idle_.clear();
-    for (auto& slot : idle) retire(std::move(slot));
+    while (!waiters_.empty()) {  // one at a time: a callback may cancel one still waiting
+      Waiter waiter = std::move(waiters_.front());
+      waiters_.pop_front();
+      waiter.deferred.errback(Failure(UsageError("the pool was closed")));
+    }
+    while (!idle_.empty()) {
+      std::shared_ptr<PoolSlot> slot = std::move(idle_.front());
+      idle_.pop_front();
+      retire(std::move(slot));
+    }
     maybeClosed();
   }
   Deferred<void> done;
@@ -213,6 +238,7 @@ Deferred<void> PoolCore::close() {
 }
 
 void PoolCore::closeNow() {
+  std::shared_ptr<PoolCore> self = shared_from_this();
   close();
   std::vector<std::weak_ptr<PoolSlot>> all = std::move(all_);
   all_.clear();

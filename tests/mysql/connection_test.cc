@@ -387,6 +387,77 @@ TEST_F(ConnectionTest, AConnectTimeoutGivesUpOnAServerThatNeverAnswers) {
   EXPECT_LT(took, absl::Seconds(5));
 }
 
+TEST_F(ConnectionTest, ACallbackMayCancelAnotherCallWhileTheConnectionGoes) {
+  mysql::Connection c = connect();
+  auto running = c.query("SELECT SLEEP(5)");
+  auto second = c.query("SELECT 2");
+  auto third = c.query("SELECT 3");
+  running.addErrback([&](Failure f) -> mysql::Result {
+    third.cancel();  // still in the queue when the connection goes
+    f.raiseException();
+  });
+  bool closed = false;
+  c.close().addCallback([&] { closed = true; });  // close() never errbacks, even when aborted
+  c.abort();
+  auto r1 = wait(reactor_, running);
+  auto r2 = wait(reactor_, second);
+  auto r3 = wait(reactor_, third);
+  ASSERT_TRUE(r1.failure && r2.failure && r3.failure);
+  EXPECT_TRUE(r1.failure->check<mysql::ConnectionLostError>());
+  EXPECT_TRUE(r2.failure->check<mysql::ConnectionLostError>());
+  EXPECT_TRUE(r3.failure->check<CancelledError>()) << r3.failure->describe();
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(ConnectionTest, ARowHandlerMayAbortOrDropTheConnection) {
+  std::optional<mysql::Connection> c(connect());
+  int seen = 0;
+  std::string lastRow;
+  auto aborted = wait(reactor_, c->stream(
+                                    [&](const mysql::Row& row) {
+                                      if (++seen == 3) c->abort();
+                                      lastRow = *row.get<std::string>(1);  // still readable
+                                    },
+                                    "SELECT seq, REPEAT('y', 50) FROM seq_1_to_1000"));
+  ASSERT_TRUE(aborted.failure);
+  EXPECT_TRUE(aborted.failure->check<mysql::ConnectionLostError>());
+  EXPECT_EQ(seen, 3);
+  EXPECT_EQ(lastRow, std::string(50, 'y'));
+
+  // A stream resumed from the loop whose last callback drops the only handle.
+  c.emplace(connect());
+  int rows = 0;
+  bool done = false;
+  c->stream(
+       [&](const mysql::Row&) {
+         if (++rows == 5) {
+           c->pauseProducing();
+           reactor_.callLater(absl::Milliseconds(10), [&] { c->resumeProducing(); });
+         }
+       },
+       "SELECT seq FROM seq_1_to_20")
+      .addCallback([&](mysql::Status) {
+        c.reset();  // the connection goes inside its own completion
+        done = true;
+      });
+  EXPECT_TRUE(runUntil(reactor_, [&] { return done; }));
+  EXPECT_EQ(rows, 20);
+}
+
+TEST_F(ConnectionTest, AProcedureWithSeveralResultsLeavesTheConnectionInStep) {
+  mysql::Connection c = connect();
+  ASSERT_TRUE(wait(reactor_, c.query("CREATE PROCEDURE two() BEGIN SELECT 1 AS a; SELECT 2 AS b; END"))
+                  .value);
+  auto first = wait(reactor_, c.query("CALL two()"));
+  ASSERT_TRUE(first.value) << first.failure->describe();
+  EXPECT_EQ((*first.value)[0].get<int>("a"), 1);  // the first result set; the rest are dropped
+  auto streamed = wait(reactor_, c.stream([](const mysql::Row&) {}, "CALL two()"));
+  ASSERT_TRUE(streamed.value) << streamed.failure->describe();
+  auto next = wait(reactor_, c.query("SELECT 3"));
+  ASSERT_TRUE(next.value) << next.failure->describe();
+  EXPECT_EQ((*next.value)[0].get<int>(0), 3);
+}
+
 TEST(DsnTest, ParsesEveryPart) {
   auto full = mysql::parseDsn(
       "mysql://app%40x:p%3Ass@db.example:3307/shop?charset=latin1&connect_timeout=2.5&ssl=true");

@@ -212,6 +212,35 @@ TEST_F(PoolTest, TooManyWaitersAreRefused) {
   EXPECT_TRUE(wait(reactor_, b).value);
 }
 
+TEST_F(PoolTest, EveryWaiterIsAnsweredWhenConnectsFail) {
+  mysql::ConnectOptions nowhere = options_;
+  nowhere.port = testing::freeTcpPort();
+  mysql::ConnectionPool pool(reactor_, nowhere, {.maxOpen = 2});
+  std::vector<Deferred<mysql::Result>> calls;
+  for (int i = 0; i < 5; ++i) calls.push_back(pool.execute("SELECT 1"));
+  for (auto& call : calls) {
+    auto r = wait(reactor_, call);
+    ASSERT_TRUE(r.failure) << "a caller was left waiting";
+    EXPECT_TRUE(r.failure->check<mysql::ConnectError>()) << r.failure->describe();
+  }
+  EXPECT_EQ(pool.openCount(), 0u);
+  EXPECT_EQ(pool.waitingCount(), 0u);
+}
+
+TEST_F(PoolTest, AConnectionLeftInATransactionIsNotLentAgain) {
+  mysql::ConnectionPool pool(reactor_, options_, {.maxOpen = 1});
+  auto first = wait(reactor_, pool.acquire());
+  ASSERT_TRUE(first.value);
+  const unsigned long session = (*first.value)->threadId();
+  ASSERT_TRUE(wait(reactor_, (*first.value)->query("BEGIN")).value);
+  EXPECT_TRUE((*first.value)->inTransaction());
+  first.value.reset();  // given back mid-transaction
+  auto second = wait(reactor_, pool.acquire());
+  ASSERT_TRUE(second.value) << second.failure->describe();
+  EXPECT_NE((*second.value)->threadId(), session);
+  EXPECT_FALSE((*second.value)->inTransaction());
+}
+
 // The server killed mid-statement: the statement fails with ConnectionLostError, calls while the
 // server is down fail with ConnectError, and the pool serves again once the server is back.
 TEST(PoolRecoveryTest, AServerKilledMidQueryIsLostAndThePoolRecovers) {

@@ -3,11 +3,13 @@
 
 #include <string>
 
+#include "dns/cares_resolver.h"
 #include "gtest/gtest.h"
 #include "mysql/connection.h"
 #include "mysql/errors.h"
 #include "mysql/throwaway_server.h"
 #include "reactor/reactor.h"
+#include "tests/dns/dnsmasq.h"
 #include "tests/support/loop_helpers.h"
 #include "tests/support/test_pki.h"
 
@@ -22,8 +24,9 @@ class MysqlTlsTest : public ::testing::Test {
     pki_ = new testing::TestPki(::testing::TempDir());
     ca_ = new testing::Issued(pki_->makeCa("deft test CA"));
     otherCa_ = new testing::Issued(pki_->makeCa("someone else's CA"));
+    // Names db.test and 127.0.0.1, not localhost.
     const testing::Issued server =
-        pki_->issue(*ca_, "127.0.0.1", {.dns = {"localhost"}, .ips = {"127.0.0.1"}});
+        pki_->issue(*ca_, "db.test", {.dns = {"db.test"}, .ips = {"127.0.0.1"}});
     server_ = new mysql::ThrowawayServer({"--ssl-cert=" + server.chainFile,
                                           "--ssl-key=" + server.keyFile,
                                           "--ssl-ca=" + ca_->certificateFile});
@@ -60,6 +63,25 @@ TEST_F(MysqlTlsTest, AVerifiedConnectionIsEncrypted) {
   auto none = wait(reactor_, p.value->query("SHOW SESSION STATUS LIKE 'Ssl_version'"));
   ASSERT_TRUE(none.value);
   EXPECT_EQ((*none.value)[0].get<std::string>(1), "");
+}
+
+// A host name is checked against the certificate as a name, not as the address it resolved to.
+TEST_F(MysqlTlsTest, TheNameConnectedToIsWhatTheCertificateMustCarry) {
+  testing::Dnsmasq dns({"127.0.0.1 db.test"}, {});
+  reactor_.installResolver(
+      std::make_shared<CaresResolver>(reactor_, CaresResolver::Options{.servers = {dns.server()}}));
+  mysql::ConnectOptions options = server_->options();
+  options.tls.enabled = true;
+  options.tls.caFile = ca_->certificateFile;
+  options.host = "db.test";
+  auto named = wait(reactor_, mysql::connect(reactor_, options));
+  EXPECT_TRUE(named.value) << named.failure->describe();
+
+  options.host = "localhost";  // the same server, by a name its certificate does not carry
+  auto wrongName = wait(reactor_, mysql::connect(reactor_, options));
+  ASSERT_TRUE(wrongName.failure);
+  EXPECT_NE(wrongName.failure->getErrorMessage().find("does not name localhost"), std::string::npos)
+      << wrongName.failure->describe();
 }
 
 TEST_F(MysqlTlsTest, AServerThatCannotBeVerifiedIsRefused) {
