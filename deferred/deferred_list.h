@@ -392,6 +392,43 @@ Deferred<FirstResult<T>> race(std::vector<Deferred<T>> deferreds) {
       });
 }
 
+// asCompleted(deferreds)
+//
+// asyncio.as_completed: as many Deferreds as inputs, the first firing with whichever input
+// finishes first (value or failure), the second with the next, and so on.
+//
+//   for (Deferred<std::string>& next : asCompleted(std::move(pages))) {
+//     std::string page = co_await next;   // in the order the pages arrive
+//   }
+//
+// Each input's result goes to exactly one output, so a failure is reported (or handled) there.
+// Cancelling an output does not cancel any input (the inputs are not tied to particular
+// outputs); the result that would have gone to it is dropped. An empty list gives no Deferreds.
+template <class T>
+std::vector<Deferred<T>> asCompleted(std::vector<Deferred<T>> deferreds) {
+  struct Order {
+    std::vector<Deferred<T>> outputs;
+    std::size_t next = 0;
+  };
+  auto order = std::make_shared<Order>();
+  order->outputs.resize(deferreds.size());
+  std::vector<Deferred<T>> outputs = order->outputs;  // handles on the same Deferreds
+  for (Deferred<T>& input : deferreds) {
+    std::move(input).addBoth([order](Outcome<T> outcome) {
+      Deferred<T>& out = order->outputs[order->next++];
+      if (out.called()) return;  // cancelled by its holder: dropped
+      if (!outcome.ok()) {
+        out.errback(std::move(outcome).failure());
+      } else if constexpr (std::is_void_v<T>) {
+        out.callback();
+      } else {
+        out.callback(std::move(outcome).value());
+      }
+    });
+  }
+  return outputs;
+}
+
 }  // namespace deft
 
 #endif  // DEFT_DEFERRED_DEFERRED_LIST_H_

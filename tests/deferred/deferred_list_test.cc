@@ -361,5 +361,39 @@ TEST_F(DeferredListTest, RaceWhereAllFailGivesAllFailures) {
   EXPECT_EQ(messages, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST_F(DeferredListTest, AsCompletedGivesResultsInTheOrderTheyArrive) {
+  Deferred<std::string> a, b, c;
+  std::vector<Deferred<std::string>> ordered = asCompleted(std::vector<Deferred<std::string>>{a, b, c});
+  ASSERT_EQ(ordered.size(), 3u);
+  std::vector<std::string> seen;
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    std::move(ordered[i]).addCallbacks([&seen, i](std::string v) { seen.push_back(std::to_string(i) + ":" + v); },
+                            [&seen, i](Failure f) { seen.push_back(std::to_string(i) + ":" + f.getErrorMessage()); });
+  }
+  c.callback("c");
+  EXPECT_EQ(seen, (std::vector<std::string>{"0:c"}));
+  a.errback(std::runtime_error("a failed"));  // a failure takes the next place too
+  b.callback("b");
+  EXPECT_EQ(seen, (std::vector<std::string>{"0:c", "1:a failed", "2:b"}));
+  EXPECT_TRUE(unhandled().empty());
+  EXPECT_TRUE(asCompleted(std::vector<Deferred<int>>{}).empty());
+}
+
+TEST_F(DeferredListTest, AsCompletedDropsTheResultOfACancelledPlace) {
+  Deferred<int> a, b;
+  std::vector<Deferred<int>> ordered = asCompleted(std::vector<Deferred<int>>{a, b});
+  ordered[0].addErrback([](Failure f) -> int {
+    f.trap<CancelledError>();
+    return -1;
+  });
+  ordered[0].cancel();  // the first place is given up; the inputs go on
+  int second = 0;
+  std::move(ordered[1]).addCallback([&](int v) { second = v; });
+  a.callback(1);  // would have gone to the first place: dropped
+  b.callback(2);
+  EXPECT_EQ(second, 2);
+  EXPECT_TRUE(unhandled().empty());
+}
+
 }  // namespace
 }  // namespace deft
