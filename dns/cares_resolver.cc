@@ -200,6 +200,9 @@ Deferred<std::vector<std::string>> CaresResolver::lookup(std::string_view name, 
     return fail<Result>(DNSNoDataError(StrCat("no address of that kind for ", name)));
   }
   if (isLocalhostName(name)) return succeed(loopbackHosts(family));
+  if (isInvalidName(name)) {
+    return fail<Result>(DNSNameError(StrCat(name, " does not exist (.invalid, RFC 6761)")));
+  }
   if (options_.useHostsFile) {
     if (std::vector<std::string> known = fromHostsFile(name, family); !known.empty()) {
       return succeed(std::move(known));

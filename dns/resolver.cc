@@ -35,6 +35,10 @@ Deferred<std::vector<Address>> ThreadedResolver::resolveHost(std::string_view ho
     for (const std::string& ip : loopbackHosts(AF_UNSPEC)) loopback.push_back(*Address::fromLiteral(ip, port));
     return succeed(std::move(loopback));
   }
+  if (isInvalidName(host)) {
+    return fail<std::vector<Address>>(
+        DNSNameError(absl::StrCat(std::string(host), " does not exist (.invalid, RFC 6761)")));
+  }
   return reactor_.deferToThread([name = std::string(host), port]() -> std::vector<Address> {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;

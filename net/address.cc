@@ -93,15 +93,23 @@ std::string Address::toString() const {
   return isIPv6() ? absl::StrCat("[", host(), "]:", port()) : absl::StrCat(host(), ":", port());
 }
 
-bool isLocalhostName(std::string_view name) {
+namespace {
+
+// Whether `name` is `label` or ends in "." + label: any case, an optional final dot.
+bool inSpecialDomain(std::string_view name, std::string_view label) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  constexpr std::string_view kLocalhost = "localhost";
-  if (name.size() < kLocalhost.size()) return false;
-  const std::string_view tail = name.substr(name.size() - kLocalhost.size());
+  if (name.size() < label.size()) return false;
+  const std::string_view tail = name.substr(name.size() - label.size());
   // (Debian's Abseil has its own string_view, so absl::EqualsIgnoreCase would need a copy.)
-  if (::strncasecmp(tail.data(), kLocalhost.data(), kLocalhost.size()) != 0) return false;
-  return name.size() == kLocalhost.size() || name[name.size() - kLocalhost.size() - 1] == '.';
+  if (::strncasecmp(tail.data(), label.data(), label.size()) != 0) return false;
+  return name.size() == label.size() || name[name.size() - label.size() - 1] == '.';
 }
+
+}  // namespace
+
+bool isLocalhostName(std::string_view name) { return inSpecialDomain(name, "localhost"); }
+
+bool isInvalidName(std::string_view name) { return inSpecialDomain(name, "invalid"); }
 
 std::vector<std::string> loopbackHosts(int family) {
   switch (family) {

@@ -61,6 +61,14 @@ class Address {
 // no query for them ever leaves the machine.
 bool isLocalhostName(std::string_view name);
 
+// isInvalidName(name)
+//
+// Whether `name` is "invalid" or ends in ".invalid" (any case, an optional final dot). RFC 6761
+// §6.4 reserves these as names that never exist: deft's resolvers answer them with a
+// DNSNameError at once, without a query, so a program (or a test) can name a host that does not
+// exist and know that nothing is sent anywhere.
+bool isInvalidName(std::string_view name);
+
 // The loopback addresses as text for `family` (AF_INET, AF_INET6, or AF_UNSPEC for IPv4 first,
 // then IPv6).
 std::vector<std::string> loopbackHosts(int family);

@@ -263,6 +263,25 @@ TEST_F(DnsTest, LocalhostNamesAreLoopbackWithoutHostsFileOrDns) {
   EXPECT_EQ(viaThreads.value()[1].toString(), "[::1]:5432");
 }
 
+TEST_F(DnsTest, InvalidNamesDoNotExistWithoutAQuery) {
+  // RFC 6761 §6.4: a server that never answers shows that no query is sent.
+  SilentServer silent;
+  CaresResolver resolver(reactor_, {.servers = {silent.server()}, .useHostsFile = false});
+  for (const char* name : {"invalid", "fakedomain.invalid", "a.b.INVALID."}) {
+    Deferred<Addresses> d = resolver.lookupAll(name);
+    EXPECT_TRUE(d.called()) << name;
+    Outcome<Addresses> result = wait(std::move(d));
+    ASSERT_FALSE(result.ok()) << name;
+    EXPECT_TRUE(result.failure().check<DNSNameError>()) << name;
+  }
+  EXPECT_FALSE(isInvalidName("invalid.test"));
+  EXPECT_FALSE(isInvalidName("notinvalid"));
+  ThreadedResolver threaded(reactor_);
+  Outcome<std::vector<Address>> viaThreads = wait(threaded.resolveHost("x.invalid", 80));
+  ASSERT_FALSE(viaThreads.ok());
+  EXPECT_TRUE(viaThreads.failure().check<DNSNameError>());
+}
+
 TEST_F(DnsTest, EmptyNameIsAnError) {
   CaresResolver resolver(reactor_, options());
   Outcome<Addresses> result = wait(resolver.lookupIPv4(""));
