@@ -13,9 +13,11 @@
 //                -> addSignalHandler(SIGINT) cancelling their Deferreds
 //
 //   ./bazelw run //examples/notes:asyncio -- --demo=as_completed
+//   ./bazelw run //examples/notes:asyncio -- --demo=wait https://www.imooc.com/ http://example.org/
 //
 // The fetches go to the program's own site (/delay/S pages), so "fetching" takes real time on
-// real sockets; --seconds scales the notes' waits (2 s by default, as in the notes).
+// real sockets; --seconds scales the notes' waits (2 s by default, as in the notes). URLs given
+// as arguments are fetched instead (gather, wait, as_completed), in turn.
 
 #include <signal.h>
 
@@ -44,7 +46,9 @@ using deft::Reactor;
 
 double seconds() { return absl::GetFlag(FLAGS_seconds); }
 
-std::string base;  // the own site's URL
+std::string base;               // the own site's URL
+std::vector<std::string> urls;  // real URLs given as arguments, fetched instead of its pages
+int fetched = 0;
 
 // A duration to the nearest tenth of a second: "0.4s".
 std::string tenths(absl::Duration d) {
@@ -62,7 +66,9 @@ Deferred<std::string> getHtml(std::string name, double wait) {
   say("start get url " + name);
   deft::web::PageOptions options;
   options.timeout = absl::Seconds(30);
-  std::string page = co_await deft::web::getPage(absl::StrCat(base, "/delay/", wait), options);
+  const std::string url = urls.empty() ? absl::StrCat(base, "/delay/", wait)
+                                       : urls[static_cast<std::size_t>(fetched++) % urls.size()];
+  std::string page = co_await deft::web::getPage(url, options);
   say("end get url " + name);
   co_return name;
 }
@@ -182,7 +188,8 @@ Deferred<void> sigintDemo(Reactor& reactor) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  urls.assign(rest.begin() + 1, rest.end());
   Reactor& reactor = deft::reactor();
   auto site = notes::serveNotesSite(reactor);
   base = notes::baseUrl(*site);

@@ -5,6 +5,7 @@
 //
 //   ./bazelw run //examples/notes:grequests                    # against its own site
 //   ./bazelw run //examples/notes:grequests -- --size=1        # one request at a time
+//   ./bazelw run //examples/notes:grequests -- --site=https://httpbin.org   # the notes' httpbin
 //
 // The host that does not exist is fakedomain.invalid: names under .invalid never exist (RFC
 // 6761), and deft's resolvers answer them without sending a query anywhere.
@@ -23,6 +24,8 @@
 #include "web_client/get_page.h"
 
 ABSL_FLAG(int, size, 2, "requests in flight at most (gevent.pool.Pool(size))");
+ABSL_FLAG(std::string, site, "",
+          "an httpbin to ask instead of its own site, as the notes did: https://httpbin.org");
 
 namespace {
 
@@ -36,14 +39,18 @@ struct Request {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   deft::Reactor& reactor = deft::reactor();
-  auto site = notes::serveNotesSite(reactor);
-  const std::string base = notes::baseUrl(*site);
+  std::shared_ptr<deft::ListeningPort> site;
+  std::string base = absl::GetFlag(FLAGS_site);
+  if (base.empty()) {
+    site = notes::serveNotesSite(reactor);
+    base = notes::baseUrl(*site);
+  }
   const std::vector<Request> requests = {
       {base + "/delay/1", absl::Milliseconds(1)},     // grequests.get(..., timeout=0.001)
       {"http://fakedomain.invalid/", absl::Seconds(5)},  // a host that does not exist
       {base + "/status/500", absl::Seconds(5)},
-      {base + "/page/1", absl::Seconds(5)},
-      {base + "/page/2", absl::Seconds(5)},
+      {base + (absl::GetFlag(FLAGS_site).empty() ? "/page/1" : "/get"), absl::Seconds(5)},
+      {base + (absl::GetFlag(FLAGS_site).empty() ? "/page/2" : "/uuid"), absl::Seconds(5)},
   };
   deft::DeferredSemaphore pool(static_cast<std::size_t>(std::max(1, absl::GetFlag(FLAGS_size))));
   int inFlight = 0, most = 0, failed = 0;

@@ -10,6 +10,7 @@
 //
 //   ./bazelw run //examples/notes:select_servers -- --style=raw        # or --style=protocol
 //   echo hello | nc -q1 127.0.0.1 8001                                  # ok
+//   ./bazelw run //examples/notes:select_servers -- --connect=8001 hi there   # the notes' client
 //   curl 127.0.0.1:8008/some/page                                       # /some/page
 //
 // What the raw version has to do by hand, the Protocol version gets from tcp/: accept loops,
@@ -40,6 +41,8 @@ ABSL_FLAG(std::string, style, "protocol", "raw (addReader/addWriter) or protocol
 ABSL_FLAG(std::uint16_t, port_a, 8001, "the first \"ok\" port (0: any free port)");
 ABSL_FLAG(std::uint16_t, port_b, 8002, "the second \"ok\" port (0: any free port)");
 ABSL_FLAG(std::uint16_t, http_port, 8008, "the URL-echo HTTP port (0: any free port)");
+ABSL_FLAG(std::uint16_t, connect, 0,
+          "be the notes' client instead: send each argument to this port, print each answer");
 
 namespace {
 
@@ -181,10 +184,57 @@ class UrlEcho : public deft::LineReceiver {
   std::string url_;
 };
 
+// The notes' client (seed 002: sendall, recv, print("server response:", ret), in a loop): one
+// message at a time, the next sent when the answer has come.
+class Client : public deft::Protocol {
+ public:
+  Client(std::vector<std::string> messages, deft::Deferred<void> done)
+      : messages_(std::move(messages)), done_(std::move(done)) {}
+  void connectionMade() override { sendNext(); }
+  void dataReceived(std::string_view answer) override {
+    std::printf("server response: %.*s\n", static_cast<int>(answer.size()), answer.data());
+    sendNext();
+  }
+  void connectionLost(const deft::Failure& reason) override {
+    if (next_ > messages_.size()) {
+      done_.callback();
+    } else {
+      done_.errback(reason);
+    }
+  }
+
+ private:
+  void sendNext() {
+    if (next_ < messages_.size()) {
+      transport()->write(messages_[next_]);
+    } else {
+      transport()->loseConnection();
+    }
+    ++next_;
+  }
+  std::vector<std::string> messages_;
+  std::size_t next_ = 0;
+  deft::Deferred<void> done_;
+};
+
+int runClient(std::uint16_t port, std::vector<std::string> messages) {
+  return deft::react([&](Reactor& reactor) -> deft::Deferred<void> {
+    deft::Deferred<void> done;
+    co_await deft::connectProtocol(reactor, "127.0.0.1", port,
+                                   std::make_unique<Client>(messages, done));
+    co_await done;
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_connect) != 0) {
+    std::vector<std::string> messages(rest.begin() + 1, rest.end());
+    if (messages.empty()) messages = {"hello"};
+    return runClient(absl::GetFlag(FLAGS_connect), std::move(messages));
+  }
   Reactor& reactor = deft::reactor();
   const std::string style = absl::GetFlag(FLAGS_style);
   std::vector<std::unique_ptr<RawListener>> raw;

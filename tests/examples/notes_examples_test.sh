@@ -3,6 +3,7 @@
 # each checked for what its comment says it prints.
 set -uo pipefail
 bin=$(dirname "$1")  # the directory of the notes' programs
+examples=$(dirname "$2")  # and of the other examples
 fail=0
 dir=$(mktemp -d /tmp/deft-notes-XXXXXX)
 servers=()
@@ -37,6 +38,15 @@ PY
   [[ $url == "/some/page?x=1" ]] && ok "select_servers $style: the URL echoed" || bad "select_servers $style echoed '$url'"
   kill "${servers[-1]}"
 done
+
+# The notes' interactive clients (seed 002): each message sent, each answer printed.
+a=$(free_port); b=$(free_port); h=$(free_port)
+"$bin/select_servers" --style=raw --port_a=$a --port_b=$b --http_port=$h >"$dir/select.out" 2>&1 &
+servers+=($!)
+for _ in $(seq 100); do grep -q "servers:" "$dir/select.out" && break; sleep 0.05; done
+out=$(timeout 10 "$bin/select_servers" --connect=$b first second 2>&1)
+[[ $(grep -c '^server response: ok$' <<<"$out") == 2 ]] && ok "the client: two answers" || { bad "the client:"; echo "$out"; }
+kill "${servers[-1]}"
 
 # 2. epoll_client: its four pages, each with its status line.
 out=$(timeout 20 "$bin/epoll_client" 2>&1)
@@ -113,5 +123,31 @@ awk -v t="$quick" 'BEGIN { exit !(t < 0.5) }' && ok "tornado: /quick answered in
 out=$(timeout 20 "$bin/tornado" --fetch 2>&1)
 expect "tornado client: a body" '/page/1: page 1' "$out"
 expect "tornado client: an error" '^Error: .*/status/404: .*404' "$out"
+
+# The crawler: a pool of requests over the site it serves itself.
+out=$(timeout 60 "$examples/crawler" 2>&1)
+expect "crawler: 31 pages, 5 at a time" '^31 pages in .*, at most 5 at a time$' "$out"
+
+# server.start(3): multiprocess_server's workers share one port; the replies come from more
+# than one of them, and SIGINT to the process group stops them all.
+port=$(free_port)
+setsid "$examples/multiprocess_server" --port=$port --workers=3 >"$dir/multi.out" 2>&1 &
+leader=$!
+for _ in $(seq 100); do [[ $(grep -c listening "$dir/multi.out") == 3 ]] && break; sleep 0.05; done
+workers=$(python3 - "$port" <<'PY'
+import socket, sys
+seen = set()
+for _ in range(24):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(b"hi")
+    seen.add(s.recv(100).split(b":")[0])
+    s.close()
+print(len(seen))
+PY
+)
+((workers >= 2)) && ok "multiprocess_server: $workers workers answered" || bad "multiprocess_server: $workers worker(s) answered"
+kill -INT -- -"$leader"
+for _ in $(seq 100); do kill -0 "$leader" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$leader" 2>/dev/null && bad "multiprocess_server: SIGINT did not stop it" || ok "multiprocess_server stopped"
 
 exit $fail
