@@ -32,7 +32,7 @@ bin=bazel-bin
 . bench/lib.sh
 dir=$(mktemp -d /tmp/deft-bench-mysql-XXXXXX)
 server=
-trap '[[ -n $server ]] && kill -9 "$server" 2>/dev/null; rm -rf "$dir"' EXIT
+trap '[[ -n $server ]] && { kill -9 "$server"; wait "$server"; } 2>/dev/null; rm -rf "$dir"' EXIT
 
 user=()
 [[ $EUID -eq 0 ]] && user=(--user=root)
