@@ -37,7 +37,8 @@ trap '[[ -n $server ]] && { kill -9 "$server"; wait "$server"; } 2>/dev/null; rm
 user=()
 [[ $EUID -eq 0 ]] && user=(--user=root)
 mariadb-install-db --no-defaults "${user[@]}" --datadir="$dir/data" \
-  --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1
+  --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --force \
+  >"$dir/install.log" 2>&1
 port=$(free_port)
 /usr/sbin/mariadbd --no-defaults "${user[@]}" --datadir="$dir/data" --socket="$dir/sock" \
   --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \

@@ -103,6 +103,10 @@ ThrowawayServer::ThrowawayServer(std::vector<std::string> extraArguments)
                                    "--datadir=" + directory_ + "/data",
                                    "--auth-root-authentication-method=normal",
                                    "--skip-test-db",
+                                   // A minimal system may not resolve its own host name (no
+                                   // /etc/hosts entry): grants by address, and no check.
+                                   "--skip-name-resolve",
+                                   "--force",
                                    "--innodb-log-file-size=16M",
                                    // Its own: bootstraps running at once collide in /tmp.
                                    "--tmpdir=" + directory_};
