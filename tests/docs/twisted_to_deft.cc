@@ -46,8 +46,8 @@ Deferred<std::size_t> totalSize(std::vector<std::string> urls) {
 Deferred<void> fetchAll(std::vector<std::string> urls) {
   std::vector<Deferred<std::string>> pages;
   for (const std::string& url : urls) pages.push_back(getPage(url));
-  std::vector<Outcome<std::string>> results =
-      co_await DeferredList(std::move(pages), {.consumeErrors = true});
+  DeferredListOptions options{.consumeErrors = true};  // named: g++ 12
+  std::vector<Outcome<std::string>> results = co_await DeferredList(std::move(pages), options);
   for (const Outcome<std::string>& r : results) {
     if (!r.ok()) std::printf("failed: %s\n", r.failure().getErrorMessage().c_str());
   }
