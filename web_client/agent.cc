@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "http/message.h"
@@ -69,6 +70,11 @@ bool isIdempotent(std::string_view method) {
 
 Agent::Agent(Reactor& reactor, AgentOptions options)
     : options_(std::move(options)), reactor_(reactor) {
+  for (const ConnectTo& rule : options_.connectTo) {
+    if (!rule.address.empty() && !Address::fromLiteral(rule.address, 0)) {
+      throw std::invalid_argument("AgentOptions::connectTo: not an IP address: " + rule.address);
+    }
+  }
   if (options_.unixSocket.empty()) return;
   unixSocket_ = Address::fromUnixPath(options_.unixSocket);
   if (!unixSocket_) {
@@ -222,14 +228,35 @@ void Agent::connect(const std::string& key, const http::Url& url) {
   if (unixSocket_ && url.scheme == "https") {
     tls::connectSSL(reactor_, *unixSocket_, url.host, url.port, std::move(factory), tlsContext_,
                     options_.connectTimeout);
-  } else if (unixSocket_) {
+    return;
+  }
+  if (unixSocket_) {
     std::make_shared<Connector>(reactor_, *unixSocket_, std::move(factory), options_.connectTimeout)
         ->connect();
+    return;
+  }
+  // A ConnectTo rule: an address of its own (no lookup), or the URL's host on another port.
+  std::uint16_t port = url.port;
+  std::optional<Address> address;
+  for (const ConnectTo& rule : options_.connectTo) {
+    if ((rule.host.empty() || absl::EqualsIgnoreCase(rule.host, url.host)) &&
+        (rule.port == 0 || rule.port == url.port)) {
+      if (rule.toPort != 0) port = rule.toPort;
+      if (!rule.address.empty()) address = Address::fromLiteral(rule.address, port);
+      break;
+    }
+  }
+  if (address && url.scheme == "https") {
+    tls::connectSSL(reactor_, *address, url.host, url.port, std::move(factory), tlsContext_,
+                    options_.connectTimeout);
+  } else if (address) {
+    std::make_shared<Connector>(reactor_, *address, std::move(factory), options_.connectTimeout)
+        ->connect();
   } else if (url.scheme == "https") {
-    tls::connectSSL(reactor_, url.host, url.port, std::move(factory), tlsContext_,
+    tls::connectSSL(reactor_, url.host, port, std::move(factory), tlsContext_,
                     options_.connectTimeout);
   } else {
-    connectTCP(reactor_, url.host, url.port, std::move(factory), options_.connectTimeout);
+    connectTCP(reactor_, url.host, port, std::move(factory), options_.connectTimeout);
   }
 }
 

@@ -53,6 +53,17 @@
 
 namespace deft::web {
 
+// Where to connect for a URL's host and port instead of resolving them: curl's --resolve
+// (HOST:PORT:ADDRESS) and --connect-to (HOST:PORT:ADDRESS:PORT). The URL still gives the Host
+// header, the pool a connection goes to and, for https, the name the server's certificate must
+// carry. The first rule that matches is used.
+struct ConnectTo {
+  std::string host;          // the URL's host (any case); empty: any
+  std::uint16_t port = 0;    // the URL's port; 0: any
+  std::string address;       // an IP address; empty: the URL's host, resolved as usual
+  std::uint16_t toPort = 0;  // 0: the URL's port
+};
+
 struct AgentOptions {
   absl::Duration connectTimeout = absl::Seconds(30);
   std::size_t maxConnectionsPerHost = 8;
@@ -69,6 +80,9 @@ struct AgentOptions {
   // the name the server's certificate must carry. The Agent's constructor throws
   // std::invalid_argument for a name no socket can have (over 107 bytes).
   std::string unixSocket = {};
+  // Rules that send connections for some hosts elsewhere (ConnectTo). The Agent's constructor
+  // throws std::invalid_argument for an `address` that is not an IP address.
+  std::vector<ConnectTo> connectTo = {};
 };
 
 // Per-request settings that are not headers.

@@ -9,7 +9,8 @@
 // --fail-with-body -L --max-redirs -i -I -X -H (with "Name:" removing and "Name;" sending empty)
 // -d/--data-binary/--data-raw/--data-urlencode (repeated ones joined with '&', @FILE and @-) -G
 // -A -e -u --compressed --max-time --connect-timeout --max-filesize -w (curl's variables and
-// escapes, @FILE), https's -k --cacert --capath -E --key, --unix-socket. Exit codes are curl's,
+// escapes, @FILE), https's -k --cacert --capath -E --key, --unix-socket, --resolve and
+// --connect-to (to IP addresses). Exit codes are curl's,
 // the last transfer's, with one "getpage: (N) ..." line on stderr per failure unless -s.
 
 #include <unistd.h>
@@ -61,6 +62,7 @@ struct Args {
   std::optional<std::string> writeOut;  // -w
   std::size_t parallelMax = 16;
   std::string unixSocket;  // --unix-socket, --abstract-unix-socket (as "@name")
+  std::vector<deft::web::ConnectTo> connectTo;  // --resolve, --connect-to
   bool includeHead = false;  // -i: the response's head before its body
   bool head = false;         // -I: HEAD, and print the head
   getpage::RequestBuilder request;
@@ -76,7 +78,52 @@ const char kUsage[] =
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
     "  -w FORMAT|@FILE  --parallel-max N\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
-    "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n";
+    "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n"
+    "  --resolve HOST:PORT:ADDRESS  --connect-to HOST1:PORT1:ADDRESS:PORT2\n";
+
+// "host:port:address" (--resolve) or "host1:port1:host2:port2" (--connect-to, any part empty)
+// into a rule; an address in brackets may be IPv6. nullopt when malformed, or when the target
+// is a name rather than an IP address (the Agent connects to addresses only).
+std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool resolve) {
+  std::vector<std::string> parts;
+  std::string part;
+  bool bracket = false;
+  for (char c : text) {
+    if (c == '[') bracket = true;
+    if (c == ']') bracket = false;
+    if (c == ':' && !bracket) {
+      parts.push_back(part);
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  parts.push_back(part);
+  auto unbracket = [](std::string s) {
+    return s.size() >= 2 && s.front() == '[' && s.back() == ']' ? s.substr(1, s.size() - 2) : s;
+  };
+  auto port = [](const std::string& s, std::uint16_t* out) {
+    int p = 0;
+    if (s.empty()) return true;  // any (or the same)
+    if (!absl::SimpleAtoi(s, &p) || p < 1 || p > 65535) return false;
+    *out = static_cast<std::uint16_t>(p);
+    return true;
+  };
+  deft::web::ConnectTo rule;
+  if (resolve) {
+    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) return std::nullopt;
+    rule.host = parts[0];
+    rule.address = unbracket(parts[2].substr(0, parts[2].find(',')));  // the first address
+  } else {
+    if (parts.size() != 4) return std::nullopt;
+    rule.host = parts[0];
+    rule.address = unbracket(parts[2]);
+    if (!port(parts[3], &rule.toPort)) return std::nullopt;
+  }
+  if (!port(parts[1], &rule.port)) return std::nullopt;
+  if (!rule.address.empty() && !deft::Address::fromLiteral(rule.address, 0)) return std::nullopt;
+  return rule;
+}
 
 // Parses curl-style arguments. nullopt (after a message) on a usage error.
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
@@ -244,6 +291,14 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
       args.unixSocket = value();
     } else if (arg == "--abstract-unix-socket") {
       args.unixSocket = "@" + value();
+    } else if (arg == "--resolve" || arg == "--connect-to") {
+      std::optional<deft::web::ConnectTo> rule = parseConnectTo(value(), arg == "--resolve");
+      if (!rule) {
+        std::fprintf(stderr, "getpage: %s wants %s, with an IP address\n", arg.c_str(),
+                     arg == "--resolve" ? "HOST:PORT:ADDRESS" : "HOST1:PORT1:HOST2:PORT2");
+        return std::nullopt;
+      }
+      args.connectTo.push_back(std::move(*rule));
     } else if (arg == "--parallel-max") {
       if (!absl::SimpleAtoi(value(), &args.parallelMax) || args.parallelMax == 0) {
         return std::nullopt;
@@ -279,6 +334,7 @@ Deferred<int> curlMode(Args args) {
   agentOptions.connectTimeout = args.page.connectTimeout;
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
+  agentOptions.connectTo = args.connectTo;
   args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.followRedirects = args.location;
   args.page.maxRedirects = args.maxRedirs < 0 ? std::numeric_limits<int>::max() : args.maxRedirs;
@@ -386,6 +442,7 @@ Deferred<int> fetchAll(Args args) {
   agentOptions.connectTimeout = args.page.connectTimeout;
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
+  agentOptions.connectTo = args.connectTo;
   auto agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.agent = agent;
   deft::DeferredSemaphore semaphore(args.parallelMax);

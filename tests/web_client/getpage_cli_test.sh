@@ -94,7 +94,7 @@ for line in sys.stdin:
     if line.startswith("<"):
         data, line = line[1:].split(" ", 1)
         stdin = data.replace("\\n", "\n").encode()
-    words = shlex.split(line.replace("@B@", base))
+    words = shlex.split(line.replace("@B@", base).replace("@P@", base.rsplit(":", 1)[1]))
     count += 1
     expected = run("curl", words, stdin)
     got = run(getpage, words, stdin)
@@ -172,6 +172,11 @@ python3 "$TEST_TMPDIR/side_by_side.py" "$getpage" "$base" "$TEST_TMPDIR/side" <<
 <hello\nworld\n -s -d @- @B@/request
 <hello\nworld\n -s --data-binary @- @B@/request
 <a&b=c -s --data-urlencode q@- @B@/request
+# connections sent elsewhere (@P@: the server's port); the URL still gives the Host header
+-s --resolve deft.test:@P@:127.0.0.1 http://deft.test:@P@/request
+-s --connect-to deft.test:80:127.0.0.1:@P@ http://deft.test/request
+-s --connect-to ::127.0.0.1:@P@ http://any.test/hello?name=anywhere
+-s --resolve other.test:@P@:127.0.0.1 @B@/hello
 LINES
 
 # -T uploads the file as the body (PUT; curl also sends Expect: 100-continue, and chunks stdin,
@@ -228,6 +233,10 @@ grep -q "warning: --insecure" "$TEST_TMPDIR/err" || { echo "FAIL: -k without its
 mkdir -p "$tls/capath" && cp "$tls/ca.pem" "$tls/capath/" && openssl rehash "$tls/capath" 2>/dev/null
 check 0 "https with --capath" "$getpage" -o - --capath "$tls/capath" "$secure/hello"
 check 77 "--cacert that does not exist" "$getpage" -o - --cacert "$tls/nowhere.pem" "$secure/hello"
+check 0 "https with --resolve" "$getpage" -o - --cacert "$tls/ca.pem" \
+  --resolve "localhost:$tls_port:127.0.0.1" "https://localhost:$tls_port/hello?name=resolved"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, resolved" ]] || { echo "FAIL: --resolve body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 2 "--resolve to a name" "$getpage" -o - --resolve "localhost:$tls_port:example.test" "$secure/hello"
 # A TLS server in a few lines of Python's ssl module, misbehaving as told: "cut" ends a body
 # framed by the close without close_notify; "mtls" asks for a client certificate from CA and
 # answers with its name.
