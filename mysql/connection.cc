@@ -425,7 +425,7 @@ void ConnectionCore::startCall() {
       fd_ = -1;
       state_ = State::kClosed;
       scope_.end();
-      settle(*closing, Failure(UsageError("unused")));
+      if (!closing->cancelled) std::get<Deferred<void>>(closing->deferred).callback();
       const Failure closed(UsageError("the connection was closed before the call ran"));
       while (!queue_.empty()) {  // one at a time: a callback may cancel one still waiting
         std::unique_ptr<Call> call = std::move(queue_.front());

@@ -3,7 +3,6 @@
 #include <mariadb/mysql.h>
 
 #include <charconv>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -93,11 +92,9 @@ bool Value::convert<bool>() const {
 }
 template <>
 double Value::convert<double>() const {
-  // strtod needs a terminated string; the connector's cells are terminated.
-  const std::string text(data_, size_);
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size()) notConvertible(*column_, text, "a number");
+  double value = 0;
+  const auto [end, error] = std::from_chars(data_, data_ + size_, value);
+  if (error != std::errc() || end != data_ + size_) notConvertible(*column_, {data_, size_}, "a number");
   return value;
 }
 template <>

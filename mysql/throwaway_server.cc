@@ -53,18 +53,6 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-std::uint16_t freeTcpPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 bool acceptsOn(const std::string& socketPath) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un address{};
@@ -85,6 +73,18 @@ const char* findProgram(const std::vector<const char*>& candidates) {
 int removeEntry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
 
 }  // namespace
+
+std::uint16_t freeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
 
 ThrowawayServer::ThrowawayServer(std::vector<std::string> extraArguments)
     : extraArguments_(std::move(extraArguments)) {
@@ -128,7 +128,7 @@ void ThrowawayServer::start() {
   if (server == nullptr) throw std::runtime_error("mariadbd not found: install Debian's mariadb-server");
   const std::string log = directory_ + "/error.log";
   for (int attempt = 0; attempt < 5; ++attempt) {
-    if (port_ == 0 || attempt > 0) port_ = freeTcpPort();
+    if (port_ == 0 || attempt > 0) port_ = freeLoopbackPort();
     std::vector<std::string> argv = {server,
                                      "--no-defaults",
                                      "--datadir=" + directory_ + "/data",

@@ -55,6 +55,10 @@ class ThrowawayServer {
   int pid_ = -1;
 };
 
+// A TCP port on 127.0.0.1 that nothing listens on (bound, read, released): what the server is
+// started on, and what a test connects to when it wants a refusal.
+std::uint16_t freeLoopbackPort();
+
 }  // namespace deft::mysql
 
 #endif  // DEFT_MYSQL_THROWAWAY_SERVER_H_

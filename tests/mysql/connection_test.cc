@@ -237,7 +237,7 @@ TEST_F(ConnectionTest, ConnectErrorsAreClear) {
 
   // A port nothing listens on: bound, then closed.
   mysql::ConnectOptions refused = options_;
-  refused.port = testing::freeTcpPort();
+  refused.port = mysql::freeLoopbackPort();
   auto nothing = wait(reactor_, mysql::connect(reactor_, refused));
   ASSERT_TRUE(nothing.failure);
   EXPECT_TRUE(nothing.failure->check<mysql::ConnectError>()) << nothing.failure->describe();

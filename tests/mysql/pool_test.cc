@@ -214,7 +214,7 @@ TEST_F(PoolTest, TooManyWaitersAreRefused) {
 
 TEST_F(PoolTest, EveryWaiterIsAnsweredWhenConnectsFail) {
   mysql::ConnectOptions nowhere = options_;
-  nowhere.port = testing::freeTcpPort();
+  nowhere.port = mysql::freeLoopbackPort();
   mysql::ConnectionPool pool(reactor_, nowhere, {.maxOpen = 2});
   std::vector<Deferred<mysql::Result>> calls;
   for (int i = 0; i < 5; ++i) calls.push_back(pool.execute("SELECT 1"));

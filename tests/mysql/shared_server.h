@@ -4,12 +4,6 @@
 #ifndef DEFT_TESTS_MYSQL_SHARED_SERVER_H_
 #define DEFT_TESTS_MYSQL_SHARED_SERVER_H_
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstdint>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -19,19 +13,6 @@
 #include "tests/support/loop_helpers.h"
 
 namespace deft::testing {
-
-// A TCP port on 127.0.0.1 that nothing listens on: bound, read, released.
-inline std::uint16_t freeTcpPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 inline mysql::ThrowawayServer& sharedServer() {
   static mysql::ThrowawayServer server;
