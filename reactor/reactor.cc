@@ -190,6 +190,9 @@ void Reactor::untrack(Disconnectable* object) {
 
 bool Reactor::tearDownRound() {
   bool found = false;
+  //  0. Libraries' per-reactor state (local<T>): it may close its connections or cancel its
+  //     timers while those still work.
+  found |= dropContents(locals_);
   //  1. The resolver: lookups in flight errback (CancelledError naming the host). Its sockets
   //     leave the poller.
   found |= dropContents(resolver_);

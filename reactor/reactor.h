@@ -61,6 +61,7 @@
 #include <source_location>
 #include <thread>
 #include <type_traits>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
@@ -171,6 +172,21 @@ class Reactor final : public IReactorTime {
   std::shared_ptr<IDelayedCall> callLater(absl::Duration delay, absl::AnyInvocable<void()> f,
                                           std::source_location where = std::source_location::current()) override;
   std::vector<std::shared_ptr<IDelayedCall>> getDelayedCalls() const { return timers_.pending(); }
+
+  // --- Per-reactor state ----------------------------------------------------------------------
+
+  // Reactor::local<T>(make)
+  //
+  // The one T this reactor keeps for a library (Asio's use_service): made by `make()` on first
+  // use, then the same object each time. getPage's shared keep-alive Agent lives here, so it is
+  // never used with another reactor (tests make one per case). Destroyed first when the reactor
+  // is, while timers and connections still work. Loop thread only.
+  template <class T, class Make>
+  T& local(Make make) {
+    std::shared_ptr<void>& slot = locals_[std::type_index(typeid(T))];
+    if (!slot) slot = std::shared_ptr<T>(make());
+    return *static_cast<T*>(slot.get());
+  }
 
   // --- Lifecycle ------------------------------------------------------------------------------
 
@@ -329,6 +345,7 @@ class Reactor final : public IReactorTime {
   std::vector<std::unique_ptr<Watch>> retiredWatches_;  // freed after the current batch
 
   std::vector<Trigger> triggers_;
+  absl::flat_hash_map<std::type_index, std::shared_ptr<void>> locals_;
   TriggerId nextTriggerId_ = 1;
   std::vector<UserCall> whenRunning_;
 

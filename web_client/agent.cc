@@ -37,15 +37,16 @@ class PoolFactory final : public ClientFactory {
  public:
   // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing.
   using OnConnection = absl::AnyInvocable<void(ClientConnection*)>;
-  PoolFactory(OnConnection made, OnConnection lost, OnConnection idle,
+  PoolFactory(Reactor& reactor, OnConnection made, OnConnection lost, OnConnection idle,
               absl::AnyInvocable<void(const Failure&)> failed)
-      : made_(std::move(made)),
+      : reactor_(reactor),
+        made_(std::move(made)),
         lost_(std::move(lost)),
         idle_(std::move(idle)),
         failed_(std::move(failed)) {}
 
   std::unique_ptr<Protocol> buildProtocol(const Address&) override {
-    auto connection = std::make_unique<ClientConnection>();
+    auto connection = std::make_unique<ClientConnection>(reactor_);
     // `this` is safe here: the connection's connector and transport hold this factory.
     connection->setOnMade([this](ClientConnection* c) { made_(c); });
     connection->setOnLost([this](ClientConnection* c) { lost_(c); });
@@ -55,6 +56,7 @@ class PoolFactory final : public ClientFactory {
   void clientConnectionFailed(Connector&, const Failure& reason) override { failed_(reason); }
 
  private:
+  Reactor& reactor_;
   OnConnection made_;
   OnConnection lost_;
   OnConnection idle_;
@@ -144,13 +146,15 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
     std::string method;
     http::Url url;
     http::ParserLimits limits;
+    absl::Duration readTimeout;
 
     Deferred<Response> run(std::shared_ptr<Attempt> self, bool mayRetry, bool fresh) {
       return agent->getConnection(url, fresh).addCallback(
           [self, mayRetry](ClientConnection* connection) -> Deferred<Response> {
             const bool reused = connection->served() > 0;
             Deferred<Response> response =
-                connection->request(self->wire, self->method, self->url, self->limits);
+                connection->request(self->wire, self->method, self->url, self->limits,
+                                    self->readTimeout);
             if (!reused || !mayRetry) return response;
             auto retry = self->agent->scope_.bind(
                 [self] { return self->run(self, /*mayRetry=*/false, /*fresh=*/true); });
@@ -165,7 +169,8 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
     }
   };
   auto attempt = std::make_shared<Attempt>(
-      Attempt{this, std::move(wire), head.method, url, limits});
+      Attempt{this, std::move(wire), head.method, url, limits,
+              options.readTimeout.value_or(options_.readTimeout)});
   return attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
 }
 
@@ -195,17 +200,63 @@ Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fres
   }));
   Deferred<ClientConnection*> ready = waiter->ready;
   host.waiters.push_back(std::move(waiter));
-  if (host.waiters.size() > host.connecting && (host.open < options_.maxConnectionsPerHost || fresh)) {
-    ++host.open;
-    connect(key, url);
+  if (host.waiters.size() > host.connecting) {
+    // A retry after a stale pooled connection (`fresh`) may exceed the per-host limit: the
+    // connection it replaces is gone or going.
+    if (mayOpen(host) || (fresh && host.open >= options_.maxConnectionsPerHost)) {
+      startConnection(key, host, url);
+    } else if (host.open < options_.maxConnectionsPerHost) {
+      heldBack_.push_back(key);  // by the total limit
+      closeAnIdleConnection();
+    }
   }
   return ready;
+}
+
+bool Agent::mayOpen(const Host& host) const {
+  return host.open < options_.maxConnectionsPerHost &&
+         (options_.maxConnections == 0 || open_ < options_.maxConnections);
+}
+
+void Agent::startConnection(const std::string& key, Host& host, const http::Url& url) {
+  ++host.open;
+  ++open_;
+  connect(key, url);
+}
+
+void Agent::closeAnIdleConnection() {
+  for (auto& [key, host] : hosts_) {
+    if (host->idle.empty()) continue;
+    // The longest idle: idle connections are taken from the back.
+    ClientConnection* connection = host->idle.front();
+    host->idle.erase(host->idle.begin());
+    if (auto timer = host->idleTimers.extract(connection)) {
+      if (timer.mapped() && timer.mapped()->active()) timer.mapped()->cancel();
+    }
+    // Its close (forget) frees the slot, and serveHeldBack hands it on.
+    if (connection->transport() != nullptr) connection->transport()->loseConnection();
+    return;
+  }
+}
+
+void Agent::serveHeldBack() {
+  while (!heldBack_.empty() && (options_.maxConnections == 0 || open_ < options_.maxConnections)) {
+    const std::string key = std::move(heldBack_.front());
+    heldBack_.pop_front();
+    auto it = hosts_.find(key);
+    if (it == hosts_.end()) continue;
+    Host& host = *it->second;
+    if (host.waiters.size() <= host.connecting || !mayOpen(host)) continue;
+    startConnection(key, host, host.waiters.back()->url);
+    if (host.waiters.size() > host.connecting) heldBack_.push_back(key);  // round robin
+  }
 }
 
 void Agent::connect(const std::string& key, const http::Url& url) {
   ++opened_;
   ++hosts_[key]->connecting;
   auto factory = std::make_shared<PoolFactory>(
+      reactor_,
       scope_.bind([this, key](ClientConnection* c) {
         --hosts_[key]->connecting;
         release(key, c);
@@ -215,8 +266,10 @@ void Agent::connect(const std::string& key, const http::Url& url) {
       scope_.bind([this, key](const Failure& reason) {
         Host& host = *hosts_[key];
         --host.open;
+        --open_;
         --host.connecting;
         serveWaiters(key, /*afterFailure=*/true);
+        serveHeldBack();
         // This attempt was for the first waiter: it gets the reason (others got their own try
         // above). Last, because its callbacks may drop the last reference to this Agent.
         if (!host.waiters.empty()) {
@@ -286,17 +339,23 @@ void Agent::forget(const std::string& key, ClientConnection* connection) {
   if (auto timer = host.idleTimers.extract(connection)) {
     if (timer.mapped() && timer.mapped()->active()) timer.mapped()->cancel();
   }
-  if (host.open > 0) --host.open;
+  if (host.open > 0) {
+    --host.open;
+    --open_;
+  }
   serveWaiters(key);
+  serveHeldBack();
 }
 
 void Agent::serveWaiters(const std::string& key, bool afterFailure) {
   Host& host = *hosts_[key];
   // After a failed attempt the first waiter is about to get that failure: start one for the next.
   const std::size_t waiting = host.waiters.size() - (afterFailure && !host.waiters.empty() ? 1 : 0);
-  if (waiting > host.connecting && host.open < options_.maxConnectionsPerHost) {
-    ++host.open;
-    connect(key, host.waiters.back()->url);
+  if (waiting <= host.connecting) return;
+  if (mayOpen(host)) {
+    startConnection(key, host, host.waiters.back()->url);
+  } else if (host.open < options_.maxConnectionsPerHost) {
+    heldBack_.push_back(key);
   }
 }
 

@@ -9,7 +9,9 @@
 //       .addCallback([](Response r) { return r.readBody(); });
 //
 // THE POOL. Connections are kept per (scheme, host, port) after a response that allows it, up to
-// `maxConnectionsPerHost` per host (requests beyond wait their turn) and for `idleTimeout`. When
+// `maxConnectionsPerHost` per host and `maxConnections` in all (requests beyond wait their turn;
+// at the total limit an idle connection to another host is closed to make room), and for
+// `idleTimeout`. When
 // a pooled connection turns out dead before any byte of the response (the server's own idle
 // timeout racing our request), an idempotent request is retried once on a new connection.
 //
@@ -67,6 +69,11 @@ struct ConnectTo {
 struct AgentOptions {
   absl::Duration connectTimeout = absl::Seconds(30);
   std::size_t maxConnectionsPerHost = 8;
+  // Connections open or opening, all hosts together; 0: no limit but the per-host one.
+  std::size_t maxConnections = 0;
+  // A response with no byte arriving for this long fails with ReadTimeoutError (its time to
+  // first byte included; a reader that paused the body is not timed). Infinite: none.
+  absl::Duration readTimeout = absl::InfiniteDuration();
   absl::Duration idleTimeout = absl::Seconds(60);  // how long a pooled connection is kept
   std::string userAgent = "deft/0.1";
   http::ParserLimits limits = {};  // on response heads and bodies
@@ -90,6 +97,8 @@ struct RequestOptions {
   // The body may not exceed this many bytes: past it the body errbacks with an http::ParseError
   // of kind kBodyTooLarge (getPage says ResponseTooLarge). 0: the Agent's limit.
   std::uint64_t maxBodyBytes = 0;
+  // Overrides AgentOptions::readTimeout for this request when set.
+  std::optional<absl::Duration> readTimeout = std::nullopt;
 };
 
 class Agent : public std::enable_shared_from_this<Agent> {
@@ -115,6 +124,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   // Pool statistics, for tests and the curious.
   std::size_t idleConnections() const;
   std::size_t connectionsOpened() const { return opened_; }
+  std::size_t openConnections() const { return open_; }
 
   const AgentOptions& options() const { return options_; }
   Reactor& reactorRef() { return reactor_; }
@@ -128,6 +138,13 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void release(const std::string& key, ClientConnection* connection);
   void forget(const std::string& key, ClientConnection* connection);
   void serveWaiters(const std::string& key, bool afterFailure = false);
+  // Whether `host` may open another connection under both limits.
+  bool mayOpen(const Host& host) const;
+  void startConnection(const std::string& key, Host& host, const http::Url& url);
+  // A connection ended or failed: hosts held back by the total limit get their turn, in order.
+  void serveHeldBack();
+  // At the total limit: closes the longest-idle connection of another host, if there is one.
+  void closeAnIdleConnection();
 
   AgentOptions options_;
   Reactor& reactor_;
@@ -135,6 +152,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   std::optional<Address> unixSocket_;  // options_.unixSocket, parsed once
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
   std::size_t opened_ = 0;
+  std::size_t open_ = 0;  // open or opening, all hosts
+  std::deque<std::string> heldBack_;  // hosts with waiters held back by maxConnections, in order
   // What the pool's timers, connectors and connections call back through: nothing of this
   // Agent is touched after it is destroyed.
   Scope scope_;

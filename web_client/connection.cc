@@ -16,7 +16,8 @@ void ClientConnection::connectionMade() {
 }
 
 Deferred<Response> ClientConnection::request(std::string wire, std::string_view method,
-                                             const http::Url& url, http::ParserLimits limits) {
+                                             const http::Url& url, http::ParserLimits limits,
+                                             absl::Duration readTimeout) {
   busy_ = true;
   sawBytes_ = false;
   url_ = url;
@@ -29,8 +30,34 @@ Deferred<Response> ClientConnection::request(std::string wire, std::string_view 
     abort();
   }));
   Deferred<Response> d = *waitingForHead_;
+  readTimeout_ = readTimeout;
+  startReadTimer(readTimeout_);
   transport()->write(wire);
   return d;
+}
+
+void ClientConnection::startReadTimer(absl::Duration after) {
+  stopReadTimer();
+  if (readTimeout_ == absl::InfiniteDuration()) return;
+  lastByte_ = clock_.seconds();
+  readTimer_ = clock_.callLater(after, scope().bind([this] { readTimerFired(); }));
+}
+
+void ClientConnection::stopReadTimer() {
+  if (readTimer_ && readTimer_->active()) readTimer_->cancel();
+  readTimer_.reset();
+}
+
+void ClientConnection::readTimerFired() {
+  readTimer_.reset();
+  if (!busy_ || lost_) return;
+  const absl::Duration quiet = clock_.seconds() - lastByte_;
+  if (quiet < readTimeout_) {
+    readTimer_ = clock_.callLater(readTimeout_ - quiet, scope().bind([this] { readTimerFired(); }));
+    return;
+  }
+  failExchange(Failure(ReadTimeoutError(readTimeout_)));
+  abort();
 }
 
 void ClientConnection::abort() {
@@ -44,6 +71,7 @@ void ClientConnection::dataReceived(std::string_view data) {
     return;
   }
   sawBytes_ = true;
+  if (readTimer_) lastByte_ = clock_.seconds();
   if (!parser_->feed(data)) {
     failExchange(Failure(*parser_->error()));
     abort();
@@ -71,7 +99,13 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_->abort = scope().bind([this] { abort(); });
   body_->pause = scope().bind([this](bool paused) {
     if (lost_) return;
-    paused ? transport()->pauseProducing() : transport()->resumeProducing();
+    if (paused) {
+      transport()->pauseProducing();
+      stopReadTimer();  // a reader that pauses is not a server that stalls
+    } else {
+      transport()->resumeProducing();
+      if (busy_) startReadTimer(readTimeout_);
+    }
   });
   if (waitingForHead_) {
     Deferred<Response> d = std::move(*waitingForHead_);
@@ -87,6 +121,7 @@ void ClientConnection::onBody(std::string_view data) {
 void ClientConnection::onMessageComplete(http::Headers) {
   std::shared_ptr<internal::ResponseBody> body = std::move(body_);
   busy_ = false;
+  stopReadTimer();
   ++served_;
   justCompleted_ = true;
   parser_->stop();
@@ -97,6 +132,7 @@ void ClientConnection::onMessageComplete(http::Headers) {
 
 void ClientConnection::failExchange(Failure reason) {
   busy_ = false;
+  stopReadTimer();
   if (waitingForHead_) {
     Deferred<Response> d = std::move(*waitingForHead_);
     waitingForHead_.reset();
@@ -116,6 +152,7 @@ void ClientConnection::failCutShort(std::string why) {
 
 void ClientConnection::connectionLost(const Failure& reason) {
   lost_ = true;
+  stopReadTimer();
   // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
   auto neverStarted = [&reason] {
     return Failure(ResponseNeverStarted(

@@ -12,7 +12,9 @@
 #include <string>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
 #include "deferred/deferred.h"
+#include "deferred/reactor_time.h"
 #include "http/parser.h"
 #include "protocol/protocol.h"
 #include "web_client/response.h"
@@ -21,14 +23,16 @@ namespace deft::web {
 
 class ClientConnection final : public Protocol, public http::ResponseParser::Listener {
  public:
-  // `onIdle` runs when a response completed and the connection can carry another request;
-  // `onLost` when the connection ends. Both may be empty.
-  ClientConnection() = default;
+  // `clock` times the read timeout; it must outlive the connection (the reactor does).
+  explicit ClientConnection(IReactorTime& clock) : clock_(clock) {}
 
   // Sends a request (head already serialized, body after it). The Deferred fires with the
-  // Response when its head has arrived. Cancelling it aborts the connection.
+  // Response when its head has arrived. Cancelling it aborts the connection. When no byte of the
+  // response arrives for `readTimeout` (while its reader has not paused it), the exchange fails
+  // with ReadTimeoutError and the connection is aborted.
   Deferred<Response> request(std::string wire, std::string_view method, const http::Url& url,
-                             http::ParserLimits limits);
+                             http::ParserLimits limits,
+                             absl::Duration readTimeout = absl::InfiniteDuration());
 
   // Whether no byte of the current response has arrived (a retry is safe for idempotent
   // requests when a reused connection fails so).
@@ -56,7 +60,17 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   // The body ended before its end: PartialDownloadError with what arrived.
   void failCutShort(std::string why);
   void abort();
+  // The read timeout's timer: (re)started when a request goes out or reading resumes, stopped
+  // when the exchange ends or its reader pauses. Bytes arriving only move `lastByte_`: the timer
+  // checks it when it fires, rather than being rescheduled on every read.
+  void startReadTimer(absl::Duration after);
+  void stopReadTimer();
+  void readTimerFired();
 
+  IReactorTime& clock_;
+  absl::Duration readTimeout_ = absl::InfiniteDuration();
+  absl::Time lastByte_;
+  std::shared_ptr<IDelayedCall> readTimer_;
   std::optional<http::ResponseParser> parser_;
   std::optional<Deferred<Response>> waitingForHead_;
   std::shared_ptr<internal::ResponseBody> body_;

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "deferred/error.h"
+#include "deferred/errors.h"
 
 namespace deft::web {
 
@@ -67,6 +69,14 @@ class SchemeNotSupported : public Error {
   explicit SchemeNotSupported(const std::string& scheme)
       : Error("unsupported scheme \"" + scheme + "\": only http:// and https:// are supported",
               absl::StatusCode::kUnimplemented) {}
+};
+
+// No byte of the response arrived for the read timeout (AgentOptions::readTimeout,
+// RequestOptions::readTimeout). A TimeoutError, so code that handles timeouts handles this one.
+class ReadTimeoutError : public TimeoutError {
+ public:
+  explicit ReadTimeoutError(absl::Duration timeout)
+      : TimeoutError(absl::StrCat("no byte of the response for ", absl::FormatDuration(timeout))) {}
 };
 
 class TooManyRedirects : public Error {

@@ -2,7 +2,9 @@
 
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "http/errors.h"
 #include "net/errors.h"
 #include "web_client/errors.h"
@@ -24,13 +26,19 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   RequestOptions requestOptions;
   // On the wire, whatever the encoding; with decoding, again on the decoded body (below).
   requestOptions.maxBodyBytes = options.maxSize;
+  requestOptions.readTimeout = options.readTimeout;
+  RedirectPolicy policy;
+  policy.maxRedirects = options.maxRedirects;
+  policy.mode = options.redirectMode;
+  policy.keepPostOn301 = options.keepPostOn301;
+  policy.keepPostOn302 = options.keepPostOn302;
+  policy.keepPostOn303 = options.keepPostOn303;
   // Not followed: the response itself, whatever it is. (Not a ?: of two co_awaits: g++ 12
   // miscompiles that.)
   Deferred<Response> responded =
       options.followRedirects
           ? requestFollowingRedirects(agent, options.method, *parsed, std::move(options.headers),
-                                      std::move(options.body), requestOptions,
-                                      options.maxRedirects)
+                                      std::move(options.body), requestOptions, policy)
           : agent->request(options.method, *parsed, std::move(options.headers),
                            std::move(options.body), requestOptions);
   Response response = co_await std::move(responded);
@@ -73,14 +81,26 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
                                              http::Url url, http::Headers headers,
                                              std::string body, RequestOptions options,
                                              int maxRedirects) {
+  RedirectPolicy policy;
+  policy.maxRedirects = maxRedirects;
+  return requestFollowingRedirects(std::move(agent), std::move(method), std::move(url),
+                                   std::move(headers), std::move(body), options, policy);
+}
+
+Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
+                                             http::Url url, http::Headers headers,
+                                             std::string body, RequestOptions options,
+                                             RedirectPolicy policy) {
+  const int maxRedirects = policy.maxRedirects;
+  const bool browser = policy.mode == RedirectMode::kBrowser;
   for (int hops = 0;; ++hops) {
     Response response = co_await agent->request(method, url, headers, body, options);
     response.body().redirects = hops;
     const int status = response.code();
     const std::optional<std::string_view> location = response.headers().get("Location");
-    const bool followable =
-        isRedirect(status) && location.has_value() &&
-        (status == 303 || method == "GET" || method == "HEAD" || status == 307 || status == 308);
+    const bool followable = isRedirect(status) && location.has_value() &&
+                            (browser || status == 303 || status == 307 || status == 308 ||
+                             method == "GET" || method == "HEAD");
     if (!followable) co_return response;
     absl::StatusOr<http::Url> next = url.resolve(*location);
     if (!next.ok()) {
@@ -91,7 +111,12 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
     if (next->scheme != "http" && next->scheme != "https") throw SchemeNotSupported(next->scheme);
     // Read the redirect's body to the end, so its connection goes back to the pool.
     co_await response.readBody();
-    if (status == 303 && method != "HEAD") {
+    const bool becomesGet =
+        method != "GET" && method != "HEAD" &&
+        ((status == 303 && !(method == "POST" && policy.keepPostOn303)) ||
+         (browser && method == "POST" &&
+          ((status == 301 && !policy.keepPostOn301) || (status == 302 && !policy.keepPostOn302))));
+    if (becomesGet) {
       method = "GET";
       body.clear();
       headers.remove("Content-Type");
@@ -109,12 +134,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
 
 Deferred<Page> fetchPage(std::string url, PageOptions options) {
   std::shared_ptr<Agent> agent = options.agent;
-  if (!agent) {
-    AgentOptions agentOptions;
-    agentOptions.connectTimeout = options.connectTimeout;
-    agentOptions.tls = options.tls;
-    agent = std::make_shared<Agent>(deft::reactor(), agentOptions);  // getPage: the process-wide reactor
-  }
+  if (!agent) agent = sharedAgent(options.connectTimeout, options.tls);
   const absl::Duration timeout = options.timeout;
   Deferred<Page> page = fetchOnce(agent, std::move(url), std::move(options));
   if (timeout != absl::InfiniteDuration()) page.addTimeout(timeout, agent->reactorRef());
@@ -122,6 +142,30 @@ Deferred<Page> fetchPage(std::string url, PageOptions options) {
     translate(std::move(failure)).raiseException();
     return {};
   });
+}
+
+std::shared_ptr<Agent> sharedAgent(absl::Duration connectTimeout, const tls::ClientTlsOptions& tls) {
+  struct SharedAgents {
+    absl::flat_hash_map<std::string, std::shared_ptr<Agent>> byOptions;
+  };
+  Reactor& reactor = deft::reactor();
+  auto& agents = reactor.local<SharedAgents>([] { return std::make_unique<SharedAgents>(); });
+  const std::string key = absl::StrCat(
+      absl::FormatDuration(connectTimeout), "\n", tls.verify, "\n", tls.caFile, "\n", tls.caPath,
+      "\n", tls.certificateFile, "\n", tls.privateKeyFile, "\n", absl::StrJoin(tls.alpn, ","),
+      "\n", tls.resumeSessions);
+  std::shared_ptr<Agent>& agent = agents.byOptions[key];
+  if (!agent) {
+    AgentOptions agentOptions;
+    agentOptions.connectTimeout = connectTimeout;
+    agentOptions.tls = tls;
+    // Fetches that each used to have an Agent of their own are not held to a per-host limit of
+    // 8 now that they share one: only to a total, aiohttp's default.
+    agentOptions.maxConnectionsPerHost = kSharedAgentMaxConnections;
+    agentOptions.maxConnections = kSharedAgentMaxConnections;
+    agent = std::make_shared<Agent>(reactor, agentOptions);
+  }
+  return agent;
 }
 
 Deferred<std::string> getPage(std::string url, PageOptions options) {

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -30,6 +31,25 @@
 #include "web_client/response.h"
 
 namespace deft::web {
+
+// How a 301, 302 or 303 changes the request that follows it.
+enum class RedirectMode {
+  // Twisted's RedirectAgent: 301, 302, 307 and 308 are followed for GET and HEAD only (others get
+  // the redirect as their response); a 303 becomes a GET (HEAD stays HEAD).
+  kStrict,
+  // Twisted's BrowserLikeRedirectAgent, browsers' and curl -L's: every method follows; a POST
+  // becomes a GET on 301 and 302, and any method but HEAD on 303, unless kept (curl's
+  // --post301, --post302, --post303). 307 and 308 keep the method and body in both modes.
+  kBrowser,
+};
+
+struct RedirectPolicy {
+  int maxRedirects = 20;  // 0: the first redirect is one too many
+  RedirectMode mode = RedirectMode::kStrict;
+  bool keepPostOn301 = false;  // kBrowser only
+  bool keepPostOn302 = false;
+  bool keepPostOn303 = false;
+};
 
 // Set field by field on a named variable (or a function's result):
 //
@@ -52,6 +72,13 @@ struct PageOptions {
   absl::Duration connectTimeout = absl::Seconds(30);  // used when `agent` is not given
   bool followRedirects = true;
   int maxRedirects = 20;
+  RedirectMode redirectMode = RedirectMode::kStrict;
+  bool keepPostOn301 = false;  // with kBrowser: see RedirectMode
+  bool keepPostOn302 = false;
+  bool keepPostOn303 = false;
+  // No byte of the response for this long fails the fetch with ReadTimeoutError (the Agent's own
+  // readTimeout when unset).
+  std::optional<absl::Duration> readTimeout;
   // Bytes of body, on the wire and (with `compressed`) decoded; 0: no limit.
   std::uint64_t maxSize = 0;
   bool compressed = false;  // send Accept-Encoding: gzip, deflate and decode the body
@@ -60,7 +87,8 @@ struct PageOptions {
   std::uint64_t maxDecodeRatio = 200;
   // For https, when `agent` is not given: how the server is verified (tls/context.h).
   tls::ClientTlsOptions tls;
-  // The Agent to use (its pool and options). A new one for this fetch when null.
+  // The Agent to use (its pool and options). When null, fetches share one keep-alive Agent per
+  // set of connectTimeout and tls options (sharedAgent below).
   std::shared_ptr<Agent> agent;
 };
 
@@ -77,15 +105,26 @@ struct Page {
 Deferred<Page> fetchPage(std::string url, PageOptions options = {});
 Deferred<std::string> getPage(std::string url, PageOptions options = {});
 
-// Agent::request following redirects (Twisted's RedirectAgent): 301/302/307/308 for GET and
-// HEAD, 303 becomes GET, 307/308 keep method and body; relative Locations resolved; the Host
-// updated; Authorization and Cookie dropped on a cross-origin hop; TooManyRedirects past
-// `maxRedirects` (0: the first redirect is one too many, as Twisted's redirectLimit). A redirect
-// it does not follow (301 to a POST) is returned as the response.
+// Agent::request following redirects as `policy` says (RedirectMode): relative Locations
+// resolved; the Host updated; Authorization, Proxy-Authorization and Cookie dropped on a
+// cross-origin hop; TooManyRedirects past `maxRedirects` (0: the first redirect is one too many,
+// as Twisted's redirectLimit). A redirect it does not follow (a strict 301 to a POST) is returned
+// as the response.
+Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
+                                             http::Url url, http::Headers headers,
+                                             std::string body, RequestOptions options,
+                                             RedirectPolicy policy);
+// The strict policy with `maxRedirects`.
 Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
                                              http::Url url, http::Headers headers,
                                              std::string body, RequestOptions options,
                                              int maxRedirects);
+
+// The Agent fetchPage uses when PageOptions::agent is null: one per connect timeout and TLS
+// options, kept by the process-wide reactor (Reactor::local) and destroyed with it. It opens up
+// to kSharedAgentMaxConnections connections in all, to one host or many (aiohttp's default).
+inline constexpr std::size_t kSharedAgentMaxConnections = 100;
+std::shared_ptr<Agent> sharedAgent(absl::Duration connectTimeout, const tls::ClientTlsOptions& tls);
 
 }  // namespace deft::web
 

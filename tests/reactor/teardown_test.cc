@@ -168,5 +168,43 @@ TEST(TeardownTest, OpenConnectionsAreClosedWithConnectionLostBeforeThePollerGoes
   ASSERT_TRUE(server[0]->lost.has_value());
 }
 
+// Reactor::local: one object per type and reactor, destroyed first when the reactor goes, while
+// its timers can still be cancelled.
+TEST(TeardownTest, ALocalIsMadeOnceAndDestroyedFirstWhileTheReactorStillWorks) {
+  struct Cache {
+    Reactor* reactor = nullptr;
+    std::shared_ptr<IDelayedCall> timer;
+    std::shared_ptr<int> destroyedWhileTimerCancellable;
+    ~Cache() {
+      // Cancelling a timer needs the timer queue: still there.
+      if (timer && timer->active()) {
+        timer->cancel();
+        ++*destroyedWhileTimerCancellable;
+      }
+    }
+  };
+  auto seen = std::make_shared<int>(0);
+  int made = 0;
+  {
+    Reactor reactor;
+    auto make = [&] {
+      ++made;
+      auto cache = std::make_unique<Cache>();
+      cache->reactor = &reactor;
+      cache->timer = reactor.callLater(absl::Hours(1), [] {});
+      cache->destroyedWhileTimerCancellable = seen;
+      return cache;
+    };
+    Cache& first = reactor.local<Cache>(make);
+    Cache& second = reactor.local<Cache>(make);
+    EXPECT_EQ(&first, &second);
+    EXPECT_EQ(made, 1);
+    Reactor other;
+    EXPECT_NE(&other.local<Cache>(make), &first) << "one per reactor";
+    EXPECT_EQ(made, 2);
+  }
+  EXPECT_EQ(*seen, 2);
+}
+
 }  // namespace
 }  // namespace deft

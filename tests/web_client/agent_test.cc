@@ -509,16 +509,19 @@ std::string patterned(std::size_t size) {
 
 TEST_F(AgentTest, BodiesOfEveryFramingArriveWholeAndInOrder) {
   // Content-Length beyond what the client reserves up front, chunked in odd sizes, and framed by
-  // the close: each is read whole through the rope of buffers, joined once, byte for byte.
+  // the close: each is read whole through the rope of buffers, joined once, byte for byte. (The
+  // script answers one request per connection: each response says so, or the shared Agent of
+  // getPage would send the next request on the same connection.)
   const std::string big = patterned(11 << 20), chunkedBody = patterned(3 << 20),
                     closeBody = patterned(5 << 20);
   ScriptedServer server(reactor(), [&](ScriptedConnection& c) {
     if (c.requests != 1 || c.transport == nullptr || c.answered++ > 0) return;
     if (c.received.find("GET /length ") == 0) {
-      c.transport->write(absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", big.size(), "\r\n\r\n"));
+      c.transport->write(absl::StrCat("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: ",
+                                      big.size(), "\r\n\r\n"));
       c.transport->write(big);
     } else if (c.received.find("GET /chunked ") == 0) {
-      std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      std::string wire = "HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
       for (std::size_t at = 0; at < chunkedBody.size(); at += 7919) {
         const std::string_view chunk = std::string_view(chunkedBody).substr(at, 7919);
         absl::StrAppend(&wire, absl::Hex(chunk.size()), "\r\n", std::string(chunk), "\r\n");
