@@ -118,6 +118,39 @@ int main(int argc, char** argv) {
   }
   router.route("/status/404", [](Request) { return ServerResponse::text(404, "not here\n"); });
   router.route("/redirect", [](Request) { return ServerResponse::redirect(302, "/hello?name=redirected"); });
+  // /redirect/CODE for any method: that redirect to /request, which shows what followed it.
+  for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}) {
+    router.prefix(method, "/redirect/", [](Request r) {
+      int code = 302;
+      if (!absl::SimpleAtoi(r.path.substr(std::string_view("/redirect/").size()), &code) ||
+          code < 300 || code > 399) {
+        return ServerResponse::text(400, "usage: /redirect/CODE with a 3xx code\n");
+      }
+      return ServerResponse::redirect(code, "/request");
+    });
+  }
+  // Cookies, as httpbin has them: /cookies shows what the client sent; /cookies/set?a=1&b=2 sets
+  // them (Path=/) and redirects there; /cookies/login sets a persistent HttpOnly one too.
+  router.route("/cookies", [](Request r) {
+    return ServerResponse::text(200, std::string(r.headers.get("Cookie").value_or("none")) + "\n");
+  });
+  router.route("/cookies/set", [](Request r) {
+    ServerResponse response = ServerResponse::redirect(302, "/cookies");
+    for (std::string_view rest = r.query; !rest.empty();) {
+      const std::size_t amp = rest.find('&');
+      response.headers.add("Set-Cookie", absl::StrCat(std::string(rest.substr(0, amp)), "; Path=/"));
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+    return response;
+  });
+  router.route("/cookies/login", [](Request) {
+    ServerResponse response = ServerResponse::redirect(302, "/cookies");
+    response.headers.add("Set-Cookie",
+                         "session=s3cret; Path=/; Expires=Tue, 01 Jan 2036 00:00:00 GMT; HttpOnly");
+    response.headers.add("Set-Cookie", "theme=dark; Path=/cookies");
+    return response;
+  });
 
   auto site = std::make_shared<deft::http::Site>(deft::reactor(), std::move(router));
   const deft::TcpListenOptions listen{.interface = absl::GetFlag(FLAGS_interface),

@@ -125,6 +125,12 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
     return fail<Response>(Failure(SchemeNotSupported(url.scheme)));
   }
   http::RequestHead head{std::move(method), url.target(), std::move(headers), {1, 1}};
+  if (options_.cookieJar) {
+    if (std::optional<std::string> cookies = options_.cookieJar->cookieHeader(url)) {
+      const std::optional<std::string_view> given = head.headers.get("Cookie");
+      head.headers.set("Cookie", given ? *cookies + "; " + std::string(*given) : *cookies);
+    }
+  }
   if (!head.headers.has("Host")) head.headers.add("Host", url.hostHeader());
   if (!head.headers.has("User-Agent")) head.headers.add("User-Agent", options_.userAgent);
   if (!body.empty() || head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
@@ -171,7 +177,13 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   auto attempt = std::make_shared<Attempt>(
       Attempt{this, std::move(wire), head.method, url, limits,
               options.readTimeout.value_or(options_.readTimeout)});
-  return attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
+  Deferred<Response> response = attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
+  if (!options_.cookieJar) return response;
+  // The jar is shared with the caller: held here, it outlives an Agent destroyed meanwhile.
+  return std::move(response).addCallback([jar = options_.cookieJar, url](Response r) {
+    jar->setCookies(url, r.headers());
+    return r;
+  });
 }
 
 Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fresh) {

@@ -51,6 +51,7 @@
 #include "reactor/reactor.h"
 #include "tls/context.h"
 #include "web_client/connection.h"
+#include "web_client/cookie_jar.h"
 #include "web_client/response.h"
 
 namespace deft::web {
@@ -90,6 +91,10 @@ struct AgentOptions {
   // Rules that send connections for some hosts elsewhere (ConnectTo). The Agent's constructor
   // throws std::invalid_argument for an `address` that is not an IP address.
   std::vector<ConnectTo> connectTo = {};
+  // Cookies (Twisted's CookieAgent): every response's Set-Cookie is stored here and matching
+  // cookies go with every request, before those of a Cookie header the caller gave. Shared with
+  // the caller, who may read, load or save it between requests.
+  std::shared_ptr<CookieJar> cookieJar = nullptr;
 };
 
 // Per-request settings that are not headers.

@@ -8,7 +8,7 @@
 // With URLs, curl's options mean what they mean to curl (7.88, Debian's): -o per URL, -s -S -f
 // --fail-with-body -L --max-redirs -i -I -X -H (with "Name:" removing and "Name;" sending empty)
 // -d/--data-binary/--data-raw/--data-urlencode (repeated ones joined with '&', @FILE and @-) -G
-// -A -e -u --compressed --max-time --connect-timeout --max-filesize -w (curl's variables and
+// -A -e -u -b -c -j --post301/2/3 --compressed --max-time --connect-timeout --max-filesize -w (curl's variables and
 // escapes, @FILE), https's -k --cacert --capath -E --key, --unix-socket, --resolve and
 // --connect-to (to IP addresses). Exit codes are curl's,
 // the last transfer's, with one "getpage: (N) ..." line on stderr per failure unless -s.
@@ -63,6 +63,10 @@ struct Args {
   std::size_t parallelMax = 16;
   std::string unixSocket;  // --unix-socket, --abstract-unix-socket (as "@name")
   std::vector<deft::web::ConnectTo> connectTo;  // --resolve, --connect-to
+  std::vector<std::string> cookieFiles;  // -b FILE: Netscape cookie files to start the jar with
+  std::string cookieString;              // -b 'NAME=VALUE; ...': sent as they are
+  std::optional<std::string> cookieJarOut;  // -c FILE: the jar written there at the end
+  bool junkSessionCookies = false;          // -j: session cookies from -b files are dropped
   bool includeHead = false;  // -i: the response's head before its body
   bool head = false;         // -I: HEAD, and print the head
   getpage::RequestBuilder request;
@@ -76,7 +80,8 @@ const char kUsage[] =
     "  --data-urlencode  -G  -A AGENT  -e REFERER  -u USER:PASS  -i  -I  -D FILE\n"
     "  -o FILE  -O  --output-dir DIR  --create-dirs  --url URL  --json DATA  -T FILE  -r RANGE\n"
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
-    "  -w FORMAT|@FILE  --parallel-max N\n"
+    "  -w FORMAT|@FILE  --parallel-max N  -b 'N=V'|FILE  -c FILE  -j\n"
+    "  -L (browser-like: POST becomes GET on 301/302/303)  --post301  --post302  --post303\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
     "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n"
     "  --resolve HOST:PORT:ADDRESS  --connect-to HOST1:PORT1:ADDRESS:PORT2\n";
@@ -129,8 +134,8 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
-  static const std::string kFlags = "sSfLiIGkO";    // short options without a value
-  static const std::string kValued = "oXHdAeuwmEDTr";  // short options with one
+  static const std::string kFlags = "sSfLiIGkOj";    // short options without a value
+  static const std::string kValued = "oXHdAeuwmEDTrbc";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -201,6 +206,14 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
       args.failWithBody = true;
     } else if (arg == "-L" || arg == "--location") {
       args.location = true;
+    } else if (arg == "--post301") {
+      args.page.keepPostOn301 = true;
+    } else if (arg == "--post302") {
+      args.page.keepPostOn302 = true;
+    } else if (arg == "--post303") {
+      args.page.keepPostOn303 = true;
+    } else if (arg == "-j" || arg == "--junk-session-cookies") {
+      args.junkSessionCookies = true;
     } else if (arg == "-G" || arg == "--get") {
       args.request.setGet(true);
     } else if (arg == "-i" || arg == "--include") {
@@ -255,6 +268,16 @@ std::optional<Args> parseArgs(int rawArgc, char** rawArgv) {
       }
     } else if (arg == "-r" || arg == "--range") {
       args.request.setRange(value());
+    } else if (arg == "-b" || arg == "--cookie") {
+      // curl's rule: with a '=' it is cookies, without one a file to read them from.
+      std::string v = value();
+      if (v.find('=') != std::string::npos) {
+        args.cookieString += (args.cookieString.empty() ? "" : ";") + v;  // curl's separator
+      } else {
+        args.cookieFiles.push_back(std::move(v));
+      }
+    } else if (arg == "-c" || arg == "--cookie-jar") {
+      args.cookieJarOut = value();
     } else if (arg == "-A" || arg == "--user-agent") {
       args.request.setUserAgent(value());
     } else if (arg == "-e" || arg == "--referer") {
@@ -335,8 +358,20 @@ Deferred<int> curlMode(Args args) {
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
   agentOptions.connectTo = args.connectTo;
+  // curl's cookie engine: on with -b FILE or -c, a jar shared by every URL and redirect.
+  std::shared_ptr<deft::web::CookieJar> jar;
+  if (!args.cookieFiles.empty() || args.cookieJarOut) {
+    jar = std::make_shared<deft::web::CookieJar>(deft::web::CookieOrder::kCurl);
+    for (const std::string& file : args.cookieFiles) {
+      // A file that cannot be read starts an empty jar, as with curl.
+      if (std::optional<std::string> text = getpage::readFileOrStdin(file)) jar->loadNetscape(*text);
+    }
+    if (args.junkSessionCookies) jar->clearSessionCookies();
+    agentOptions.cookieJar = jar;
+  }
   args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
   args.page.followRedirects = args.location;
+  args.page.redirectMode = deft::web::RedirectMode::kBrowser;  // curl -L's
   args.page.maxRedirects = args.maxRedirs < 0 ? std::numeric_limits<int>::max() : args.maxRedirs;
   const bool showErrors = !args.silent || args.showError;
   int code = 0;
@@ -345,6 +380,7 @@ Deferred<int> curlMode(Args args) {
     std::string url = args.urls[i];
     PageOptions page = args.page;
     args.request.apply(url, page);
+    if (!args.cookieString.empty()) page.headers.add("Cookie", args.cookieString);
     std::string output = i < args.outputs.size() ? args.outputs[i] : "-";
     if (output.empty()) {  // -O: the last segment of the URL's path
       std::string path = url.substr(0, url.find_first_of("?#"));
@@ -426,6 +462,19 @@ Deferred<int> curlMode(Args args) {
     if (args.writeOut) getpage::writeOut(*args.writeOut, transfer);
     std::fflush(stdout);
     code = result;  // curl's: the last transfer's
+  }
+  if (args.cookieJarOut) {
+    const std::string text = jar->toNetscape();
+    FILE* out = *args.cookieJarOut == "-" ? stdout : std::fopen(args.cookieJarOut->c_str(), "wb");
+    if (out == nullptr) {
+      if (showErrors) {
+        std::fprintf(stderr, "getpage: WARNING: failed to save cookies in %s\n",
+                     args.cookieJarOut->c_str());
+      }
+    } else {
+      std::fwrite(text.data(), 1, text.size(), out);
+      out == stdout ? std::fflush(out) : std::fclose(out);
+    }
   }
   co_return code;
 }
