@@ -133,6 +133,9 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   }
   if (!head.headers.has("Host")) head.headers.add("Host", url.hostHeader());
   if (!head.headers.has("User-Agent")) head.headers.add("User-Agent", options_.userAgent);
+  if (options.decodeContent && !head.headers.has("Accept-Encoding")) {
+    head.headers.add("Accept-Encoding", std::string(kAcceptEncoding));
+  }
   if (!body.empty() || head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
     head.headers.set("Content-Length", absl::StrCat(body.size()));
   }
@@ -178,6 +181,10 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
       Attempt{this, std::move(wire), head.method, url, limits,
               options.readTimeout.value_or(options_.readTimeout)});
   Deferred<Response> response = attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
+  if (options.decodeContent) {
+    response = std::move(response).addCallback(
+        [limits = options.decodingLimits](Response r) { return decodeContent(std::move(r), limits); });
+  }
   if (!options_.cookieJar) return response;
   // The jar is shared with the caller: held here, it outlives an Agent destroyed meanwhile.
   return std::move(response).addCallback([jar = options_.cookieJar, url](Response r) {

@@ -51,6 +51,7 @@
 #include "reactor/reactor.h"
 #include "tls/context.h"
 #include "web_client/connection.h"
+#include "web_client/content_decoding.h"
 #include "web_client/cookie_jar.h"
 #include "web_client/response.h"
 
@@ -104,6 +105,10 @@ struct RequestOptions {
   std::uint64_t maxBodyBytes = 0;
   // Overrides AgentOptions::readTimeout for this request when set.
   std::optional<absl::Duration> readTimeout = std::nullopt;
+  // Offer compressed bodies (Accept-Encoding, unless given) and decode the response's body as it
+  // arrives, within `decodingLimits` (content_decoding.h).
+  bool decodeContent = false;
+  ContentDecodingLimits decodingLimits = {};
 };
 
 class Agent : public std::enable_shared_from_this<Agent> {

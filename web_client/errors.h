@@ -86,6 +86,13 @@ class TooManyRedirects : public Error {
               absl::StatusCode::kOutOfRange) {}
 };
 
+// The body's Content-Encoding could not be decoded (a corrupt or truncated stream).
+class DecodingError : public Error {
+ public:
+  explicit DecodingError(const std::string& why)
+      : Error("cannot decode the response body: " + why, absl::StatusCode::kDataLoss) {}
+};
+
 // The body (or its decoded form) is over the size allowed.
 class ResponseTooLarge : public Error {
  public:

@@ -8,7 +8,6 @@
 #include "http/errors.h"
 #include "net/errors.h"
 #include "web_client/errors.h"
-#include "web_client/gzip.h"
 
 namespace deft::web {
 namespace {
@@ -20,13 +19,13 @@ bool isRedirect(int status) {
 Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOptions options) {
   absl::StatusOr<http::Url> parsed = http::Url::parse(url);
   if (!parsed.ok()) throw http::InvalidMessageError(std::string(parsed.status().message()));
-  if (options.compressed && !options.headers.has("Accept-Encoding")) {
-    options.headers.add("Accept-Encoding", "gzip, deflate");
-  }
   RequestOptions requestOptions;
   // On the wire, whatever the encoding; with decoding, again on the decoded body (below).
   requestOptions.maxBodyBytes = options.maxSize;
   requestOptions.readTimeout = options.readTimeout;
+  requestOptions.decodeContent = options.compressed;
+  if (options.maxSize != 0) requestOptions.decodingLimits.maxDecodedBytes = options.maxSize;
+  requestOptions.decodingLimits.maxRatio = options.maxDecodeRatio;
   RedirectPolicy policy;
   policy.maxRedirects = options.maxRedirects;
   policy.mode = options.redirectMode;
@@ -49,16 +48,6 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   page.headers = response.headers();
   page.url = response.url();
   page.redirects = response.redirects();
-  if (options.compressed) {
-    const std::string coding(page.headers.get("Content-Encoding").value_or(""));
-    if (http::equalsIgnoreCase(coding, "gzip") || http::equalsIgnoreCase(coding, "deflate")) {
-      page.body = gunzip(page.body,
-                         options.maxSize != 0 ? options.maxSize
-                                              : std::numeric_limits<std::uint64_t>::max(),
-                         options.maxDecodeRatio);
-      page.headers.remove("Content-Encoding");
-    }
-  }
   co_return page;
 }
 

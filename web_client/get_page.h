@@ -81,7 +81,8 @@ struct PageOptions {
   std::optional<absl::Duration> readTimeout;
   // Bytes of body, on the wire and (with `compressed`) decoded; 0: no limit.
   std::uint64_t maxSize = 0;
-  bool compressed = false;  // send Accept-Encoding: gzip, deflate and decode the body
+  // Offer gzip, deflate, br and zstd (Accept-Encoding) and decode the body as it arrives.
+  bool compressed = false;
   // With `compressed`: a body that decodes to more than this many times its encoded size (and
   // over 1 MiB) is a decompression bomb, stopped with ResponseTooLarge. 0: no ratio limit.
   std::uint64_t maxDecodeRatio = 200;

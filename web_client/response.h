@@ -61,6 +61,7 @@ class Response {
 
   explicit Response(std::shared_ptr<internal::ResponseBody> body) : body_(std::move(body)) {}
   internal::ResponseBody& body() const { return *body_; }
+  const std::shared_ptr<internal::ResponseBody>& sharedBody() const { return body_; }
 
  private:
   std::shared_ptr<internal::ResponseBody> body_;

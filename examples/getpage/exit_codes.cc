@@ -5,7 +5,6 @@
 #include "net/errors.h"
 #include "tls/errors.h"
 #include "web_client/errors.h"
-#include "web_client/gzip.h"
 
 namespace getpage {
 
