@@ -152,7 +152,7 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   struct Attempt {
     Agent* agent;  // used only through `retry`, which does nothing once the Agent is gone
     std::string wire;
-    std::string method;
+    std::shared_ptr<const http::RequestHead> head;
     http::Url url;
     http::ParserLimits limits;
     absl::Duration readTimeout;
@@ -162,7 +162,7 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
           [self, mayRetry](ClientConnection* connection) -> Deferred<Response> {
             const bool reused = connection->served() > 0;
             Deferred<Response> response =
-                connection->request(self->wire, self->method, self->url, self->limits,
+                connection->request(self->wire, self->head, self->url, self->limits,
                                     self->readTimeout);
             if (!reused || !mayRetry) return response;
             auto retry = self->agent->scope_.bind(
@@ -177,10 +177,11 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
           });
     }
   };
+  const bool idempotent = isIdempotent(head.method);
   auto attempt = std::make_shared<Attempt>(
-      Attempt{this, std::move(wire), head.method, url, limits,
-              options.readTimeout.value_or(options_.readTimeout)});
-  Deferred<Response> response = attempt->run(attempt, isIdempotent(head.method), /*fresh=*/false);
+      Attempt{this, std::move(wire), std::make_shared<const http::RequestHead>(std::move(head)), url,
+              limits, options.readTimeout.value_or(options_.readTimeout)});
+  Deferred<Response> response = attempt->run(attempt, idempotent, /*fresh=*/false);
   if (options.decodeContent) {
     response = std::move(response).addCallback(
         [limits = options.decodingLimits](Response r) { return decodeContent(std::move(r), limits); });

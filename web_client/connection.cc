@@ -15,14 +15,16 @@ void ClientConnection::connectionMade() {
   if (onMade_) onMade_(this);
 }
 
-Deferred<Response> ClientConnection::request(std::string wire, std::string_view method,
+Deferred<Response> ClientConnection::request(std::string wire,
+                                             std::shared_ptr<const http::RequestHead> head,
                                              const http::Url& url, http::ParserLimits limits,
                                              absl::Duration readTimeout) {
   busy_ = true;
   sawBytes_ = false;
   url_ = url;
   parser_.emplace(*this, limits);
-  parser_->expectResponseTo(method);
+  parser_->expectResponseTo(head->method);
+  requestHead_ = std::move(head);
   waitingForHead_.emplace(scope().bind([this](Deferred<Response>&) {
     // Cancelled: it gets CancelledError now; the close that follows must not fire it again.
     waitingForHead_.reset();
@@ -90,6 +92,8 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_ = std::make_shared<internal::ResponseBody>();
   body_->head = std::move(head);
   body_->url = url_;
+  body_->request = requestHead_;
+  body_->peer = transport()->getPeer();
   if (framing.kind == http::BodyFraming::Kind::kLength) {
     // One allocation for the whole body when it is read whole; capped, because the length is the
     // peer's word.

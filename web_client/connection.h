@@ -30,8 +30,8 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   // Response when its head has arrived. Cancelling it aborts the connection. When no byte of the
   // response arrives for `readTimeout` (while its reader has not paused it), the exchange fails
   // with ReadTimeoutError and the connection is aborted.
-  Deferred<Response> request(std::string wire, std::string_view method, const http::Url& url,
-                             http::ParserLimits limits,
+  Deferred<Response> request(std::string wire, std::shared_ptr<const http::RequestHead> head,
+                             const http::Url& url, http::ParserLimits limits,
                              absl::Duration readTimeout = absl::InfiniteDuration());
 
   // Whether no byte of the current response has arrived (a retry is safe for idempotent
@@ -75,6 +75,7 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   std::optional<Deferred<Response>> waitingForHead_;
   std::shared_ptr<internal::ResponseBody> body_;
   http::Url url_;
+  std::shared_ptr<const http::RequestHead> requestHead_;
   bool keepAlive_ = false;
   bool busy_ = false;
   bool sawBytes_ = false;

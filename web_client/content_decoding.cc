@@ -242,6 +242,8 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
   decoded->head.headers.remove("Content-Length");
   decoded->url = source.url;
   decoded->redirects = source.redirects;
+  decoded->request = source.request;
+  decoded->peer = source.peer;
   // The decoded body's controls act on the encoded one. It holds the encoded body; the encoded
   // body's consumer holds the decoded one only weakly, so neither keeps the other in a cycle.
   decoded->abort = [encoded]() mutable {

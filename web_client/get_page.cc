@@ -32,6 +32,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   policy.keepPostOn301 = options.keepPostOn301;
   policy.keepPostOn302 = options.keepPostOn302;
   policy.keepPostOn303 = options.keepPostOn303;
+  policy.onResponse = options.onResponse;
   // Not followed: the response itself, whatever it is. (Not a ?: of two co_awaits: g++ 12
   // miscompiles that.)
   Deferred<Response> responded =
@@ -41,6 +42,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
           : agent->request(options.method, *parsed, std::move(options.headers),
                            std::move(options.body), requestOptions);
   Response response = co_await std::move(responded);
+  if (!options.followRedirects && options.onResponse) options.onResponse(response);
   Page page;
   page.body = co_await response.readBody();
   page.status = response.code();
@@ -48,6 +50,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   page.headers = response.headers();
   page.url = response.url();
   page.redirects = response.redirects();
+  page.peer = response.peer();
   co_return page;
 }
 
@@ -85,6 +88,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
   for (int hops = 0;; ++hops) {
     Response response = co_await agent->request(method, url, headers, body, options);
     response.body().redirects = hops;
+    if (policy.onResponse) policy.onResponse(response);
     const int status = response.code();
     const std::optional<std::string_view> location = response.headers().get("Location");
     const bool followable = isRedirect(status) && location.has_value() &&

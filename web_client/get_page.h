@@ -19,6 +19,7 @@
 #define DEFT_WEB_CLIENT_GET_PAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,9 @@ struct RedirectPolicy {
   bool keepPostOn301 = false;  // kBrowser only
   bool keepPostOn302 = false;
   bool keepPostOn303 = false;
+  // Called with each response as its head arrives, the redirects' included (a trace, as curl -v
+  // prints). It must not read the body.
+  std::function<void(const Response&)> onResponse = nullptr;
 };
 
 // Set field by field on a named variable (or a function's result):
@@ -79,6 +83,8 @@ struct PageOptions {
   // No byte of the response for this long fails the fetch with ReadTimeoutError (the Agent's own
   // readTimeout when unset).
   std::optional<absl::Duration> readTimeout;
+  // Called with each response as its head arrives, the redirects' included (RedirectPolicy).
+  std::function<void(const Response&)> onResponse;
   // Bytes of body, on the wire and (with `compressed`) decoded; 0: no limit.
   std::uint64_t maxSize = 0;
   // Offer gzip, deflate, br and zstd (Accept-Encoding) and decode the body as it arrives.
@@ -101,6 +107,7 @@ struct Page {
   std::string body;
   http::Url url;      // after redirects
   int redirects = 0;
+  std::optional<Address> peer;  // the server that answered
 };
 
 Deferred<Page> fetchPage(std::string url, PageOptions options = {});

@@ -11,6 +11,11 @@ const http::Version& Response::version() const { return body_->head.version; }
 const http::Headers& Response::headers() const { return body_->head.headers; }
 const http::Url& Response::url() const { return body_->url; }
 int Response::redirects() const { return body_->redirects; }
+const std::optional<Address>& Response::peer() const { return body_->peer; }
+const http::RequestHead& Response::request() const {
+  static const http::RequestHead kNone;
+  return body_->request ? *body_->request : kNone;
+}
 
 Deferred<std::string> Response::readBody() {
   internal::ResponseBody& b = *body_;

@@ -23,6 +23,7 @@
 #include "http/headers.h"
 #include "http/message.h"
 #include "http/url.h"
+#include "net/address.h"
 
 namespace deft::web {
 
@@ -48,6 +49,10 @@ class Response {
   const http::Url& url() const;
   // How many redirects led here (RedirectAgent sets it).
   int redirects() const;
+  // The request this answers, as it was sent (Twisted's Response.request), and the address of the
+  // server that answered (for curl's -v and %{remote_ip}).
+  const http::RequestHead& request() const;
+  const std::optional<Address>& peer() const;
 
   // The whole body, once it has all arrived. A response cut short errbacks with
   // PartialDownloadError, carrying what arrived. Cancelling it aborts the connection. Call once.
@@ -74,6 +79,8 @@ struct ResponseBody {
   http::ResponseHead head;
   http::Url url;
   int redirects = 0;
+  std::shared_ptr<const http::RequestHead> request;
+  std::optional<Address> peer;
 
   // What has arrived, until a reader or consumer takes it. A body whose length is known is
   // reserved whole (the connection does that) and filled with one copy; one whose length is not

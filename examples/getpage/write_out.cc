@@ -1,6 +1,9 @@
 #include "examples/getpage/write_out.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +16,50 @@ namespace {
 std::string schemeOf(const std::string& url) {
   const std::size_t colon = url.find("://");
   return colon == std::string::npos ? "" : absl::AsciiStrToUpper(url.substr(0, colon));
+}
+
+std::optional<std::string> variable(const std::string& name, const Transfer& t);
+
+std::string jsonString(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// %{json}: every variable, numbers as numbers, as curl writes it.
+std::string json(const Transfer& t) {
+  static const char* const kNumbers[] = {"exitcode", "http_code", "num_headers", "num_redirects",
+                                         "remote_port", "response_code", "size_download",
+                                         "size_header", "time_starttransfer", "time_total",
+                                         "urlnum"};
+  static const char* const kStrings[] = {"content_type", "errormsg", "filename_effective",
+                                         "http_version", "method", "remote_ip", "scheme",
+                                         "url", "url_effective"};
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const char* name : kNumbers) {
+    std::string value = *variable(name, t);
+    if (std::string_view(name).ends_with("_code")) value = absl::StrCat(t.status);
+    fields.emplace_back(name, value);
+  }
+  for (const char* name : kStrings) {
+    const std::string value = *variable(name, t);
+    fields.emplace_back(name, value.empty() && std::string_view(name) != "method" ? "null" : jsonString(value));
+  }
+  std::sort(fields.begin(), fields.end());
+  std::string out = "{";
+  for (const auto& [name, value] : fields) {
+    absl::StrAppend(&out, out.size() > 1 ? "," : "", "\"", name, "\":", value);
+  }
+  return out + "}";
 }
 
 // One variable's value; nullopt for a name curl does not know (it prints nothing for those).
@@ -32,6 +79,11 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "method") return t.method;
   if (name == "scheme") return schemeOf(t.effectiveUrl);
   if (name == "filename_effective") return t.filename;
+  if (name == "remote_ip") return t.remoteIp;
+  if (name == "remote_port") return absl::StrCat(t.remotePort);
+  if (name == "urlnum") return absl::StrCat(t.urlNum);
+  if (name == "time_starttransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.startTransfer));
+  if (name == "json") return json(t);
   return std::nullopt;
 }
 

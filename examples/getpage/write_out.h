@@ -24,6 +24,10 @@ struct Transfer {
   std::size_t headerBytes = 0;
   std::size_t headerCount = 0;
   std::string contentType;
+  std::string remoteIp;  // "" when nothing answered
+  int remotePort = 0;
+  std::size_t urlNum = 0;       // its place among the command line's URLs, from 0
+  absl::Duration startTransfer;  // until the response's head arrived
   absl::Duration total;
   int exitCode = 0;
   std::string errorMessage;

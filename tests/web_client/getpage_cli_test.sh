@@ -69,6 +69,24 @@ command -v curl >/dev/null || { echo "FAIL: curl is not installed (bazelw instal
 mkdir -p "$TEST_TMPDIR/side"
 /usr/bin/env python3 "$side_by_side" "$getpage" "$base" "$TEST_TMPDIR/side" <"$command_lines" || fail=1
 
+# What the table cannot compare byte for byte: -v's trace on stderr (curl's info lines differ),
+# %{json} (timings), each redirect hop traced with -L.
+check 0 "-v" "$getpage" -s -v -o /dev/null "$base/hello"
+grep -q "^> GET /hello HTTP/1.1" "$TEST_TMPDIR/err" && grep -q "^> Accept: \*/\*" "$TEST_TMPDIR/err" &&
+  grep -q "^< HTTP/1.1 200 OK" "$TEST_TMPDIR/err" &&
+  grep -q "^\* Connected to 127.0.0.1 (127.0.0.1) port $port" "$TEST_TMPDIR/err" ||
+  { echo "FAIL: -v trace: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 0 "-v -L traces each hop" "$getpage" -s -v -L -o /dev/null "$base/redirect"
+[[ $(grep -c "^< HTTP/1.1" "$TEST_TMPDIR/err") == 2 ]] && grep -q "^< HTTP/1.1 302" "$TEST_TMPDIR/err" ||
+  { echo "FAIL: -v -L: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 0 "-w %{json}" "$getpage" -s -o /dev/null -w '%{json}' "$base/hello?name=json"
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["http_code"] == 200 and j["exitcode"] == 0 and j["remote_ip"] == "127.0.0.1", j
+assert j["url"].endswith("/hello?name=json") and j["size_download"] == 12 and j["time_total"] > 0, j
+' "$TEST_TMPDIR/out" || { echo "FAIL: %{json}: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+
 # -T uploads the file as the body (PUT; curl also sends Expect: 100-continue, and chunks stdin,
 # which the Agent cannot yet: streaming request bodies are the Agent's part of #15).
 echo -n "uploaded bytes" >"$TEST_TMPDIR/upload.txt"

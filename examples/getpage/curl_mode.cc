@@ -1,0 +1,271 @@
+#include "examples/getpage/curl_mode.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "deferred/deferred_list.h"
+#include "deferred/deferred_lock.h"
+#include "examples/getpage/exit_codes.h"
+#include "examples/getpage/url_glob.h"
+#include "examples/getpage/write_out.h"
+#include "reactor/reactor.h"
+
+namespace getpage {
+namespace {
+
+using deft::Deferred;
+using deft::Failure;
+using deft::web::Page;
+using deft::web::PageOptions;
+
+// One transfer to make: a URL (its globs expanded) and where its body goes: a path, "-" for
+// stdout, "" for the URL's own name (-O).
+struct Planned {
+  std::string url;
+  std::string output;
+  std::size_t argument = 0;  // which of the command line's URLs (a glob is one): %{urlnum}
+};
+
+// What a group's transfers share.
+struct Group {
+  Options options;
+  bool showErrors = true;
+  bool verbose = false;
+  std::shared_ptr<deft::web::CookieJar> jar;
+  std::optional<int> firstFailure;  // with -Z: the exit code
+};
+
+// The response's head as -i and -I print it.
+std::string headText(const Page& page) {
+  std::string head = absl::StrCat("HTTP/1.1 ", page.status, page.reason.empty() ? "" : " ",
+                                  page.reason, "\r\n");
+  for (const auto& [name, value] : page.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+  head += "\r\n";
+  return head;
+}
+
+// -O's file name: the last segment of the URL's path ("" when it has none).
+std::string remoteName(const std::string& url) {
+  std::string path = url.substr(0, url.find_first_of("?#"));
+  const std::size_t scheme = path.find("://");
+  path = scheme == std::string::npos ? path : path.substr(scheme + 3);
+  const std::size_t slash = path.find('/');
+  return slash == std::string::npos ? "" : path.substr(path.rfind('/') + 1);
+}
+
+// curl -v's trace of one exchange: the connection, "> " the request's head, "< " the response's.
+void trace(const deft::web::Response& response) {
+  std::string text;
+  if (response.peer()) {
+    absl::StrAppend(&text, "* Connected to ", response.url().host, " (", response.peer()->host(),
+                    ") port ", response.peer()->port(), "\n");
+  }
+  const deft::http::RequestHead& request = response.request();
+  absl::StrAppend(&text, "> ", request.method, " ", request.target, " HTTP/1.1\r\n");
+  for (const auto& [name, value] : request.headers) absl::StrAppend(&text, "> ", name, ": ", value, "\r\n");
+  text += "> \r\n";
+  absl::StrAppend(&text, "< HTTP/", response.version().major, ".", response.version().minor, " ",
+                  response.code(), response.phrase().empty() ? "" : " ", response.phrase(), "\r\n");
+  for (const auto& [name, value] : response.headers()) absl::StrAppend(&text, "< ", name, ": ", value, "\r\n");
+  text += "< \r\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_t index) {
+  Options& args = group->options;
+  const bool showErrors = group->showErrors;
+  const absl::Time start = absl::Now();
+  std::string url = planned.url;
+  PageOptions page = args.page;
+  args.request.apply(url, page);
+  if (!args.cookieString.empty()) page.headers.add("Cookie", args.cookieString);
+  auto headAt = std::make_shared<absl::Time>();
+  const bool verbose = group->verbose;
+  page.onResponse = [headAt, verbose](const deft::web::Response& response) {
+    *headAt = absl::Now();
+    if (verbose) trace(response);
+  };
+  std::string output = planned.output;
+  Transfer transfer;
+  transfer.url = url;
+  transfer.effectiveUrl = url;
+  transfer.method = page.method;
+  transfer.urlNum = planned.argument;
+  if (output.empty()) {
+    output = remoteName(url);
+    if (output.empty()) {
+      if (showErrors) std::fprintf(stderr, "getpage: Remote file name has no length\n");
+      co_return 23;
+    }
+  }
+  if (output != "-" && !args.outputDir.empty() && !output.starts_with("/")) {
+    output = args.outputDir + "/" + output;
+  }
+  if (output != "-" && args.createDirs) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ignored);
+  }
+  transfer.filename = output == "-" ? "" : output;
+  std::optional<Page> fetched;
+  std::optional<Failure> failure;
+  try {
+    fetched = co_await deft::web::fetchPage(url, page);
+  } catch (...) {
+    failure = Failure::fromCurrentException();
+  }
+  int result = 0;
+  if (fetched) {
+    const std::string head = headText(*fetched);
+    transfer.status = fetched->status;
+    transfer.redirects = fetched->redirects;
+    transfer.effectiveUrl = fetched->url.toString();
+    transfer.bodyBytes = fetched->body.size();
+    transfer.headerBytes = head.size();
+    transfer.headerCount = fetched->headers.size();
+    transfer.contentType = std::string(fetched->headers.get("Content-Type").value_or(""));
+    if (fetched->peer) {
+      transfer.remoteIp = fetched->peer->host();
+      transfer.remotePort = fetched->peer->port();
+    }
+    transfer.startTransfer = *headAt - start;
+    if (args.dumpHeader) {
+      FILE* dump = *args.dumpHeader == "-" ? stdout
+                                           : std::fopen(args.dumpHeader->c_str(), index == 0 ? "wb" : "ab");
+      if (dump != nullptr) {
+        std::fwrite(head.data(), 1, head.size(), dump);
+        if (dump != stdout) std::fclose(dump);
+      }
+    }
+    const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400;
+    if (!failed || args.failWithBody) {
+      FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), "wb");
+      if (out == nullptr) {
+        if (showErrors) std::fprintf(stderr, "getpage: (23) Failure writing output to destination\n");
+        result = 23;
+      } else {
+        if (args.includeHead || args.head) std::fwrite(head.data(), 1, head.size(), out);
+        std::fwrite(fetched->body.data(), 1, fetched->body.size(), out);
+        if (out == stdout) {
+          std::fflush(stdout);
+        } else {
+          std::fclose(out);
+        }
+      }
+    }
+    if (failed) {
+      result = 22;
+      transfer.errorMessage = absl::StrCat("The requested URL returned error: ", fetched->status);
+      if (showErrors) std::fprintf(stderr, "getpage: (22) %s\n", transfer.errorMessage.c_str());
+    }
+  } else {
+    result = exitCodeFor(*failure);
+    transfer.errorMessage = failure->getErrorMessage();
+    if (showErrors) std::fprintf(stderr, "%s\n", errorLine(*failure).c_str());
+  }
+  transfer.exitCode = result;
+  transfer.total = absl::Now() - start;
+  if (args.writeOut) writeOut(*args.writeOut, transfer);
+  std::fflush(stdout);
+  if (result != 0 && !group->firstFailure) group->firstFailure = result;
+  co_return result;
+}
+
+Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t parallelMax) {
+  Options& args = group->options;
+  // What to fetch: each URL's globs expanded, each with its -o (or -O, or stdout).
+  std::vector<Planned> plans;
+  for (std::size_t i = 0; i < args.urls.size(); ++i) {
+    const std::string spec = i < args.outputs.size() ? args.outputs[i] : args.remoteNameAll ? "" : "-";
+    if (args.globOff) {
+      plans.push_back({args.urls[i], spec, i});
+      continue;
+    }
+    absl::StatusOr<std::vector<GlobbedUrl>> urls = expandGlob(args.urls[i]);
+    if (!urls.ok()) {
+      if (group->showErrors) std::fprintf(stderr, "getpage: (3) %s\n", std::string(urls.status().message()).c_str());
+      co_return 3;
+    }
+    for (GlobbedUrl& u : *urls) {
+      plans.push_back(
+          {std::move(u.url), spec.empty() || spec == "-" ? spec : fillHashes(spec, u.values), i});
+    }
+  }
+
+  deft::web::AgentOptions agentOptions;
+  agentOptions.connectTimeout = args.page.connectTimeout;
+  agentOptions.tls = args.page.tls;
+  agentOptions.unixSocket = args.unixSocket;
+  agentOptions.connectTo = args.connectTo;
+  // As many connections to a host as transfers run at once, as curl's.
+  agentOptions.maxConnectionsPerHost = parallel ? parallelMax : 1;
+  // curl's cookie engine: on with -b FILE or -c, a jar shared by every URL and redirect.
+  if (!args.cookieFiles.empty() || args.cookieJarOut) {
+    group->jar = std::make_shared<deft::web::CookieJar>(deft::web::CookieOrder::kCurl);
+    for (const std::string& file : args.cookieFiles) {
+      // A file that cannot be read starts an empty jar, as with curl.
+      if (std::optional<std::string> text = readFileOrStdin(file)) group->jar->loadNetscape(*text);
+    }
+    if (args.junkSessionCookies) group->jar->clearSessionCookies();
+    agentOptions.cookieJar = group->jar;
+  }
+  args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
+  args.page.followRedirects = args.location;
+  args.page.redirectMode = deft::web::RedirectMode::kBrowser;  // curl -L's
+  args.page.maxRedirects = args.maxRedirs < 0 ? std::numeric_limits<int>::max() : args.maxRedirs;
+
+  int code = 0;
+  if (!parallel) {
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      code = co_await transfer(group, std::move(plans[i]), i);  // curl's: the last transfer's
+    }
+  } else {
+    deft::DeferredSemaphore slots(parallelMax);
+    std::vector<Deferred<int>> transfers;
+    transfers.reserve(plans.size());
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      transfers.push_back(slots.run([group, planned = std::move(plans[i]), i]() mutable {
+        return transfer(group, std::move(planned), i);
+      }));
+    }
+    co_await deft::DeferredList(std::move(transfers), {.consumeErrors = true});
+    code = group->firstFailure.value_or(0);
+  }
+  if (args.cookieJarOut) {
+    const std::string text = group->jar->toNetscape();
+    FILE* out = *args.cookieJarOut == "-" ? stdout : std::fopen(args.cookieJarOut->c_str(), "wb");
+    if (out == nullptr) {
+      if (group->showErrors) {
+        std::fprintf(stderr, "getpage: WARNING: failed to save cookies in %s\n", args.cookieJarOut->c_str());
+      }
+    } else {
+      std::fwrite(text.data(), 1, text.size(), out);
+      out == stdout ? std::fflush(out) : std::fclose(out);
+    }
+  }
+  co_return code;
+}
+
+}  // namespace
+
+Deferred<int> runCurl(CommandLine line) {
+  int code = 0;
+  for (Options& options : line.groups) {
+    auto group = std::make_shared<Group>();
+    group->options = std::move(options);
+    group->showErrors = line.showErrors();
+    group->verbose = line.verbose;
+    code = co_await runGroup(group, line.parallel, line.parallelMax);
+  }
+  co_return code;
+}
+
+}  // namespace getpage

@@ -1,0 +1,63 @@
+// getpage's command line: curl's options, parsed into one Options per group of URLs (curl's
+// --next starts a new group with fresh options; -s, -S, -v, -Z and --parallel-max hold for all).
+
+#ifndef DEFT_EXAMPLES_GETPAGE_OPTIONS_H_
+#define DEFT_EXAMPLES_GETPAGE_OPTIONS_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "examples/getpage/request_builder.h"
+#include "web_client/agent.h"
+#include "web_client/get_page.h"
+
+namespace getpage {
+
+// One group's options and URLs.
+struct Options {
+  std::vector<std::string> urls;
+  // -o FILE and -O, one per URL in order: a path ("-": stdout), or "" for -O (the URL's own name).
+  std::vector<std::string> outputs;
+  bool remoteNameAll = false;  // --remote-name-all: -O for every URL without an -o
+  std::string outputDir;       // --output-dir
+  bool createDirs = false;     // --create-dirs
+  std::optional<std::string> dumpHeader;  // -D FILE
+  bool fail = false;          // -f: a response of 400 or more is an error (22), its body unwritten
+  bool failWithBody = false;  // --fail-with-body: the same, the body written
+  bool location = false;      // -L: follow redirects
+  int maxRedirs = 50;
+  std::optional<std::string> writeOut;  // -w
+  bool globOff = false;                 // -g: no URL globbing
+  std::string unixSocket;  // --unix-socket, --abstract-unix-socket (as "@name")
+  std::vector<deft::web::ConnectTo> connectTo;  // --resolve, --connect-to
+  std::vector<std::string> cookieFiles;         // -b FILE: Netscape cookie files to start with
+  std::string cookieString;                     // -b 'NAME=VALUE; ...': sent as they are
+  std::optional<std::string> cookieJarOut;      // -c FILE: the jar written there at the end
+  bool junkSessionCookies = false;              // -j: session cookies from -b files dropped
+  bool includeHead = false;  // -i: the response's head before its body
+  bool head = false;         // -I: HEAD, and print the head
+  RequestBuilder request;
+  deft::web::PageOptions page;
+};
+
+// What holds for the whole command line.
+struct CommandLine {
+  std::vector<Options> groups;  // at least one
+  bool demo = false;            // --demo, or no URL at all
+  bool silent = false;          // -s: no error lines
+  bool showError = false;       // -S: error lines even with -s
+  bool verbose = false;         // -v: request and response heads on stderr
+  bool parallel = false;        // -Z
+  std::size_t parallelMax = 50;  // --parallel-max (curl's default)
+  bool showErrors() const { return !silent || showError; }
+};
+
+// Parses curl's arguments. nullopt after a message on stderr for a usage error (exit 2); exits
+// itself for --help and for curl's own exit codes (26 for a data file it cannot read).
+std::optional<CommandLine> parseCommandLine(int argc, char** argv);
+
+}  // namespace getpage
+
+#endif  // DEFT_EXAMPLES_GETPAGE_OPTIONS_H_
