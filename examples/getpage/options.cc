@@ -145,6 +145,8 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       line.verbose = true;
     } else if (arg == "-Z" || arg == "--parallel") {
       line.parallel = true;
+    } else if (arg == "--no-progress-meter" || arg == "-#" || arg == "--progress-bar") {
+      // getpage draws no progress meter: these change nothing (the demo's own line stays).
     } else if (arg == "--next" || arg == "-:") {
       line.groups.emplace_back();
       current = &line.groups.back();
