@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "http/message.h"
@@ -32,14 +34,39 @@ std::string poolKey(const http::Url& url) {
   return absl::StrCat(url.scheme, "://", url.host, ":", url.port);
 }
 
+// "host:port", with an IPv6 address in brackets.
+std::string authority(const http::Url& url) {
+  return absl::StrCat(url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host,
+                      ":", url.port);
+}
+
+// A proxy URL's "user:password" as Basic credentials (percent-escapes decoded, as curl does).
+std::string proxyAuthorization(const http::Url& proxy) {
+  std::string credentials;
+  for (std::size_t i = 0; i < proxy.userinfo.size(); ++i) {
+    int byte = 0;
+    if (proxy.userinfo[i] == '%' && i + 2 < proxy.userinfo.size() &&
+        absl::SimpleHexAtoi(proxy.userinfo.substr(i + 1, 2), &byte)) {
+      credentials += static_cast<char>(byte);
+      i += 2;
+    } else {
+      credentials += proxy.userinfo[i];
+    }
+  }
+  if (credentials.find(':') == std::string::npos) credentials += ':';
+  return "Basic " + absl::Base64Escape(credentials);
+}
+
 // Builds the connection for one connect attempt and reports its fate to the Agent.
 class PoolFactory final : public ClientFactory {
  public:
   // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing.
   using OnConnection = absl::AnyInvocable<void(ClientConnection*)>;
   PoolFactory(Reactor& reactor, OnConnection made, OnConnection lost, OnConnection idle,
-              absl::AnyInvocable<void(const Failure&)> failed)
+              absl::AnyInvocable<void(const Failure&)> failed,
+              std::optional<ClientConnection::Tunnel> tunnel = std::nullopt)
       : reactor_(reactor),
+        tunnel_(std::move(tunnel)),
         made_(std::move(made)),
         lost_(std::move(lost)),
         idle_(std::move(idle)),
@@ -51,12 +78,14 @@ class PoolFactory final : public ClientFactory {
     connection->setOnMade([this](ClientConnection* c) { made_(c); });
     connection->setOnLost([this](ClientConnection* c) { lost_(c); });
     connection->setOnIdle([this](ClientConnection* c) { idle_(c); });
+    if (tunnel_) connection->setTunnel(*tunnel_, [this](const Failure& reason) { failed_(reason); });
     return connection;
   }
   void clientConnectionFailed(Connector&, const Failure& reason) override { failed_(reason); }
 
  private:
   Reactor& reactor_;
+  std::optional<ClientConnection::Tunnel> tunnel_;
   OnConnection made_;
   OnConnection lost_;
   OnConnection idle_;
@@ -77,6 +106,14 @@ Agent::Agent(Reactor& reactor, AgentOptions options)
       throw std::invalid_argument("AgentOptions::connectTo: not an IP address: " + rule.address);
     }
   }
+  auto parseProxy = [](const std::string& setting) -> std::optional<http::Url> {
+    if (setting.empty()) return std::nullopt;
+    absl::StatusOr<http::Url> url = parseProxyUrl(setting);
+    if (!url.ok()) throw std::invalid_argument("AgentOptions::proxy: " + std::string(url.status().message()));
+    return *url;
+  };
+  httpProxy_ = parseProxy(options_.proxy.httpProxy);
+  httpsProxy_ = parseProxy(options_.proxy.httpsProxy);
   if (options_.unixSocket.empty()) return;
   unixSocket_ = Address::fromUnixPath(options_.unixSocket);
   if (!unixSocket_) {
@@ -125,6 +162,14 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
     return fail<Response>(Failure(SchemeNotSupported(url.scheme)));
   }
   http::RequestHead head{std::move(method), url.target(), std::move(headers), {1, 1}};
+  const http::Url* proxy = proxyFor(url);
+  if (proxy != nullptr && url.scheme == "http") {
+    // To a proxy: the absolute URL as the target (RFC 9112 §3.2.2), its own credentials.
+    head.target = absl::StrCat("http://", url.hostHeader(), url.target());
+    if (!proxy->userinfo.empty() && !head.headers.has("Proxy-Authorization")) {
+      head.headers.add("Proxy-Authorization", proxyAuthorization(*proxy));
+    }
+  }
   if (options_.cookieJar) {
     if (std::optional<std::string> cookies = options_.cookieJar->cookieHeader(url)) {
       const std::optional<std::string_view> given = head.headers.get("Cookie");
@@ -194,8 +239,23 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   });
 }
 
+const http::Url* Agent::proxyFor(const http::Url& url) const {
+  if (unixSocket_) return nullptr;
+  const std::optional<http::Url>& proxy = url.scheme == "https" ? httpsProxy_ : httpProxy_;
+  if (!proxy || bypassesProxy(url.host, options_.proxy.noProxy)) return nullptr;
+  return &*proxy;
+}
+
+std::string Agent::connectionKey(const http::Url& url) const {
+  const http::Url* proxy = proxyFor(url);
+  if (proxy == nullptr) return poolKey(url);
+  // Plain requests to any origin share the proxy's connections; a tunnel leads to one origin.
+  return url.scheme == "http" ? absl::StrCat("proxy://", authority(*proxy))
+                              : absl::StrCat("tunnel://", authority(*proxy), "/", poolKey(url));
+}
+
 Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fresh) {
-  const std::string key = poolKey(url);
+  const std::string key = connectionKey(url);
   std::unique_ptr<Host>& slot = hosts_[key];
   if (!slot) slot = std::make_unique<Host>();
   Host& host = *slot;
@@ -275,6 +335,22 @@ void Agent::serveHeldBack() {
 void Agent::connect(const std::string& key, const http::Url& url) {
   ++opened_;
   ++hosts_[key]->connecting;
+  const http::Url* proxy = proxyFor(url);
+  std::optional<ClientConnection::Tunnel> tunnel;
+  if (proxy != nullptr && url.scheme == "https") {
+    tunnel.emplace();
+    tunnel->connectRequest = absl::StrCat("CONNECT ", authority(url), " HTTP/1.1\r\nHost: ",
+                                          authority(url), "\r\nUser-Agent: ", options_.userAgent,
+                                          "\r\n");
+    if (!proxy->userinfo.empty()) {
+      absl::StrAppend(&tunnel->connectRequest, "Proxy-Authorization: ", proxyAuthorization(*proxy), "\r\n");
+    }
+    tunnel->connectRequest += "\r\n";
+    tunnel->reactor = &reactor_;
+    tunnel->context = tlsContext_;
+    tunnel->host = url.host;
+    tunnel->timeout = options_.connectTimeout;
+  }
   auto factory = std::make_shared<PoolFactory>(
       reactor_,
       scope_.bind([this, key](ClientConnection* c) {
@@ -297,7 +373,12 @@ void Agent::connect(const std::string& key, const http::Url& url) {
           host.waiters.pop_front();
           waiter->ready.errback(reason);
         }
-      }));
+      }),
+      std::move(tunnel));
+  if (proxy != nullptr) {
+    connectTCP(reactor_, proxy->host, proxy->port, std::move(factory), options_.connectTimeout);
+    return;
+  }
   if (unixSocket_ && url.scheme == "https") {
     tls::connectSSL(reactor_, *unixSocket_, url.host, url.port, std::move(factory), tlsContext_,
                     options_.connectTimeout);

@@ -26,6 +26,9 @@
 // sent; a URL's percent-escapes are sent as given; its fragment is not sent. Schemes other than
 // http and https fail with SchemeNotSupported.
 //
+// PROXIES. AgentOptions::proxy sends http:// requests to an HTTP proxy (absolute-form targets,
+// pooled per proxy) and https:// ones through CONNECT tunnels (pooled per origin), proxy.h.
+//
 // Host names resolve through the reactor's resolver (c-ares). Cancelling the Deferred aborts the
 // connection at once.
 
@@ -53,6 +56,7 @@
 #include "web_client/connection.h"
 #include "web_client/content_decoding.h"
 #include "web_client/cookie_jar.h"
+#include "web_client/proxy.h"
 #include "web_client/response.h"
 
 namespace deft::web {
@@ -96,6 +100,10 @@ struct AgentOptions {
   // cookies go with every request, before those of a Cookie header the caller gave. Shared with
   // the caller, who may read, load or save it between requests.
   std::shared_ptr<CookieJar> cookieJar = nullptr;
+  // HTTP proxies (proxy.h); none by default (ProxySettings::fromEnvironment() reads the usual
+  // variables). The constructor throws std::invalid_argument for a proxy URL it cannot use.
+  // Ignored with `unixSocket`.
+  ProxySettings proxy = {};
 };
 
 // Per-request settings that are not headers.
@@ -143,6 +151,10 @@ class Agent : public std::enable_shared_from_this<Agent> {
   struct Host;
   struct Waiter;
 
+  // The proxy `url` goes through, or null for a direct connection.
+  const http::Url* proxyFor(const http::Url& url) const;
+  // Which pool a request for `url` takes its connection from.
+  std::string connectionKey(const http::Url& url) const;
   Deferred<ClientConnection*> getConnection(const http::Url& url, bool fresh);
   void connect(const std::string& key, const http::Url& url);
   void release(const std::string& key, ClientConnection* connection);
@@ -160,6 +172,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   Reactor& reactor_;
   std::shared_ptr<tls::ClientContext> tlsContext_;  // made on the first https request
   std::optional<Address> unixSocket_;  // options_.unixSocket, parsed once
+  std::optional<http::Url> httpProxy_;   // options_.proxy, parsed once
+  std::optional<http::Url> httpsProxy_;
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
   std::size_t opened_ = 0;
   std::size_t open_ = 0;  // open or opening, all hosts

@@ -2,17 +2,72 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "http/errors.h"
 #include "net/errors.h"
 #include "tls/errors.h"
+#include "tls/tls.h"
 #include "web_client/errors.h"
+#include "web_client/proxy.h"
 
 namespace deft::web {
 
 void ClientConnection::connectionMade() {
   transport()->setTcpNoDelay(true);
+  if (tunnel_) {
+    transport()->write(tunnel_->connectRequest);
+    tunnelTimer_ = clock_.callLater(tunnel_->timeout, scope().bind([this] {
+      tunnelFailed(Failure(TimeoutError("the proxy did not answer CONNECT in time")));
+    }));
+    return;
+  }
   if (onMade_) onMade_(this);
+}
+
+void ClientConnection::tunnelDataReceived(std::string_view data) {
+  constexpr std::size_t kMaxHead = 16 << 10;
+  tunnelResponse_.append(data);
+  const std::size_t end = tunnelResponse_.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    if (tunnelResponse_.size() > kMaxHead) {
+      tunnelFailed(Failure(ProxyConnectError(0, "the proxy's response head is too large")));
+    }
+    return;
+  }
+  // "HTTP/1.1 200 Connection established"
+  const std::string statusLine = tunnelResponse_.substr(0, tunnelResponse_.find("\r\n"));
+  int status = 0;
+  if (statusLine.size() < 12 || !statusLine.starts_with("HTTP/1.") ||
+      !absl::SimpleAtoi(statusLine.substr(9, 3), &status)) {
+    tunnelFailed(Failure(ProxyConnectError(0, "the proxy's response is not HTTP")));
+    return;
+  }
+  if (status < 200 || status > 299) {
+    tunnelFailed(Failure(ProxyConnectError(status, absl::StrCat("response ", status))));
+    return;
+  }
+  if (tunnelResponse_.size() > end + 4) {
+    // A TLS server does not speak first: these bytes cannot be the origin's.
+    tunnelFailed(Failure(ProxyConnectError(status, "the proxy sent bytes after its response")));
+    return;
+  }
+  Tunnel tunnel = std::move(*tunnel_);
+  tunnel_.reset();
+  tunnelResponse_.clear();
+  if (tunnelTimer_ && tunnelTimer_->active()) tunnelTimer_->cancel();
+  tls::startTLS(*tunnel.reactor, *this, tunnel.context, tunnel.host);
+  if (onMade_) onMade_(this);
+}
+
+void ClientConnection::tunnelFailed(Failure reason) {
+  if (!tunnel_) return;
+  tunnel_.reset();
+  if (tunnelTimer_ && tunnelTimer_->active()) tunnelTimer_->cancel();
+  // Never made: the pool hears of a failed connect, not of a lost connection.
+  onLost_ = nullptr;
+  if (onTunnelFailed_) onTunnelFailed_(reason);
+  abort();
 }
 
 Deferred<Response> ClientConnection::request(std::string wire,
@@ -67,6 +122,10 @@ void ClientConnection::abort() {
 }
 
 void ClientConnection::dataReceived(std::string_view data) {
+  if (tunnel_) {
+    tunnelDataReceived(data);
+    return;
+  }
   if (!busy_) {
     // Bytes nobody asked for: the connection is not in a state we can trust.
     abort();
@@ -157,6 +216,11 @@ void ClientConnection::failCutShort(std::string why) {
 void ClientConnection::connectionLost(const Failure& reason) {
   lost_ = true;
   stopReadTimer();
+  if (tunnel_) {
+    tunnelFailed(Failure(ProxyConnectError(
+        0, absl::StrCat("the proxy closed the connection (", reason.getErrorMessage(), ")"))));
+    return;
+  }
   // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
   auto neverStarted = [&reason] {
     return Failure(ResponseNeverStarted(
@@ -165,7 +229,11 @@ void ClientConnection::connectionLost(const Failure& reason) {
             : absl::StrCat("the server closed the connection before responding (",
                            reason.getErrorMessage(), ")")));
   };
-  if (busy_ && body_ && reason.check<tls::TlsTruncatedError>()) {
+  if (busy_ && !sawBytes_ && reason.check<tls::TlsError>()) {
+    // A handshake that failed after the connection was handed over (inside a proxy's tunnel):
+    // the request fails with the TLS error itself, an untrusted certificate say.
+    failExchange(reason);
+  } else if (busy_ && body_ && reason.check<tls::TlsTruncatedError>()) {
     // Cut without close_notify: not the end, even of a body framed by the close (RFC 9112 §9.8).
     failCutShort(reason.getErrorMessage());
   } else if (busy_) {

@@ -17,6 +17,8 @@
 #include "deferred/reactor_time.h"
 #include "http/parser.h"
 #include "protocol/protocol.h"
+#include "reactor/reactor.h"
+#include "tls/context.h"
 #include "web_client/response.h"
 
 namespace deft::web {
@@ -40,6 +42,23 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   bool busy() const { return busy_; }
   // Requests this connection has answered completely.
   int served() const { return served_; }
+
+  // A CONNECT tunnel (proxy.h): once connected to the proxy, this connection asks it for a
+  // tunnel to `authority` ("host:port"), then speaks TLS to `host` inside it. `onMade` runs when
+  // the tunnel is open (the handshake goes on while the first request waits for it); a proxy
+  // that refuses, closes or stays silent past `timeout` reports through `failed` instead, and the
+  // connection ends without `onLost`.
+  struct Tunnel {
+    std::string connectRequest;  // the CONNECT request's head, serialized
+    Reactor* reactor = nullptr;
+    std::shared_ptr<tls::ClientContext> context;
+    std::string host;
+    absl::Duration timeout = absl::Seconds(30);
+  };
+  void setTunnel(Tunnel tunnel, absl::AnyInvocable<void(const Failure&)> failed) {
+    tunnel_ = std::move(tunnel);
+    onTunnelFailed_ = std::move(failed);
+  }
 
   void setOnIdle(absl::AnyInvocable<void(ClientConnection*)> f) { onIdle_ = std::move(f); }
   void setOnLost(absl::AnyInvocable<void(ClientConnection*)> f) { onLost_ = std::move(f); }
@@ -66,6 +85,9 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   void startReadTimer(absl::Duration after);
   void stopReadTimer();
   void readTimerFired();
+  // While tunnelling: the proxy's answer to CONNECT.
+  void tunnelDataReceived(std::string_view data);
+  void tunnelFailed(Failure reason);
 
   IReactorTime& clock_;
   absl::Duration readTimeout_ = absl::InfiniteDuration();
@@ -85,6 +107,10 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   absl::AnyInvocable<void(ClientConnection*)> onIdle_;
   absl::AnyInvocable<void(ClientConnection*)> onLost_;
   absl::AnyInvocable<void(ClientConnection*)> onMade_;
+  std::optional<Tunnel> tunnel_;  // until the proxy has opened it
+  std::string tunnelResponse_;
+  std::shared_ptr<IDelayedCall> tunnelTimer_;
+  absl::AnyInvocable<void(const Failure&)> onTunnelFailed_;
 };
 
 }  // namespace deft::web

@@ -205,6 +205,17 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
   agentOptions.connectTo = args.connectTo;
+  // curl's proxies: the environment's, unless -x says otherwise ("" for none).
+  agentOptions.proxy = deft::web::ProxySettings::fromEnvironment();
+  if (args.proxy) {
+    std::string proxy = *args.proxy;
+    if (args.proxyUser && !proxy.empty()) {
+      const std::size_t scheme = proxy.find("://");
+      proxy.insert(scheme == std::string::npos ? 0 : scheme + 3, *args.proxyUser + "@");
+    }
+    agentOptions.proxy.httpProxy = agentOptions.proxy.httpsProxy = proxy;
+  }
+  if (args.noProxy) agentOptions.proxy.noProxy = *args.noProxy;
   // As many connections to a host as transfers run at once, as curl's.
   agentOptions.maxConnectionsPerHost = parallel ? parallelMax : 1;
   // curl's cookie engine: on with -b FILE or -c, a jar shared by every URL and redirect.
@@ -217,7 +228,12 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
     if (args.junkSessionCookies) group->jar->clearSessionCookies();
     agentOptions.cookieJar = group->jar;
   }
-  args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
+  try {
+    args.page.agent = std::make_shared<deft::web::Agent>(deft::reactor(), agentOptions);
+  } catch (const std::invalid_argument& e) {
+    if (group->showErrors) std::fprintf(stderr, "getpage: (5) %s\n", e.what());
+    co_return 5;
+  }
   args.page.followRedirects = args.location;
   args.page.redirectMode = deft::web::RedirectMode::kBrowser;  // curl -L's
   args.page.maxRedirects = args.maxRedirs < 0 ? std::numeric_limits<int>::max() : args.maxRedirs;

@@ -5,6 +5,7 @@
 #include "net/errors.h"
 #include "tls/errors.h"
 #include "web_client/errors.h"
+#include "web_client/proxy.h"
 
 namespace getpage {
 
@@ -17,6 +18,7 @@ int exitCodeFor(const deft::Failure& f) {
       f.check<tls::TlsHandshakeTimeoutError>()) {
     return 28;
   }
+  if (f.check<web::ProxyConnectError>()) return 56;
   if (f.check<tls::CertificateVerifyError>()) return 60;
   if (f.check<tls::TlsHandshakeError>()) return 35;
   if (f.check<tls::CaCertificateError>()) return 77;

@@ -23,7 +23,9 @@ const char kUsage[] =
     "  -L (browser-like: POST becomes GET on 301/302/303)  --post301  --post302  --post303\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
     "  --unix-socket PATH  --abstract-unix-socket NAME: connect there instead of the URL's host\n"
-    "  --resolve HOST:PORT:ADDRESS  --connect-to HOST1:PORT1:ADDRESS:PORT2\n";
+    "  --resolve HOST:PORT:ADDRESS  --connect-to HOST1:PORT1:ADDRESS:PORT2\n"
+    "  -x [http://][USER:PASS@]HOST[:PORT]  --noproxy HOSTS  -U USER:PASS  (and http_proxy,\n"
+    "  https_proxy, all_proxy, no_proxy from the environment)\n";
 
 // "host:port:address" (--resolve) or "host1:port1:host2:port2" (--connect-to, any part empty)
 // into a rule; an address in brackets may be IPv6. nullopt when malformed, or when the target
@@ -73,7 +75,7 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
   static const std::string kFlags = "sSfLiIGkOjvgZ";  // short options without a value
-  static const std::string kValued = "oXHdAeuwmEDTrbc";  // short options with one
+  static const std::string kValued = "oXHdAeuwmEDTrbcxU";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -230,6 +232,12 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       } else {
         args.cookieFiles.push_back(std::move(v));
       }
+    } else if (arg == "-x" || arg == "--proxy") {
+      args.proxy = value();
+    } else if (arg == "--noproxy") {
+      args.noProxy = value();
+    } else if (arg == "-U" || arg == "--proxy-user") {
+      args.proxyUser = value();
     } else if (arg == "-c" || arg == "--cookie-jar") {
       args.cookieJarOut = value();
     } else if (arg == "-A" || arg == "--user-agent") {

@@ -36,6 +36,9 @@ struct Options {
   std::string cookieString;                     // -b 'NAME=VALUE; ...': sent as they are
   std::optional<std::string> cookieJarOut;      // -c FILE: the jar written there at the end
   bool junkSessionCookies = false;              // -j: session cookies from -b files dropped
+  std::optional<std::string> proxy;      // -x: for every URL ("": none, not even from the environment)
+  std::optional<std::string> noProxy;    // --noproxy
+  std::optional<std::string> proxyUser;  // -U user:password
   bool includeHead = false;  // -i: the response's head before its body
   bool head = false;         // -I: HEAD, and print the head
   RequestBuilder request;

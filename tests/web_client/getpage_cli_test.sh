@@ -66,8 +66,28 @@ check 35 "https to a port that speaks plain http" "$getpage" -o - "https://127.0
 # (/request echoes the request: its header fields are compared as a set, since the two clients
 # order them differently, and User-Agent is left out.)
 command -v curl >/dev/null || { echo "FAIL: curl is not installed (bazelw installs it)"; fail=1; }
+# An HTTP proxy (Debian's tinyproxy) for -x, and a second one that wants a password.
+command -v tinyproxy >/dev/null || { echo "FAIL: tinyproxy is not installed (bazelw installs it)"; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_tinyproxy() {  # NAME PORT [CONFIG LINE]
+  printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nLogLevel Error\nDisableViaHeader Yes\nPidFile "%s"\n%s\n' \
+    "$2" "$TEST_TMPDIR/$1.pid" "${3:-}" >"$TEST_TMPDIR/$1.conf"
+  tinyproxy -d -c "$TEST_TMPDIR/$1.conf" >"$TEST_TMPDIR/$1.log" 2>&1 &
+  servers+=($!)
+  for _ in $(seq 100); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $2), 1)" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "FAIL: tinyproxy did not start: $(cat "$TEST_TMPDIR/$1.log")"; exit 1
+}
+proxy_port=$(free_port)
+start_tinyproxy proxy "$proxy_port"
+locked_port=$(free_port)
+start_tinyproxy locked "$locked_port" "BasicAuth deft s3cret"
+proxy="127.0.0.1:$proxy_port"
+
 mkdir -p "$TEST_TMPDIR/side"
-/usr/bin/env python3 "$side_by_side" "$getpage" "$base" "$TEST_TMPDIR/side" <"$command_lines" || fail=1
+/usr/bin/env python3 "$side_by_side" "$getpage" "$base" "$TEST_TMPDIR/side" "$proxy" <"$command_lines" || fail=1
 
 # What the table cannot compare byte for byte: -v's trace on stderr (curl's info lines differ),
 # %{json} (timings), each redirect hop traced with -L.
@@ -201,6 +221,16 @@ check 56 "mutual TLS without a certificate" "$getpage" -o - --cacert "$tls/ca.pe
 grep -q "certificate required" "$TEST_TMPDIR/err" || { echo "FAIL: no reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
 check 58 "--cert that does not exist" "$getpage" -o - --cacert "$tls/ca.pem" --cert "$tls/nowhere.pem" \
   "https://127.0.0.1:$mtls_port/"
+# https through the proxy's CONNECT tunnel, verified end to end; refusals.
+check 0 "https through a CONNECT tunnel" "$getpage" -o - -x "$proxy" --cacert "$tls/ca.pem" "$secure/hello?name=tunnel"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, tunnel" ]] || { echo "FAIL: tunnel body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 0 "https_proxy from the environment" env https_proxy="http://$proxy" "$getpage" -o - --cacert "$tls/ca.pem" "$secure/hello?name=env"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, env" ]] || { echo "FAIL: https_proxy body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+check 60 "an untrusted certificate at the end of a tunnel" "$getpage" -o - -x "$proxy" "$secure/hello"
+check 56 "a proxy that wants a password refuses CONNECT" "$getpage" -o - -x "127.0.0.1:$locked_port" --cacert "$tls/ca.pem" "$secure/hello"
+grep -q "CONNECT tunnel failed, response 407" "$TEST_TMPDIR/err" || { echo "FAIL: 407 reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 0 "... and opens it for -U" "$getpage" -o - -x "127.0.0.1:$locked_port" -U deft:s3cret --cacert "$tls/ca.pem" "$secure/hello?name=auth"
+[[ $(cat "$TEST_TMPDIR/out") == "hello, auth" ]] || { echo "FAIL: -U body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 0 "https POST" "$getpage" -o - --cacert "$tls/ca.pem" -d 'sealed' "$secure/echo"
 [[ $(cat "$TEST_TMPDIR/out") == sealed ]] || { echo "FAIL: https -d echo: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 3 "malformed URL" "$getpage" -o - "http://"

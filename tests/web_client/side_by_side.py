@@ -2,14 +2,15 @@
 # Runs each command line of a table with curl and with getpage, against the same server, and
 # compares what they did: exit code, stdout, and every file they wrote.
 #
-#   side_by_side.py GETPAGE BASE_URL WORK_DIR < command_lines.txt
+#   side_by_side.py GETPAGE BASE_URL WORK_DIR [PROXY] < command_lines.txt
 #
-# A line is a command line as a shell reads it, with @B@ for the server's base URL and @P@ for
-# its port. "<DATA rest" feeds DATA (with \n and \t escapes) to stdin. '#' starts a comment.
+# A line is a command line as a shell reads it, with @B@ for the server's base URL, @P@ for its
+# port and @X@ for an HTTP proxy's host:port. "<DATA rest" feeds DATA (with \n and \t escapes) to stdin. '#' starts a comment.
 # A request the server echoes (/request) has its header fields compared as a set, since the two
 # clients order them differently; Date headers are blanked.
 import os, re, shlex, shutil, subprocess, sys
 getpage, base, work = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
+proxy = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1:9"
 METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"HEAD")
 def normal(out):
     out = re.sub(rb"Date: [^\r\n]*", b"Date: *", out)  # the two runs may straddle a second
@@ -46,7 +47,7 @@ for line in sys.stdin:
     if line.startswith("<"):
         data, line = line[1:].split(" ", 1)
         stdin = data.replace("\\n", "\n").replace("\\t", "\t").encode()
-    words = shlex.split(line.replace("@B@", base).replace("@P@", base.rsplit(":", 1)[1]))
+    words = shlex.split(line.replace("@B@", base).replace("@P@", base.rsplit(":", 1)[1]).replace("@X@", proxy))
     count += 1
     expected = run("curl", words, stdin)
     got = run(getpage, words, stdin)
