@@ -152,6 +152,21 @@ Deferred<Response> Agent::request(std::string method, std::string_view url, http
 
 Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
                                   std::string body, RequestOptions options) {
+  return send(std::move(method), url, std::move(headers), std::move(body), nullptr, std::move(options));
+}
+
+Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
+                                  RequestBody body, RequestOptions options) {
+  if (!body.produce) {
+    return fail<Response>(Failure(std::invalid_argument("RequestBody without a produce function")));
+  }
+  return send(std::move(method), url, std::move(headers), {},
+              std::make_shared<RequestBody>(std::move(body)), std::move(options));
+}
+
+Deferred<Response> Agent::send(std::string method, const http::Url& url, http::Headers headers,
+                               std::string body, std::shared_ptr<RequestBody> streamed,
+                               RequestOptions options) {
   if (url.scheme == "https" && !tlsContext_) {
     try {
       tlsContext_ = options_.tlsContext ? options_.tlsContext : tls::ClientContext::create(options_.tls);
@@ -181,7 +196,16 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   if (options.decodeContent && !head.headers.has("Accept-Encoding")) {
     head.headers.add("Accept-Encoding", std::string(kAcceptEncoding));
   }
-  if (!body.empty() || head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
+  bool expectContinue = false;
+  if (streamed) {
+    if (streamed->length) {
+      head.headers.set("Content-Length", absl::StrCat(*streamed->length));
+    } else if (!head.headers.has("Transfer-Encoding")) {
+      head.headers.add("Transfer-Encoding", "chunked");
+    }
+    expectContinue = options.expectContinue.value_or(!streamed->length || *streamed->length >= (1 << 20));
+    if (expectContinue && !head.headers.has("Expect")) head.headers.add("Expect", "100-continue");
+  } else if (!body.empty() || head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
     head.headers.set("Content-Length", absl::StrCat(body.size()));
   }
   std::string wire;
@@ -201,6 +225,8 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
     http::Url url;
     http::ParserLimits limits;
     absl::Duration readTimeout;
+    std::shared_ptr<RequestBody> streamed;
+    bool expectContinue;
 
     Deferred<Response> run(std::shared_ptr<Attempt> self, bool mayRetry, bool fresh) {
       return agent->getConnection(url, fresh).addCallback(
@@ -208,7 +234,7 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
             const bool reused = connection->served() > 0;
             Deferred<Response> response =
                 connection->request(self->wire, self->head, self->url, self->limits,
-                                    self->readTimeout);
+                                    self->readTimeout, self->streamed, self->expectContinue);
             if (!reused || !mayRetry) return response;
             auto retry = self->agent->scope_.bind(
                 [self] { return self->run(self, /*mayRetry=*/false, /*fresh=*/true); });
@@ -222,11 +248,12 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
           });
     }
   };
-  const bool idempotent = isIdempotent(head.method);
+  const bool mayRetry = isIdempotent(head.method) && !streamed;  // a stream is sent once
   auto attempt = std::make_shared<Attempt>(
       Attempt{this, std::move(wire), std::make_shared<const http::RequestHead>(std::move(head)), url,
-              limits, options.readTimeout.value_or(options_.readTimeout)});
-  Deferred<Response> response = attempt->run(attempt, idempotent, /*fresh=*/false);
+              limits, options.readTimeout.value_or(options_.readTimeout), std::move(streamed),
+              expectContinue});
+  Deferred<Response> response = attempt->run(attempt, mayRetry, /*fresh=*/false);
   if (options.decodeContent) {
     response = std::move(response).addCallback(
         [limits = options.decodingLimits](Response r) { return decodeContent(std::move(r), limits); });

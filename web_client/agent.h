@@ -57,6 +57,7 @@
 #include "web_client/content_decoding.h"
 #include "web_client/cookie_jar.h"
 #include "web_client/proxy.h"
+#include "web_client/request_body.h"
 #include "web_client/response.h"
 
 namespace deft::web {
@@ -117,6 +118,10 @@ struct RequestOptions {
   // arrives, within `decodingLimits` (content_decoding.h).
   bool decodeContent = false;
   ContentDecodingLimits decodingLimits = {};
+  // For a streamed body: send "Expect: 100-continue" and wait for the server's go-ahead (a second
+  // at most) before the body. Unset: for bodies of unknown length or of 1 MiB or more (curl's
+  // rule for POSTs).
+  std::optional<bool> expectContinue = std::nullopt;
 };
 
 class Agent : public std::enable_shared_from_this<Agent> {
@@ -134,6 +139,10 @@ class Agent : public std::enable_shared_from_this<Agent> {
                              std::string body = {}, RequestOptions options = {});
   Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers = {},
                              std::string body = {}, RequestOptions options = {});
+  // With a body streamed as it is produced (request_body.h): Content-Length when its length is
+  // known, chunked otherwise. Never retried on another connection.
+  Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers,
+                             RequestBody body, RequestOptions options = {});
 
   // Closes every idle connection (Twisted's HTTPConnectionPool.closeCachedConnections). Requests
   // in progress keep theirs.
@@ -156,6 +165,9 @@ class Agent : public std::enable_shared_from_this<Agent> {
   // Which pool a request for `url` takes its connection from.
   std::string connectionKey(const http::Url& url) const;
   Deferred<ClientConnection*> getConnection(const http::Url& url, bool fresh);
+  Deferred<Response> send(std::string method, const http::Url& url, http::Headers headers,
+                          std::string body, std::shared_ptr<RequestBody> streamed,
+                          RequestOptions options);
   void connect(const std::string& key, const http::Url& url);
   void release(const std::string& key, ClientConnection* connection);
   void forget(const std::string& key, ClientConnection* connection);

@@ -73,7 +73,9 @@ void ClientConnection::tunnelFailed(Failure reason) {
 Deferred<Response> ClientConnection::request(std::string wire,
                                              std::shared_ptr<const http::RequestHead> head,
                                              const http::Url& url, http::ParserLimits limits,
-                                             absl::Duration readTimeout) {
+                                             absl::Duration readTimeout,
+                                             std::shared_ptr<RequestBody> body,
+                                             bool expectContinue) {
   busy_ = true;
   sawBytes_ = false;
   url_ = url;
@@ -88,9 +90,72 @@ Deferred<Response> ClientConnection::request(std::string wire,
   }));
   Deferred<Response> d = *waitingForHead_;
   readTimeout_ = readTimeout;
-  startReadTimer(readTimeout_);
   transport()->write(wire);
+  if (!body) {
+    startReadTimer(readTimeout_);
+    return d;
+  }
+  pendingBody_ = std::move(body);
+  if (expectContinue) {
+    continueTimer_ = clock_.callLater(absl::Seconds(1), scope().bind([this] { startBody(); }));
+  } else {
+    startBody();
+  }
   return d;
+}
+
+void ClientConnection::startBody() {
+  if (continueTimer_ && continueTimer_->active()) continueTimer_->cancel();
+  continueTimer_.reset();
+  if (!pendingBody_ || lost_) return;
+  std::shared_ptr<RequestBody> body = std::move(pendingBody_);
+  pendingBody_.reset();
+  auto writer = std::make_shared<RequestBodyWriter>(transport(), !body->length.has_value());
+  writer_ = writer;
+  transport()->registerProducer(writer.get());
+  Deferred<void> done = maybeDeferred([&] { return body->produce(writer); });
+  // The producer (its function, which a coroutine's frame may point into) lives until it is done.
+  std::move(done).addBoth(
+      scope().bind([this, body, writer](Outcome<void> outcome) {
+        bodyFinished(writer, std::move(outcome), body->length);
+      }));
+}
+
+void ClientConnection::bodyFinished(const std::shared_ptr<RequestBodyWriter>& writer,
+                                    Outcome<void> outcome, std::optional<std::uint64_t> length) {
+  if (writer != writer_) return;  // the exchange ended first: nobody wants this body now
+  transport()->unregisterProducer();
+  writer_.reset();
+  if (!outcome.ok()) {
+    failExchange(outcome.failure());
+    abort();
+    return;
+  }
+  if (length && writer->written() != *length) {
+    failExchange(Failure(http::InvalidMessageError(absl::StrCat(
+        "the request body's producer wrote ", writer->written(), " bytes, not the ", *length,
+        " its length promised"))));
+    abort();
+    return;
+  }
+  if (!length) transport()->write("0\r\n\r\n");
+  if (busy_) startReadTimer(readTimeout_);
+}
+
+void ClientConnection::dropBody() {
+  if (continueTimer_ && continueTimer_->active()) continueTimer_->cancel();
+  continueTimer_.reset();
+  pendingBody_.reset();
+  if (writer_) {
+    std::shared_ptr<RequestBodyWriter> writer = std::move(writer_);
+    writer_.reset();
+    if (!lost_) transport()->unregisterProducer();
+    writer->close();
+  }
+}
+
+void ClientConnection::onInformational(http::ResponseHead head) {
+  if (head.status == 100) startBody();
 }
 
 void ClientConnection::startReadTimer(absl::Duration after) {
@@ -148,6 +213,12 @@ void ClientConnection::dataReceived(std::string_view data) {
 
 void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& framing) {
   keepAlive_ = framing.keepAlive;
+  // A final answer before the body was sent (or while it is being sent): the rest of the body is
+  // not sent, and the connection, out of step with the server, is not reused.
+  if (pendingBody_ || writer_) {
+    keepAlive_ = false;
+    dropBody();
+  }
   body_ = std::make_shared<internal::ResponseBody>();
   body_->head = std::move(head);
   body_->url = url_;
@@ -196,6 +267,7 @@ void ClientConnection::onMessageComplete(http::Headers) {
 void ClientConnection::failExchange(Failure reason) {
   busy_ = false;
   stopReadTimer();
+  dropBody();
   if (waitingForHead_) {
     Deferred<Response> d = std::move(*waitingForHead_);
     waitingForHead_.reset();
@@ -216,6 +288,7 @@ void ClientConnection::failCutShort(std::string why) {
 void ClientConnection::connectionLost(const Failure& reason) {
   lost_ = true;
   stopReadTimer();
+  dropBody();
   if (tunnel_) {
     tunnelFailed(Failure(ProxyConnectError(
         0, absl::StrCat("the proxy closed the connection (", reason.getErrorMessage(), ")"))));

@@ -19,6 +19,7 @@
 #include "protocol/protocol.h"
 #include "reactor/reactor.h"
 #include "tls/context.h"
+#include "web_client/request_body.h"
 #include "web_client/response.h"
 
 namespace deft::web {
@@ -32,9 +33,15 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   // Response when its head has arrived. Cancelling it aborts the connection. When no byte of the
   // response arrives for `readTimeout` (while its reader has not paused it), the exchange fails
   // with ReadTimeoutError and the connection is aborted.
+  //
+  // With `body`, `wire` is the head alone and the body is streamed after it (request_body.h);
+  // with `expectContinue` too, only once the server says "100 Continue" (or a second passes
+  // without a word, as curl waits). The read timeout starts when the body is all sent.
   Deferred<Response> request(std::string wire, std::shared_ptr<const http::RequestHead> head,
                              const http::Url& url, http::ParserLimits limits,
-                             absl::Duration readTimeout = absl::InfiniteDuration());
+                             absl::Duration readTimeout = absl::InfiniteDuration(),
+                             std::shared_ptr<RequestBody> body = nullptr,
+                             bool expectContinue = false);
 
   // Whether no byte of the current response has arrived (a retry is safe for idempotent
   // requests when a reused connection fails so).
@@ -70,6 +77,7 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   void connectionLost(const Failure& reason) override;
 
   // ResponseParser::Listener
+  void onInformational(http::ResponseHead head) override;
   void onHead(http::ResponseHead head, const http::BodyFraming& framing) override;
   void onBody(std::string_view data) override;
   void onMessageComplete(http::Headers trailers) override;
@@ -85,6 +93,11 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   void startReadTimer(absl::Duration after);
   void stopReadTimer();
   void readTimerFired();
+  // The streamed body: started (now, or after 100 Continue), finished, or no longer wanted.
+  void startBody();
+  void bodyFinished(const std::shared_ptr<RequestBodyWriter>& writer, Outcome<void> outcome,
+                    std::optional<std::uint64_t> length);
+  void dropBody();
   // While tunnelling: the proxy's answer to CONNECT.
   void tunnelDataReceived(std::string_view data);
   void tunnelFailed(Failure reason);
@@ -107,6 +120,9 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   absl::AnyInvocable<void(ClientConnection*)> onIdle_;
   absl::AnyInvocable<void(ClientConnection*)> onLost_;
   absl::AnyInvocable<void(ClientConnection*)> onMade_;
+  std::shared_ptr<RequestBody> pendingBody_;  // streamed, not started yet
+  std::shared_ptr<RequestBodyWriter> writer_;  // streamed, being written
+  std::shared_ptr<IDelayedCall> continueTimer_;
   std::optional<Tunnel> tunnel_;  // until the proxy has opened it
   std::string tunnelResponse_;
   std::shared_ptr<IDelayedCall> tunnelTimer_;

@@ -23,6 +23,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   // On the wire, whatever the encoding; with decoding, again on the decoded body (below).
   requestOptions.maxBodyBytes = options.maxSize;
   requestOptions.readTimeout = options.readTimeout;
+  requestOptions.expectContinue = options.expectContinue;
   requestOptions.decodeContent = options.compressed;
   if (options.maxSize != 0) requestOptions.decodingLimits.maxDecodedBytes = options.maxSize;
   requestOptions.decodingLimits.maxRatio = options.maxDecodeRatio;
@@ -38,7 +39,11 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   Deferred<Response> responded =
       options.followRedirects
           ? requestFollowingRedirects(agent, options.method, *parsed, std::move(options.headers),
-                                      std::move(options.body), requestOptions, policy)
+                                      std::move(options.body), requestOptions, policy,
+                                      std::move(options.bodyStream))
+      : options.bodyStream
+          ? agent->request(options.method, *parsed, std::move(options.headers),
+                           std::move(*options.bodyStream), requestOptions)
           : agent->request(options.method, *parsed, std::move(options.headers),
                            std::move(options.body), requestOptions);
   Response response = co_await std::move(responded);
@@ -82,11 +87,15 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
 Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
                                              http::Url url, http::Headers headers,
                                              std::string body, RequestOptions options,
-                                             RedirectPolicy policy) {
+                                             RedirectPolicy policy,
+                                             std::optional<RequestBody> bodyStream) {
   const int maxRedirects = policy.maxRedirects;
   const bool browser = policy.mode == RedirectMode::kBrowser;
   for (int hops = 0;; ++hops) {
-    Response response = co_await agent->request(method, url, headers, body, options);
+    // (Not a ?: of two co_awaits: g++ 12 miscompiles that.)
+    Deferred<Response> sent = bodyStream ? agent->request(method, url, headers, *bodyStream, options)
+                                         : agent->request(method, url, headers, body, options);
+    Response response = co_await std::move(sent);
     response.body().redirects = hops;
     if (policy.onResponse) policy.onResponse(response);
     const int status = response.code();
@@ -112,6 +121,7 @@ Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::
     if (becomesGet) {
       method = "GET";
       body.clear();
+      bodyStream.reset();
       headers.remove("Content-Type");
       headers.remove("Content-Length");
     }

@@ -71,6 +71,11 @@ struct PageOptions {
   std::string method = "GET";
   http::Headers headers;
   std::string body;
+  // Or a body streamed as it is produced (request_body.h, multipart.h), used instead of `body`.
+  // A redirect that keeps the body (307, 308) produces it again.
+  std::optional<RequestBody> bodyStream;
+  // RequestOptions::expectContinue, for a streamed body.
+  std::optional<bool> expectContinue;
   // The whole fetch, redirects included: a server trickling a byte a second cannot keep it alive.
   absl::Duration timeout = absl::InfiniteDuration();
   absl::Duration connectTimeout = absl::Seconds(30);  // used when `agent` is not given
@@ -121,7 +126,8 @@ Deferred<std::string> getPage(std::string url, PageOptions options = {});
 Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
                                              http::Url url, http::Headers headers,
                                              std::string body, RequestOptions options,
-                                             RedirectPolicy policy);
+                                             RedirectPolicy policy,
+                                             std::optional<RequestBody> bodyStream = std::nullopt);
 // The strict policy with `maxRedirects`.
 Deferred<Response> requestFollowingRedirects(std::shared_ptr<Agent> agent, std::string method,
                                              http::Url url, http::Headers headers,

@@ -16,6 +16,7 @@ const char kUsage[] =
     "  no URL: serve demo pages on 127.0.0.1 and fetch them all concurrently\n"
     "  -X METHOD  -H 'Name: value'|'Name:'|'Name;'  -d DATA|@FILE|@-  --data-binary  --data-raw\n"
     "  --data-urlencode  -G  -A AGENT  -e REFERER  -u USER:PASS  -i  -I  -D FILE\n"
+    "  -F 'NAME=VALUE'|'NAME=@FILE;type=T;filename=F'|'NAME=<FILE'  --form-string\n"
     "  -o FILE  -O  --output-dir DIR  --create-dirs  --url URL  --json DATA  -T FILE  -r RANGE\n"
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
     "  -w FORMAT|@FILE  -b 'N=V'|FILE  -c FILE  -j  -v  -g  --remote-name-all  --next\n"
@@ -75,7 +76,7 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
   static const std::string kFlags = "sSfLiIGkOjvgZ";  // short options without a value
-  static const std::string kValued = "oXHdAeuwmEDTrbcxU";  // short options with one
+  static const std::string kValued = "oXHdAeuwmEDTrbcxUF";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -221,6 +222,12 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       if (std::optional<std::string> error = args.request.setUpload(value())) {
         std::fprintf(stderr, "getpage: %s\n", error->c_str());
         std::exit(26);
+      }
+    } else if (arg == "-F" || arg == "--form" || arg == "--form-string") {
+      if (std::optional<std::string> error = args.request.addFormPart(value(), arg == "--form-string")) {
+        std::fprintf(stderr, "getpage: %s\n", error->c_str());
+        if (error->starts_with("(26)")) std::exit(26);
+        return std::nullopt;
       }
     } else if (arg == "-r" || arg == "--range") {
       args.request.setRange(value());

@@ -1,6 +1,7 @@
 #include "examples/getpage/request_builder.h"
 
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
+#include "web_client/multipart.h"
 
 namespace getpage {
 namespace {
@@ -109,11 +111,53 @@ std::optional<std::string> RequestBuilder::addJson(std::string_view value) {
 }
 
 std::optional<std::string> RequestBuilder::setUpload(std::string_view file) {
-  std::optional<std::string> contents = readFileOrStdin(file);
-  if (!contents) return "(26) Failed to open/read local data from file/application: " + std::string(file);
-  upload_ = std::move(*contents);
+  if (file != "-" && ::access(std::string(file).c_str(), R_OK) != 0) {
+    return "(26) Failed to open/read local data from file/application: " + std::string(file);
+  }
+  upload_ = std::string(file);
   const std::size_t slash = file.rfind('/');
   uploadName_ = file == "-" ? "" : std::string(slash == std::string_view::npos ? file : file.substr(slash + 1));
+  return std::nullopt;
+}
+
+std::optional<std::string> RequestBuilder::addFormPart(std::string_view spec, bool literal) {
+  const std::size_t equals = spec.find('=');
+  if (equals == std::string_view::npos) return "-F needs 'name=content', not '" + std::string(spec) + "'";
+  FormPart part;
+  part.name = std::string(spec.substr(0, equals));
+  std::string_view content = spec.substr(equals + 1);
+  if (literal || (!content.starts_with("@") && !content.starts_with("<"))) {
+    part.value = std::string(content);
+    form_.push_back(std::move(part));
+    return std::nullopt;
+  }
+  const bool file = content.starts_with("@");
+  content.remove_prefix(1);
+  // ";type=..." and ";filename=..." after the file's name.
+  std::vector<std::string_view> pieces;
+  for (std::size_t start = 0;;) {
+    const std::size_t semicolon = content.find(';', start);
+    pieces.push_back(content.substr(start, semicolon == std::string_view::npos ? std::string_view::npos : semicolon - start));
+    if (semicolon == std::string_view::npos) break;
+    start = semicolon + 1;
+  }
+  const std::string path(pieces[0]);
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    if (pieces[i].starts_with("type=")) part.type = std::string(pieces[i].substr(5));
+    if (pieces[i].starts_with("filename=")) part.filename = std::string(pieces[i].substr(9));
+  }
+  if (file) {
+    if (::access(path.c_str(), R_OK) != 0) {
+      return "(26) Failed to open/read local data from file/application: " + path;
+    }
+    part.file = true;
+    part.value = path;
+  } else {
+    std::optional<std::string> contents = readFileOrStdin(path);
+    if (!contents) return "(26) Failed to open/read local data from file/application: " + path;
+    part.value = std::move(*contents);
+  }
+  form_.push_back(std::move(part));
   return std::nullopt;
 }
 
@@ -149,7 +193,7 @@ void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const
   page.method = method_           ? *method_
                 : head_           ? "HEAD"
                 : upload_         ? "PUT"
-                : (!data_.empty() && !get_) ? "POST"
+                : (!data_.empty() && !get_) || !form_.empty() ? "POST"
                                   : "GET";
   deft::http::Headers& headers = page.headers;
   headers.set("Accept", json_ ? "application/json" : "*/*");
@@ -162,7 +206,21 @@ void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const
     headers.set("Authorization", "Basic " + absl::Base64Escape(credentials));
   }
   if (upload_) {
-    page.body = *upload_;
+    if (absl::StatusOr<deft::web::RequestBody> file = deft::web::RequestBody::fromFile(*upload_); file.ok()) {
+      page.bodyStream = std::move(*file);
+    }
+    page.expectContinue = true;  // curl asks before any upload
+  } else if (!form_.empty()) {
+    deft::web::MultipartForm form;
+    for (const FormPart& part : form_) {
+      if (part.file) {
+        (void)form.addFile(part.name, part.value, part.type, part.filename);  // checked by addFormPart
+      } else {
+        form.addField(part.name, part.value, part.type);
+      }
+    }
+    if (absl::StatusOr<deft::web::RequestBody> body = form.body(); body.ok()) page.bodyStream = std::move(*body);
+    headers.set("Content-Type", form.contentType());
   } else if (!data_.empty() && !get_) {
     page.body = body;
     headers.set("Content-Type", json_ ? "application/json" : "application/x-www-form-urlencoded");
@@ -172,6 +230,7 @@ void RequestBuilder::apply(std::string& url, deft::web::PageOptions& page) const
   for (const HeaderEdit& edit : headers_) {
     if (!edit.value) {
       headers.remove(edit.name);
+      if (::strcasecmp(edit.name.c_str(), "Expect") == 0) page.expectContinue = false;
       continue;
     }
     const bool again = std::any_of(customized.begin(), customized.end(), [&](const std::string& n) {

@@ -37,8 +37,13 @@ class RequestBuilder {
   void setRange(std::string range) { range_ = std::move(range); }       // -r
   // --json: data as --data-binary, with JSON's Content-Type and Accept.
   std::optional<std::string> addJson(std::string_view value);
-  // -T FILE: PUT the file's contents ("-": stdin); an error message when it cannot be read.
+  // -T FILE: PUT the file's contents ("-": stdin, chunked), streamed as the connection takes
+  // them, after "Expect: 100-continue" as curl does; an error message when it cannot be read.
   std::optional<std::string> setUpload(std::string_view file);
+  // -F 'name=value', 'name=@file;type=T;filename=F', 'name=<file' (the file's contents as a
+  // field); --form-string 'name=value' (`literal`: no @ or < meaning). An error message for a
+  // malformed one or a file that cannot be read.
+  std::optional<std::string> addFormPart(std::string_view spec, bool literal);
 
   // The method, body, headers and (with -G) the URL's query of the request.
   void apply(std::string& url, deft::web::PageOptions& page) const;
@@ -55,8 +60,16 @@ class RequestBuilder {
   std::optional<std::string> user_;
   std::optional<std::string> method_;
   std::optional<std::string> range_;
-  std::optional<std::string> upload_;      // -T: the body
+  std::optional<std::string> upload_;      // -T: the file ("-": stdin)
   std::string uploadName_;                 // -T: the file's name, for a URL ending in '/'
+  struct FormPart {
+    std::string name;
+    std::string value;                    // a field's value, or the file's path
+    bool file = false;                    // name=@file
+    std::string type;                     // ;type=
+    std::optional<std::string> filename;  // ;filename=
+  };
+  std::vector<FormPart> form_;  // -F, in order
   bool json_ = false;
   bool get_ = false;
   bool head_ = false;
