@@ -493,12 +493,60 @@ Connector::Connector(Reactor& reactor, std::string host, std::uint16_t port,
 
 Connector::Connector(Reactor& reactor, Address address, std::shared_ptr<ClientFactory> factory,
                      absl::Duration timeout)
+    : Connector(reactor, std::vector<Address>{std::move(address)}, std::move(factory), timeout) {}
+
+Connector::Connector(Reactor& reactor, std::vector<Address> addresses,
+                     std::shared_ptr<ClientFactory> factory, absl::Duration timeout)
     : reactor_(reactor),
-      host_(address.host()),
-      port_(address.port()),
+      host_(addresses.empty() ? "" : addresses.front().host()),
+      port_(addresses.empty() ? 0 : addresses.front().port()),
       factory_(std::move(factory)),
       timeout_(timeout),
-      fixedAddress_(std::move(address)) {}
+      fixedAddresses_(std::move(addresses)) {
+  if (fixedAddresses_->empty()) throw std::invalid_argument("Connector: no address to connect to");
+}
+
+class Connector::Attempt final : public FileDescriptor {
+ public:
+  Attempt(Connector& owner, int fd, Address address)
+      : owner_(owner), fd_(fd), address_(std::move(address)) {}
+  ~Attempt() override {
+    if (fd_ < 0) return;
+    owner_.reactor_.removeWriter(this);
+    ::close(fd_);
+  }
+  int fileno() const override { return fd_; }
+  void doWrite() override { owner_.attemptFinished(this); }  // connect(2) ended, either way
+  const Address& address() const { return address_; }
+  // The connected socket, no longer this attempt's.
+  int release() {
+    owner_.reactor_.removeWriter(this);
+    return std::exchange(fd_, -1);
+  }
+
+ private:
+  Connector& owner_;
+  int fd_;
+  Address address_;
+};
+
+namespace {
+
+// RFC 8305 §4: the two families taken in turn, the resolver's first family first, each in the
+// resolver's order.
+std::vector<Address> interleaveFamilies(std::vector<Address> addresses) {
+  if (addresses.empty()) return addresses;
+  const int first = addresses.front().family();
+  std::vector<Address> preferred, other, out;
+  for (Address& a : addresses) (a.family() == first ? preferred : other).push_back(std::move(a));
+  for (std::size_t i = 0; i < std::max(preferred.size(), other.size()); ++i) {
+    if (i < preferred.size()) out.push_back(std::move(preferred[i]));
+    if (i < other.size()) out.push_back(std::move(other[i]));
+  }
+  return out;
+}
+
+}  // namespace
 
 Connector::~Connector() { closeSocket(); }
 
@@ -514,12 +562,13 @@ void Connector::connect() {
   if (state_ != State::kConnecting || attempt != attempt_) return;  // stopped from the callback
   timeoutCall_ = reactor_.callLater(timeout_, [this, attempt] {
     if (attempt == attempt_ && state_ == State::kConnecting) {
-      fail(Failure(TCPTimedOutError(
-          fixedAddress_ ? fixedAddress_->toString() : absl::StrCat(host_, ":", port_))));
+      fail(Failure(TCPTimedOutError(fixedAddresses_ && fixedAddresses_->size() == 1
+                                        ? fixedAddresses_->front().toString()
+                                        : absl::StrCat(host_, ":", port_))));
     }
   });
-  if (fixedAddress_) {
-    addresses_ = {*fixedAddress_};
+  if (fixedAddresses_) {
+    addresses_ = interleaveFamilies(*fixedAddresses_);
     nextAddress_ = 0;
     // From the loop, as a resolved name would be: a Unix socket refuses inside connect(2), and
     // the factory must not hear of it inside this call (Twisted defers it the same way).
@@ -536,7 +585,7 @@ void Connector::connect() {
   lookup_.addCallbacks(
       [this, attempt](std::vector<Address> addresses) {
         if (attempt != attempt_ || state_ != State::kConnecting) return addresses;
-        addresses_ = addresses;
+        addresses_ = interleaveFamilies(addresses);
         nextAddress_ = 0;
         tryNext();
         return addresses;
@@ -548,46 +597,67 @@ void Connector::connect() {
 }
 
 void Connector::tryNext() {
-  closeSocket();
+  if (nextAttemptCall_ && nextAttemptCall_->active()) nextAttemptCall_->cancel();
+  nextAttemptCall_.reset();
   while (nextAddress_ < addresses_.size()) {
     const Address& address = addresses_[nextAddress_++];
-    fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) {
+    const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
       lastError_ = Failure(ConnectError(absl::StrCat("socket: ", errnoText(errno))));
       continue;
     }
-    if (::connect(fd_, address.sockaddrPointer(), address.length()) == 0 || errno == EINPROGRESS) {
-      reactor_.addWriter(this);  // writable when the handshake ends, either way
+    if (::connect(fd, address.sockaddrPointer(), address.length()) == 0 || errno == EINPROGRESS) {
+      attempts_.push_back(std::make_unique<Attempt>(*this, fd, address));
+      reactor_.addWriter(attempts_.back().get());  // writable when the handshake ends, either way
+      if (nextAddress_ < addresses_.size()) {
+        const std::uint64_t attempt = attempt_;
+        nextAttemptCall_ = reactor_.callLater(kConnectionAttemptDelay, [self = weak_from_this(), attempt] {
+          std::shared_ptr<Connector> connector = self.lock();
+          if (connector && attempt == connector->attempt_ && connector->state_ == State::kConnecting) {
+            connector->tryNext();
+          }
+        });
+      }
       return;
     }
     const int error = errno;
     lastError_ = error == ECONNREFUSED
                      ? Failure(ConnectionRefusedError(address.toString()))
                      : Failure(ConnectError(absl::StrCat(address.toString(), ": ", errnoText(error))));
-    closeSocket();
+    ::close(fd);
   }
-  fail(lastError_);
+  if (attempts_.empty()) fail(lastError_);  // nothing left in flight either
 }
 
-void Connector::doWrite() {
+void Connector::attemptFinished(Attempt* finished) {
   int error = 0;
   socklen_t length = sizeof error;
-  ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
-  reactor_.removeWriter(this);
+  ::getsockopt(finished->fileno(), SOL_SOCKET, SO_ERROR, &error, &length);
+  auto it = std::find_if(attempts_.begin(), attempts_.end(),
+                         [finished](const std::unique_ptr<Attempt>& a) { return a.get() == finished; });
+  std::unique_ptr<Attempt> attempt = std::move(*it);
+  attempts_.erase(it);
   if (error != 0) {
-    const Address& tried = addresses_[nextAddress_ - 1];
     lastError_ = error == ECONNREFUSED
-                     ? Failure(ConnectionRefusedError(tried.toString()))
-                     : Failure(ConnectError(absl::StrCat(tried.toString(), ": ", errnoText(error))));
-    tryNext();
+                     ? Failure(ConnectionRefusedError(attempt->address().toString()))
+                     : Failure(ConnectError(absl::StrCat(attempt->address().toString(), ": ",
+                                                         errnoText(error))));
+    attempt.reset();
+    // A failure starts the next address now rather than after the delay.
+    if (nextAddress_ < addresses_.size()) {
+      tryNext();
+    } else if (attempts_.empty()) {
+      fail(lastError_);
+    }
     return;
   }
-  connected();
+  const int fd = attempt->release();
+  closeSocket();  // the attempts that lost the race
+  connected(fd);
 }
 
-void Connector::connected() {
+void Connector::connected(int fd) {
   if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
-  const int fd = std::exchange(fd_, -1);
   std::unique_ptr<Protocol> protocol;
   try {
     protocol = factory_->build(peerAddress(fd));
@@ -621,7 +691,7 @@ void Connector::fail(Failure reason) {
   ++attempt_;
   closeSocket();
   if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
-  if (!fixedAddress_ && !lookup_.called()) lookup_.cancel();
+  if (!fixedAddresses_ && !lookup_.called()) lookup_.cancel();
   state_ = State::kDisconnected;
   std::shared_ptr<Connector> keep = shared_from_this();
   reactor_.untrack(this);
@@ -645,10 +715,9 @@ void Connector::disconnect() {
 }
 
 void Connector::closeSocket() {
-  if (fd_ < 0) return;
-  reactor_.removeWriter(this);
-  ::close(fd_);
-  fd_ = -1;
+  if (nextAttemptCall_ && nextAttemptCall_->active()) nextAttemptCall_->cancel();
+  nextAttemptCall_.reset();
+  attempts_.clear();
 }
 
 std::shared_ptr<Connector> connectTCP(Reactor& reactor, std::string host, std::uint16_t port,

@@ -180,10 +180,17 @@ std::shared_ptr<ListeningPort> listenTCP(Reactor& reactor, std::uint16_t port,
                                          std::shared_ptr<Factory> factory,
                                          TcpListenOptions options = {});
 
+// How long one address has to connect before the next one is tried beside it (RFC 8305's
+// Connection Attempt Delay).
+inline constexpr absl::Duration kConnectionAttemptDelay = absl::Milliseconds(250);
+
 // A client connection attempt, and the connection it leads to (Twisted's IConnector).
-class Connector final : public FileDescriptor,
-                        public Disconnectable,
-                        public std::enable_shared_from_this<Connector> {
+//
+// HAPPY EYEBALLS (RFC 8305). A name's addresses are tried IPv6 and IPv4 in turn (the resolver's
+// first family first). Each attempt has kConnectionAttemptDelay before the next starts beside
+// it, a failed one starts the next at once, and the first to connect wins: the others are
+// closed. An address that never answers (a broken IPv6 route) costs 250 ms, not the timeout.
+class Connector final : public Disconnectable, public std::enable_shared_from_this<Connector> {
  public:
   enum class State { kDisconnected, kConnecting, kConnected };
 
@@ -192,6 +199,9 @@ class Connector final : public FileDescriptor,
   // Connects to `address` as it is, with no name to resolve (connectUNIX's).
   Connector(Reactor& reactor, Address address, std::shared_ptr<ClientFactory> factory,
             absl::Duration timeout);
+  // Connects to one of `addresses` (not empty), as to a name's (Happy Eyeballs).
+  Connector(Reactor& reactor, std::vector<Address> addresses,
+            std::shared_ptr<ClientFactory> factory, absl::Duration timeout);
   ~Connector() override;
 
   // Connector::connect()
@@ -217,23 +227,25 @@ class Connector final : public FileDescriptor,
   // The connection, while connected.
   TcpConnection* transport() const { return connection_.get(); }
 
-  int fileno() const override { return fd_; }
-  void doWrite() override;  // the connect() completed, one way or the other
-
  private:
+  class Attempt;  // one socket's connect(2) in flight
+
+  // Starts the next address's attempt (and, with more to come, the timer for the one after).
   void tryNext();
+  void attemptFinished(Attempt* attempt);
   void fail(Failure reason);
-  void closeSocket();
-  void connected();
+  void closeSocket();  // every attempt in flight, and the timer
+  void connected(int fd);
 
   Reactor& reactor_;
   std::string host_;
   std::uint16_t port_;
   std::shared_ptr<ClientFactory> factory_;
   absl::Duration timeout_;
-  std::optional<Address> fixedAddress_;  // set: no resolution
+  std::optional<std::vector<Address>> fixedAddresses_;  // set: no resolution
   State state_ = State::kDisconnected;
-  int fd_ = -1;
+  std::vector<std::unique_ptr<Attempt>> attempts_;
+  std::shared_ptr<IDelayedCall> nextAttemptCall_;
   std::vector<Address> addresses_;
   std::size_t nextAddress_ = 0;
   Failure lastError_{ConnectError("no address tried")};
