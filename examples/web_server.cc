@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -129,6 +131,40 @@ int main(int argc, char** argv) {
       return ServerResponse::redirect(code, "/request");
     });
   }
+  // /flaky/KEY?fail=N&code=C&after=S: the first N requests for KEY answer C (503 by default,
+  // with Retry-After: S when given), the next ones 200: what a client's retries meet.
+  auto failures = std::make_shared<absl::flat_hash_map<std::string, int>>();
+  router.prefix("/flaky/", [failures](Request r) {
+    // (SimpleAtoi writes 0 when it fails: parse into a spare.)
+    int fail = 1, code = 503, parsed = 0;
+    if (absl::SimpleAtoi(queryValue(r.query, "fail"), &parsed)) fail = parsed;
+    if (absl::SimpleAtoi(queryValue(r.query, "code"), &parsed)) code = parsed;
+    // Counted per KEY, and reset by the success: each client meets the same sequence.
+    int& seen = (*failures)[r.path];
+    if (seen < fail) {
+      ++seen;
+      ServerResponse response = ServerResponse::text(code, absl::StrCat("failure ", seen, "\n"));
+      const std::string after = queryValue(r.query, "after");
+      if (!after.empty()) response.headers.add("Retry-After", after);
+      return response;
+    }
+    const int failed = std::exchange(seen, 0);
+    return ServerResponse::text(200, absl::StrCat("worked after ", failed, " failures\n"));
+  });
+  // /etag: a resource with a validator and a date, answering 304 to a matching If-None-Match
+  // or an If-Modified-Since at or after its date.
+  router.route("/etag", [](Request r) {
+    constexpr const char* kTag = "\"v1-deft\"";
+    constexpr const char* kModified = "Tue, 01 Jun 2021 10:00:00 GMT";
+    const std::string match(r.headers.get("If-None-Match").value_or(""));
+    const std::string since(r.headers.get("If-Modified-Since").value_or(""));
+    ServerResponse response = match == kTag || since == kModified || since.ends_with("2030 00:00:00 GMT")
+                                  ? ServerResponse::text(304, "")
+                                  : ServerResponse::text(200, "tagged body\n");
+    response.headers.add("ETag", kTag);
+    response.headers.add("Last-Modified", kModified);
+    return response;
+  });
   // Cookies, as httpbin has them: /cookies shows what the client sent; /cookies/set?a=1&b=2 sets
   // them (Path=/) and redirects there; /cookies/login sets a persistent HttpOnly one too.
   router.route("/cookies", [](Request r) {

@@ -1,6 +1,12 @@
 #include "examples/getpage/curl_mode.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "deferred/deferred_list.h"
@@ -17,7 +25,9 @@
 #include "examples/getpage/exit_codes.h"
 #include "examples/getpage/url_glob.h"
 #include "examples/getpage/write_out.h"
+#include "net/errors.h"
 #include "reactor/reactor.h"
+#include "web_client/cookie_jar.h"
 
 namespace getpage {
 namespace {
@@ -80,6 +90,83 @@ void trace(const deft::web::Response& response) {
   std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
+// Whether --retry tries this outcome again.
+bool transient(const Options& args, const std::optional<Page>& fetched, const std::optional<Failure>& failure) {
+  if (fetched) {
+    const int s = fetched->status;
+    return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504 ||
+           (args.retryAllErrors && (args.fail || args.failWithBody) && s >= 400);
+  }
+  if (args.retryAllErrors) return true;
+  if (failure->check<deft::TimeoutError>() || failure->check<deft::TCPTimedOutError>()) return true;
+  return args.retryConnRefused && failure->check<deft::ConnectionRefusedError>();
+}
+
+// A date as curl's -z reads it: what HTTP and cookies use ("Sun, 06 Nov 1994 08:49:37 GMT" and
+// kin), with or without the time (midnight then), or YYYYMMDD. Time zones other than GMT are not
+// applied.
+std::optional<absl::Time> parseCurlDate(std::string_view text) {
+  std::string digits;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      digits += c;
+    } else if (!digits.empty()) {
+      break;
+    }
+  }
+  if (digits.size() == 8 && text.find_first_not_of(" ") == text.find(digits)) {
+    int year = 0, month = 0, day = 0;
+    if (absl::SimpleAtoi(digits.substr(0, 4), &year) && absl::SimpleAtoi(digits.substr(4, 2), &month) &&
+        absl::SimpleAtoi(digits.substr(6, 2), &day)) {
+      const absl::CivilDay civil(year, month, day);
+      if (civil.month() == month && civil.day() == day) return absl::FromCivil(civil, absl::UTCTimeZone());
+    }
+    return std::nullopt;
+  }
+  if (std::optional<absl::Time> when = deft::web::parseCookieDate(text)) return when;
+  return deft::web::parseCookieDate(std::string(text) + " 00:00:00");
+}
+
+// -z and --etag-compare: the request's conditions.
+void conditions(const Options& args, PageOptions& page, bool showErrors) {
+  if (args.etagCompare) {
+    std::ifstream file(*args.etagCompare, std::ios::binary);
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    if (std::optional<std::string> tag = contents.str()) {
+      const std::string line = tag->substr(0, tag->find_first_of("\r\n"));
+      if (!line.empty()) page.headers.set("If-None-Match", line);
+    }
+  }
+  if (!args.timeCondition) return;
+  std::string_view condition = *args.timeCondition;
+  const bool unmodified = condition.starts_with("-");
+  if (unmodified || condition.starts_with("+") || condition.starts_with("=")) condition.remove_prefix(1);
+  std::optional<absl::Time> when;
+  struct stat info {};
+  if (::stat(std::string(condition).c_str(), &info) == 0) {
+    when = absl::FromUnixSeconds(info.st_mtime);
+  } else {
+    when = parseCurlDate(condition);
+  }
+  if (!when) {
+    if (showErrors) std::fprintf(stderr, "Warning: Illegal date format for -z, --time-cond (and not a file name).\n");
+    return;
+  }
+  page.headers.set(unmodified ? "If-Unmodified-Since" : "If-Modified-Since",
+                   absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", *when, absl::UTCTimeZone()));
+}
+
+// -R: the file's modification time from the response's Last-Modified.
+void setRemoteTime(const std::string& path, const Page& page) {
+  const std::optional<std::string_view> modified = page.headers.get("Last-Modified");
+  if (!modified) return;
+  const std::optional<absl::Time> when = deft::web::parseCookieDate(*modified);
+  if (!when) return;
+  const timespec times[2] = {{absl::ToUnixSeconds(*when), 0}, {absl::ToUnixSeconds(*when), 0}};
+  ::utimensat(AT_FDCWD, path.c_str(), times, 0);
+}
+
 Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_t index) {
   Options& args = group->options;
   const bool showErrors = group->showErrors;
@@ -115,12 +202,44 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ignored);
   }
   transfer.filename = output == "-" ? "" : output;
+  conditions(args, page, showErrors);
+  // --retry: transient failures (a timeout; HTTP 408, 429, 500, 502, 503, 504; more when asked)
+  // are tried again, after 1 s doubling to 10 min, or --retry-delay, or the server's Retry-After.
   std::optional<Page> fetched;
   std::optional<Failure> failure;
-  try {
-    fetched = co_await deft::web::fetchPage(url, page);
-  } catch (...) {
-    failure = Failure::fromCurrentException();
+  int retriesLeft = args.retries;
+  absl::Duration delay = args.retryDelay.value_or(absl::Seconds(1));
+  const absl::Time retryDeadline = start + args.retryMaxTime;
+  for (;;) {
+    fetched.reset();
+    failure.reset();
+    try {
+      fetched = co_await deft::web::fetchPage(url, page);
+    } catch (...) {
+      failure = Failure::fromCurrentException();
+    }
+    if (retriesLeft == 0 || !transient(args, fetched, failure)) break;
+    absl::Duration wait = delay;
+    if (fetched) {
+      int after = 0;
+      if (absl::SimpleAtoi(std::string(fetched->headers.get("Retry-After").value_or("")), &after) && after >= 0) {
+        wait = absl::Seconds(after);
+      }
+    }
+    if (absl::Now() + wait > retryDeadline) break;
+    // What failed went to stdout as it came, as curl's does (a file is rewritten on the retry).
+    if (fetched && output == "-" && !(args.fail || args.failWithBody)) {
+      if (args.includeHead || args.head) std::fputs(headText(*fetched).c_str(), stdout);
+      std::fwrite(fetched->body.data(), 1, fetched->body.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (showErrors) {
+      std::fprintf(stderr, "Warning: Problem : %s. Will retry in %g seconds. %d retries left.\n",
+                   fetched ? "HTTP error" : "timeout", absl::ToDoubleSeconds(wait), retriesLeft);
+    }
+    --retriesLeft;
+    co_await deft::deferLater(deft::reactor(), wait, [] {});
+    if (!args.retryDelay) delay = std::min(2 * delay, absl::Minutes(10));
   }
   int result = 0;
   if (fetched) {
@@ -137,6 +256,14 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       transfer.remotePort = fetched->peer->port();
     }
     transfer.startTransfer = *headAt - start;
+    if (args.etagSave) {
+      // The validator as the server gave it, quotes and all, on a line of its own.
+      if (FILE* etag = std::fopen(args.etagSave->c_str(), "wb")) {
+        const std::string tag(fetched->headers.get("ETag").value_or(""));
+        if (!tag.empty()) std::fprintf(etag, "%s\n", tag.c_str());
+        std::fclose(etag);
+      }
+    }
     if (args.dumpHeader) {
       FILE* dump = *args.dumpHeader == "-" ? stdout
                                            : std::fopen(args.dumpHeader->c_str(), index == 0 ? "wb" : "ab");
@@ -158,6 +285,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
           std::fflush(stdout);
         } else {
           std::fclose(out);
+          if (args.remoteTime) setRemoteTime(output, *fetched);
         }
       }
     }

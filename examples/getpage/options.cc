@@ -1,5 +1,7 @@
 #include "examples/getpage/options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,8 @@ const char kUsage[] =
     "  -o FILE  -O  --output-dir DIR  --create-dirs  --url URL  --json DATA  -T FILE  -r RANGE\n"
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
     "  -w FORMAT|@FILE  -b 'N=V'|FILE  -c FILE  -j  -v  -g  --remote-name-all  --next\n"
+    "  --retry N  --retry-delay S  --retry-max-time S  --retry-connrefused  --retry-all-errors\n"
+    "  -K FILE (curl's config file)  --etag-save FILE  --etag-compare FILE  -z DATE|FILE  -R\n"
     "  -Z/--parallel  --parallel-max N  URL globs: {a,b} [1-100] [a-z] [01-10:2], #N in -o\n"
     "  -L (browser-like: POST becomes GET on 301/302/303)  --post301  --post302  --post303\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
@@ -75,8 +79,8 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
-  static const std::string kFlags = "sSfLiIGkOjvgZ";  // short options without a value
-  static const std::string kValued = "oXHdAeuwmEDTrbcxUF";  // short options with one
+  static const std::string kFlags = "sSfLiIGkOjvgZR";  // short options without a value
+  static const std::string kValued = "oXHdAeuwmEDTrbcxUFKz";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -108,8 +112,69 @@ std::vector<std::string> unbundle(int argc, char** argv) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> readConfigFile(const std::string& path) {
+  std::optional<std::string> text = readFileOrStdin(path);
+  if (!text) return std::nullopt;
+  std::vector<std::string> words;
+  std::size_t at = 0;
+  while (at < text->size()) {
+    std::size_t end = text->find('\n', at);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + at, end - at);
+    at = end + 1;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    std::size_t nameEnd = 0;
+    while (nameEnd < line.size() && line[nameEnd] != ' ' && line[nameEnd] != '\t' &&
+           line[nameEnd] != '=' && line[nameEnd] != ':') {
+      ++nameEnd;
+    }
+    std::string name(line.substr(0, nameEnd));
+    if (!name.starts_with("-")) name = "--" + name;
+    words.push_back(name);
+    std::string_view rest = line.substr(nameEnd);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (!rest.empty() && (rest.front() == '=' || rest.front() == ':')) rest.remove_prefix(1);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (rest.empty()) continue;
+    std::string value;
+    if (rest.front() == '"') {
+      for (std::size_t i = 1; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) {
+          const char next = rest[++i];
+          value += next == 't' ? '\t' : next == 'n' ? '\n' : next == 'r' ? '\r' : next == 'v' ? '\v' : next;
+        } else {
+          value += rest[i];
+        }
+      }
+    } else {
+      value = std::string(rest.substr(0, rest.find_first_of(" \t")));
+    }
+    words.push_back(std::move(value));
+  }
+  return words;
+}
+
 std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
   std::vector<std::string> words = unbundle(rawArgc, rawArgv);
+  // -K FILE: the file's options in its place (files within files, a few levels deep).
+  for (int depth = 0; depth < 8; ++depth) {
+    auto config = std::find_if(words.begin() + 1, words.end(),
+                               [](const std::string& w) { return w == "-K" || w == "--config"; });
+    if (config == words.end()) break;
+    if (config + 1 == words.end()) {
+      std::fprintf(stderr, "getpage: option %s needs a value\n", config->c_str());
+      return std::nullopt;
+    }
+    std::optional<std::vector<std::string>> inserted = readConfigFile(*(config + 1));
+    if (!inserted) {
+      std::fprintf(stderr, "getpage: (26) cannot read config from '%s'\n", (config + 1)->c_str());
+      std::exit(26);
+    }
+    const auto at = words.erase(config, config + 2);
+    words.insert(at, inserted->begin(), inserted->end());
+  }
   std::vector<char*> pointers;
   for (std::string& word : words) pointers.push_back(word.data());
   const int argc = static_cast<int>(pointers.size());
@@ -169,6 +234,12 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       args.page.keepPostOn302 = true;
     } else if (arg == "--post303") {
       args.page.keepPostOn303 = true;
+    } else if (arg == "-R" || arg == "--remote-time") {
+      args.remoteTime = true;
+    } else if (arg == "--retry-connrefused") {
+      args.retryConnRefused = true;
+    } else if (arg == "--retry-all-errors") {
+      args.retryAllErrors = true;
     } else if (arg == "-j" || arg == "--junk-session-cookies") {
       args.junkSessionCookies = true;
     } else if (arg == "-G" || arg == "--get") {
@@ -245,6 +316,23 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       args.noProxy = value();
     } else if (arg == "-U" || arg == "--proxy-user") {
       args.proxyUser = value();
+    } else if (arg == "--retry") {
+      if (!absl::SimpleAtoi(value(), &args.retries) || args.retries < 0) return std::nullopt;
+    } else if (arg == "--retry-delay" || arg == "--retry-max-time") {
+      double s = 0;
+      if (!absl::SimpleAtod(value(), &s) || s < 0) return std::nullopt;
+      if (arg == "--retry-delay") args.retryDelay = absl::Seconds(s);
+      if (arg == "--retry-max-time" && s > 0) args.retryMaxTime = absl::Seconds(s);
+    } else if (arg == "--etag-save") {
+      args.etagSave = value();
+    } else if (arg == "--etag-compare") {
+      args.etagCompare = value();
+      if (::access(args.etagCompare->c_str(), R_OK) != 0) {  // curl reads it now ("-" too: a file)
+        std::fprintf(stderr, "getpage: (26) Failed to open %s\n", args.etagCompare->c_str());
+        std::exit(26);
+      }
+    } else if (arg == "-z" || arg == "--time-cond") {
+      args.timeCondition = value();
     } else if (arg == "-c" || arg == "--cookie-jar") {
       args.cookieJarOut = value();
     } else if (arg == "-A" || arg == "--user-agent") {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "examples/getpage/request_builder.h"
 #include "web_client/agent.h"
 #include "web_client/get_page.h"
@@ -39,6 +40,15 @@ struct Options {
   std::optional<std::string> proxy;      // -x: for every URL ("": none, not even from the environment)
   std::optional<std::string> noProxy;    // --noproxy
   std::optional<std::string> proxyUser;  // -U user:password
+  int retries = 0;                            // --retry N
+  std::optional<absl::Duration> retryDelay;   // --retry-delay S (else 1 s, doubling to 10 min)
+  absl::Duration retryMaxTime = absl::InfiniteDuration();  // --retry-max-time S
+  bool retryConnRefused = false;              // --retry-connrefused
+  bool retryAllErrors = false;                // --retry-all-errors
+  std::optional<std::string> etagSave;        // --etag-save FILE
+  std::optional<std::string> etagCompare;     // --etag-compare FILE
+  std::optional<std::string> timeCondition;   // -z DATE|FILE, "-DATE" for If-Unmodified-Since
+  bool remoteTime = false;                    // -R: the file's time from Last-Modified
   bool includeHead = false;  // -i: the response's head before its body
   bool head = false;         // -I: HEAD, and print the head
   RequestBuilder request;
@@ -56,6 +66,11 @@ struct CommandLine {
   std::size_t parallelMax = 50;  // --parallel-max (curl's default)
   bool showErrors() const { return !silent || showError; }
 };
+
+// The words of a curl config file (-K): "option = value", "option value", "option: value",
+// "--option value" or a bare option, one per line; quoted values with \\ \" \t \n escapes; '#'
+// comments. nullopt when it cannot be read.
+std::optional<std::vector<std::string>> readConfigFile(const std::string& path);
 
 // Parses curl's arguments. nullopt after a message on stderr for a usage error (exit 2); exits
 // itself for --help and for curl's own exit codes (26 for a data file it cannot read).

@@ -107,6 +107,19 @@ grep -q "^> GET /hello HTTP/1.1" "$TEST_TMPDIR/err" && grep -q "^> Accept: \*/\*
 check 0 "-v -L traces each hop" "$getpage" -s -v -L -o /dev/null "$base/redirect"
 [[ $(grep -c "^< HTTP/1.1" "$TEST_TMPDIR/err") == 2 ]] && grep -q "^< HTTP/1.1 302" "$TEST_TMPDIR/err" ||
   { echo "FAIL: -v -L: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+# --etag-compare with a file of the server's tag: a 304, nothing written; with another, the body.
+printf '"v1-deft"\n' >"$TEST_TMPDIR/etag.txt"
+check 0 "--etag-compare, same tag" "$getpage" -s -w '%{http_code}' --etag-compare "$TEST_TMPDIR/etag.txt" "$base/etag"
+[[ $(cat "$TEST_TMPDIR/out") == 304 ]] || { echo "FAIL: --etag-compare: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+printf '"v0"\n' >"$TEST_TMPDIR/etag.txt"
+check 0 "--etag-compare, another tag" "$getpage" -s --etag-compare "$TEST_TMPDIR/etag.txt" "$base/etag"
+[[ $(cat "$TEST_TMPDIR/out") == "tagged body" ]] || { echo "FAIL: --etag-compare body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+# -R: the file dated as the server's Last-Modified (Tue, 01 Jun 2021 10:00:00 GMT).
+check 0 "-R" "$getpage" -s -R -o "$TEST_TMPDIR/dated.txt" "$base/etag"
+[[ $(stat -c %Y "$TEST_TMPDIR/dated.txt") == 1622541600 ]] || { echo "FAIL: -R: $(stat -c %Y "$TEST_TMPDIR/dated.txt")"; fail=1; }
+# --retry gives up after N: the last failure is the answer (a 503 without -f: exit 0).
+check 0 "--retry exhausted" "$getpage" -s --retry 1 --retry-delay 0 -o /dev/null -w '%{http_code}' "$base/flaky/give-up?fail=5"
+[[ $(cat "$TEST_TMPDIR/out") == 503 ]] || { echo "FAIL: --retry exhausted: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 0 "-w %{json}" "$getpage" -s -o /dev/null -w '%{json}' "$base/hello?name=json"
 python3 -c '
 import json, sys

@@ -48,7 +48,8 @@ for line in sys.stdin:
     stdin = None
     if line.startswith("<"):
         data, line = line[1:].split(" ", 1)
-        stdin = data.replace("\\n", "\n").replace("\\t", "\t").encode()
+        stdin = data.replace("\\n", "\n").replace("\\t", "\t").replace("\\s", " ")
+        stdin = stdin.replace("@B@", base).encode()
     words = shlex.split(line.replace("@B@", base).replace("@P@", base.rsplit(":", 1)[1]).replace("@X@", proxy).replace("@D@", data_dir))
     count += 1
     expected = run("curl", words, stdin)
