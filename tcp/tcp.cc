@@ -585,7 +585,20 @@ void Connector::connect() {
   lookup_.addCallbacks(
       [this, attempt](std::vector<Address> addresses) {
         if (attempt != attempt_ || state_ != State::kConnecting) return addresses;
-        addresses_ = interleaveFamilies(addresses);
+        std::vector<Address> usable = addresses;
+        if (family_ != AF_UNSPEC) {
+          std::erase_if(usable, [this](const Address& a) { return a.family() != family_; });
+          if (usable.empty()) {
+            // A name with no address of the family is not found; an address of the other
+            // family cannot be connected to (curl's 6 and 7).
+            const std::string why =
+                absl::StrCat(host_, ": no IPv", family_ == AF_INET6 ? "6" : "4", " address");
+            fail(Address::fromLiteral(host_, port_) ? Failure(ConnectError(why))
+                                                    : Failure(DNSLookupError(why)));
+            return addresses;
+          }
+        }
+        addresses_ = interleaveFamilies(std::move(usable));
         nextAddress_ = 0;
         tryNext();
         return addresses;
@@ -722,9 +735,10 @@ void Connector::closeSocket() {
 
 std::shared_ptr<Connector> connectTCP(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
-                                      absl::Duration timeout) {
+                                      absl::Duration timeout, int family) {
   auto connector =
       std::make_shared<Connector>(reactor, std::move(host), port, std::move(factory), timeout);
+  connector->setAddressFamily(family);
   connector->connect();
   return connector;
 }

@@ -21,6 +21,8 @@
 
 #include <concepts>
 #include <cstddef>
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -220,6 +222,9 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
   // stopConnecting() while connecting, loseConnection() while connected.
   void disconnect() override;
 
+  // Only addresses of `family` (AF_INET, AF_INET6; AF_UNSPEC: any), from the next connect() on.
+  void setAddressFamily(int family) { family_ = family; }
+
   State state() const { return state_; }
   // The host as given (a Unix socket's path for a connector made for one), and the port (0).
   std::string host() const { return host_; }
@@ -243,6 +248,7 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
   std::shared_ptr<ClientFactory> factory_;
   absl::Duration timeout_;
   std::optional<std::vector<Address>> fixedAddresses_;  // set: no resolution
+  int family_ = AF_UNSPEC;
   State state_ = State::kDisconnected;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   std::shared_ptr<IDelayedCall> nextAttemptCall_;
@@ -260,9 +266,12 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
 // Connects to `host` (an IP literal or a name, resolved by the reactor's resolver) and calls the
 // factory's methods as the attempt goes. Returns the connector; the reactor keeps it alive while
 // it is connecting or connected.
+// `family` AF_INET or AF_INET6 keeps to that family's addresses (curl's -4 and -6); a name with
+// none of them fails with DNSLookupError.
 std::shared_ptr<Connector> connectTCP(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
-                                      absl::Duration timeout = absl::Seconds(30));
+                                      absl::Duration timeout = absl::Seconds(30),
+                                      int family = AF_UNSPEC);
 
 namespace internal {
 

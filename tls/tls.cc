@@ -125,10 +125,10 @@ void insertTls(Protocol& protocol, SSL* newSsl, TlsProtocol::Settings settings) 
 std::shared_ptr<Connector> connectSSL(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
                                       std::shared_ptr<ClientContext> context,
-                                      absl::Duration timeout) {
+                                      absl::Duration timeout, int family) {
   auto tlsFactory = std::make_shared<TlsClientFactory>(reactor, std::move(factory),
                                                        std::move(context), host, port, timeout);
-  return connectTCP(reactor, std::move(host), port, std::move(tlsFactory), timeout);
+  return connectTCP(reactor, std::move(host), port, std::move(tlsFactory), timeout, family);
 }
 
 std::shared_ptr<Connector> connectSSL(Reactor& reactor, Address address, std::string host,

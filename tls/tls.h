@@ -34,10 +34,12 @@ namespace deft::tls {
 
 // Connects to `host` (a name or an IP literal; the certificate is checked against it) and runs
 // the factory's protocol over TLS. `timeout` bounds the TCP connect, and the handshake again.
+// `family` as connectTCP's.
 std::shared_ptr<Connector> connectSSL(Reactor& reactor, std::string host, std::uint16_t port,
                                       std::shared_ptr<ClientFactory> factory,
                                       std::shared_ptr<ClientContext> context,
-                                      absl::Duration timeout = absl::Seconds(30));
+                                      absl::Duration timeout = absl::Seconds(30),
+                                      int family = AF_UNSPEC);
 
 // connectSSL to `address` as it is (a Unix socket, say), with no name to resolve: the server is
 // verified as `host` (and `port` keys its session cache), as the URL it serves names it.

@@ -40,22 +40,7 @@ std::string authority(const http::Url& url) {
                       ":", url.port);
 }
 
-// A proxy URL's "user:password" as Basic credentials (percent-escapes decoded, as curl does).
-std::string proxyAuthorization(const http::Url& proxy) {
-  std::string credentials;
-  for (std::size_t i = 0; i < proxy.userinfo.size(); ++i) {
-    int byte = 0;
-    if (proxy.userinfo[i] == '%' && i + 2 < proxy.userinfo.size() &&
-        absl::SimpleHexAtoi(proxy.userinfo.substr(i + 1, 2), &byte)) {
-      credentials += static_cast<char>(byte);
-      i += 2;
-    } else {
-      credentials += proxy.userinfo[i];
-    }
-  }
-  if (credentials.find(':') == std::string::npos) credentials += ':';
-  return "Basic " + absl::Base64Escape(credentials);
-}
+std::string proxyAuthorization(const http::Url& proxy) { return basicAuthorization(proxy.userinfo); }
 
 // Builds the connection for one connect attempt and reports its fate to the Agent.
 class PoolFactory final : public ClientFactory {
@@ -93,6 +78,26 @@ class PoolFactory final : public ClientFactory {
 };
 
 }  // namespace
+
+std::string basicAuthorization(std::string_view userinfo) {
+  std::string credentials;
+  for (std::size_t i = 0; i < userinfo.size(); ++i) {
+    int byte = 0;
+    if (userinfo[i] == '%' && i + 2 < userinfo.size() &&
+        absl::SimpleHexAtoi(std::string(userinfo.substr(i + 1, 2)), &byte)) {
+      credentials += static_cast<char>(byte);
+      i += 2;
+    } else {
+      credentials += userinfo[i];
+    }
+  }
+  if (credentials.find(':') == std::string::npos) credentials += ':';
+  return "Basic " + absl::Base64Escape(credentials);
+}
+
+std::string basicAuthorization(std::string_view user, std::string_view password) {
+  return "Basic " + absl::Base64Escape(absl::StrCat(std::string(user), ":", std::string(password)));
+}
 
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -192,6 +197,11 @@ Deferred<Response> Agent::send(std::string method, const http::Url& url, http::H
     }
   }
   if (!head.headers.has("Host")) head.headers.add("Host", url.hostHeader());
+  // "http://user:password@host/": Basic credentials for this origin (a redirect elsewhere drops
+  // them with the URL).
+  if (!url.userinfo.empty() && !head.headers.has("Authorization")) {
+    head.headers.add("Authorization", basicAuthorization(url.userinfo));
+  }
   if (!head.headers.has("User-Agent")) head.headers.add("User-Agent", options_.userAgent);
   if (options.decodeContent && !head.headers.has("Accept-Encoding")) {
     head.headers.add("Accept-Encoding", std::string(kAcceptEncoding));
@@ -403,7 +413,8 @@ void Agent::connect(const std::string& key, const http::Url& url) {
       }),
       std::move(tunnel));
   if (proxy != nullptr) {
-    connectTCP(reactor_, proxy->host, proxy->port, std::move(factory), options_.connectTimeout);
+    connectTCP(reactor_, proxy->host, proxy->port, std::move(factory), options_.connectTimeout,
+               options_.addressFamily);
     return;
   }
   if (unixSocket_ && url.scheme == "https") {
@@ -435,9 +446,10 @@ void Agent::connect(const std::string& key, const http::Url& url) {
         ->connect();
   } else if (url.scheme == "https") {
     tls::connectSSL(reactor_, url.host, port, std::move(factory), tlsContext_,
-                    options_.connectTimeout);
+                    options_.connectTimeout, options_.addressFamily);
   } else {
-    connectTCP(reactor_, url.host, port, std::move(factory), options_.connectTimeout);
+    connectTCP(reactor_, url.host, port, std::move(factory), options_.connectTimeout,
+               options_.addressFamily);
   }
 }
 

@@ -105,6 +105,9 @@ struct AgentOptions {
   // variables). The constructor throws std::invalid_argument for a proxy URL it cannot use.
   // Ignored with `unixSocket`.
   ProxySettings proxy = {};
+  // AF_INET or AF_INET6: connect to hosts over that family only (curl's -4, -6). AF_UNSPEC: both,
+  // by Happy Eyeballs.
+  int addressFamily = AF_UNSPEC;
 };
 
 // Per-request settings that are not headers.
@@ -194,6 +197,12 @@ class Agent : public std::enable_shared_from_this<Agent> {
   // Agent is touched after it is destroyed.
   Scope scope_;
 };
+
+// An Authorization (or Proxy-Authorization) value for Basic credentials (RFC 7617): from a URL's
+// "user:password" (percent-escapes decoded), or from the two. Set it as a request header: the
+// redirect code drops it when a redirect leaves the origin.
+std::string basicAuthorization(std::string_view userinfo);
+std::string basicAuthorization(std::string_view user, std::string_view password);
 
 // Whether a retry of `method` cannot do twice what once would (RFC 9110 §9.2.2).
 bool isIdempotent(std::string_view method);

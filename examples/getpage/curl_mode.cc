@@ -333,6 +333,7 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
   agentOptions.tls = args.page.tls;
   agentOptions.unixSocket = args.unixSocket;
   agentOptions.connectTo = args.connectTo;
+  agentOptions.addressFamily = args.addressFamily;
   // curl's proxies: the environment's, unless -x says otherwise ("" for none).
   agentOptions.proxy = deft::web::ProxySettings::fromEnvironment();
   if (args.proxy) {

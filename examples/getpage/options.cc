@@ -24,6 +24,7 @@ const char kUsage[] =
     "  -w FORMAT|@FILE  -b 'N=V'|FILE  -c FILE  -j  -v  -g  --remote-name-all  --next\n"
     "  --retry N  --retry-delay S  --retry-max-time S  --retry-connrefused  --retry-all-errors\n"
     "  -K FILE (curl's config file)  --etag-save FILE  --etag-compare FILE  -z DATE|FILE  -R\n"
+    "  -4  -6 (one address family; both by default, Happy Eyeballs)\n"
     "  -Z/--parallel  --parallel-max N  URL globs: {a,b} [1-100] [a-z] [01-10:2], #N in -o\n"
     "  -L (browser-like: POST becomes GET on 301/302/303)  --post301  --post302  --post303\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
@@ -79,7 +80,7 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
-  static const std::string kFlags = "sSfLiIGkOjvgZR";  // short options without a value
+  static const std::string kFlags = "sSfLiIGkOjvgZR46";  // short options without a value
   static const std::string kValued = "oXHdAeuwmEDTrbcxUFKz";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
@@ -234,6 +235,10 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       args.page.keepPostOn302 = true;
     } else if (arg == "--post303") {
       args.page.keepPostOn303 = true;
+    } else if (arg == "-4" || arg == "--ipv4") {
+      args.addressFamily = AF_INET;
+    } else if (arg == "-6" || arg == "--ipv6") {
+      args.addressFamily = AF_INET6;
     } else if (arg == "-R" || arg == "--remote-time") {
       args.remoteTime = true;
     } else if (arg == "--retry-connrefused") {

@@ -4,6 +4,8 @@
 #ifndef DEFT_EXAMPLES_GETPAGE_OPTIONS_H_
 #define DEFT_EXAMPLES_GETPAGE_OPTIONS_H_
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -40,6 +42,7 @@ struct Options {
   std::optional<std::string> proxy;      // -x: for every URL ("": none, not even from the environment)
   std::optional<std::string> noProxy;    // --noproxy
   std::optional<std::string> proxyUser;  // -U user:password
+  int addressFamily = AF_UNSPEC;              // -4, -6
   int retries = 0;                            // --retry N
   std::optional<absl::Duration> retryDelay;   // --retry-delay S (else 1 s, doubling to 10 min)
   absl::Duration retryMaxTime = absl::InfiniteDuration();  // --retry-max-time S

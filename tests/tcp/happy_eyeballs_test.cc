@@ -115,5 +115,19 @@ TEST_F(HappyEyeballsTest, TheFirstToConnectWinsAndTheOtherAttemptIsClosed) {
   EXPECT_EQ(connector->transport()->getPeer().host(), "127.0.0.1");
 }
 
+TEST_F(HappyEyeballsTest, OneFamilyOnlyWhenAsked) {
+  auto v4 = std::make_shared<Outcome>();
+  connectTCP(reactor(), "127.0.0.1", server->getHost().port(), v4, absl::Seconds(5), AF_INET);
+  ASSERT_TRUE(runUntil(reactor(), [&] { return v4->connectedTo || v4->failure; }));
+  EXPECT_TRUE(v4->connectedTo) << v4->failure->describe();
+  // An IPv4 address when IPv6 is asked for: nothing to connect to (curl -6's exit 7, not 6).
+  auto v6 = std::make_shared<Outcome>();
+  connectTCP(reactor(), "127.0.0.1", server->getHost().port(), v6, absl::Seconds(5), AF_INET6);
+  ASSERT_TRUE(runUntil(reactor(), [&] { return v6->connectedTo || v6->failure; }));
+  ASSERT_TRUE(v6->failure);
+  EXPECT_TRUE(v6->failure->check<ConnectError>()) << v6->failure->describe();
+  EXPECT_FALSE(v6->failure->check<DNSLookupError>());
+}
+
 }  // namespace
 }  // namespace deft
