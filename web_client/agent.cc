@@ -160,6 +160,15 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   return send(std::move(method), url, std::move(headers), std::move(body), nullptr, std::move(options));
 }
 
+Deferred<Response> Agent::request(std::string method, std::string_view url, http::Headers headers,
+                                  RequestBody body, RequestOptions options) {
+  absl::StatusOr<http::Url> parsed = http::Url::parse(url);
+  if (!parsed.ok()) {
+    return fail<Response>(Failure(http::InvalidMessageError(std::string(parsed.status().message()))));
+  }
+  return request(std::move(method), *parsed, std::move(headers), std::move(body), std::move(options));
+}
+
 Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
                                   RequestBody body, RequestOptions options) {
   if (!body.produce) {

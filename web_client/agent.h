@@ -146,6 +146,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   // known, chunked otherwise. Never retried on another connection.
   Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers,
                              RequestBody body, RequestOptions options = {});
+  Deferred<Response> request(std::string method, std::string_view url, http::Headers headers,
+                             RequestBody body, RequestOptions options = {});
 
   // Closes every idle connection (Twisted's HTTPConnectionPool.closeCachedConnections). Requests
   // in progress keep theirs.

@@ -10,7 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "http/multipart.h"
 #include "http_server/site.h"
 #include "reactor/reactor.h"
 #include "tcp/tcp.h"
@@ -20,6 +23,7 @@
 deft::Deferred<std::size_t> pageLength(std::string url);
 deft::Deferred<std::size_t> totalLength(std::vector<std::string> urls);
 deft::Deferred<void> serveAndFetch();
+deft::Deferred<std::string> logInAndRead(std::string base, std::string avatar);  // agent.cc
 deft::Deferred<int> beyondTcp(std::shared_ptr<deft::Factory> factory);  // transports.cc
 
 namespace deft {
@@ -96,4 +100,34 @@ TEST(ReadmeFragments, TheServerAnswersTheSlowPageAfterFiveSeconds) {
 }
 
 }  // namespace
+TEST(ReadmeFragments, TheAgentLogsInWithAFormAndCarriesTheCookie) {
+  ReactorScope scope;
+  Reactor& reactor = scope.reactor();
+  http::Router router;
+  router.route("POST", "/login", [](http::Request r) {
+    auto parts = http::parseMultipart(r.body, r.headers.get("Content-Type").value_or(""));
+    if (!parts.ok() || parts->size() != 2 || (*parts)[1].filename != "avatar.png") {
+      return http::ServerResponse::text(400, "bad form");
+    }
+    http::ServerResponse ok = http::ServerResponse::text(200, "welcome");
+    ok.headers.add("Set-Cookie", absl::StrCat("session=", (*parts)[0].data, "-", (*parts)[1].data.size(), "; Path=/"));
+    return ok;
+  });
+  router.route("/account", [](http::Request r) {
+    return http::ServerResponse::text(200, std::string(r.headers.get("Cookie").value_or("none")));
+  });
+  auto port = listenTCP(reactor, 0, std::make_shared<http::Site>(reactor, std::move(router)),
+                        {.interface = "127.0.0.1"});
+  const std::string avatar = absl::StrCat(::testing::TempDir(), "/avatar.png");
+  std::ofstream(avatar) << std::string(5000, 'a');
+  std::string seen;
+  int code = react(
+      [&](Reactor&) -> Deferred<void> {
+        seen = co_await logInAndRead(absl::StrCat("http://127.0.0.1:", port->getHost().port()), avatar);
+      },
+      reactor);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(seen, "session=alice-5000");
+}
+
 }  // namespace deft
