@@ -11,6 +11,7 @@
 // --reuse-port lets several copies share the port (SO_REUSEPORT), each its own process.
 // --cert=chain.pem --key=key.pem serves https instead (curl --cacert ca.pem https://...).
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -81,6 +82,25 @@ ServerResponse bytes(Request request) {
   if (!absl::SimpleAtoi(request.path.substr(std::string_view("/bytes/").size()), &n) ||
       n > (64u << 20)) {
     return ServerResponse::text(400, "usage: /bytes/N with N up to 64 MiB\n");
+  }
+  // "Range: bytes=A-" or "bytes=A-B": that part (206), or 416 past the end (what a resuming
+  // client meets).
+  const std::string range(request.headers.get("Range").value_or(""));
+  std::size_t first = 0, last = n == 0 ? 0 : n - 1;
+  if (range.starts_with("bytes=") && range.find('-') != std::string::npos) {
+    const std::string from = range.substr(6, range.find('-') - 6), to = range.substr(range.find('-') + 1);
+    if (!absl::SimpleAtoi(from, &first) || (!to.empty() && !absl::SimpleAtoi(to, &last))) {
+      return ServerResponse::text(400, "bad Range\n");
+    }
+    if (first >= n) {
+      ServerResponse none = ServerResponse::text(416, "");
+      none.headers.add("Content-Range", absl::StrCat("bytes */", n));
+      return none;
+    }
+    last = std::min(last, n - 1);
+    ServerResponse part = ServerResponse::text(206, std::string(last - first + 1, 'x'), "application/octet-stream");
+    part.headers.add("Content-Range", absl::StrCat("bytes ", first, "-", last, "/", n));
+    return part;
   }
   return ServerResponse::text(200, std::string(n, 'x'), "application/octet-stream");
 }

@@ -183,9 +183,12 @@ class Reactor final : public IReactorTime {
   // is, while timers and connections still work. Loop thread only.
   template <class T, class Make>
   T& local(Make make) {
-    std::shared_ptr<void>& slot = locals_[std::type_index(typeid(T))];
-    if (!slot) slot = std::shared_ptr<T>(make());
-    return *static_cast<T*>(slot.get());
+    const std::type_index key(typeid(T));
+    if (auto it = locals_.find(key); it != locals_.end()) return *static_cast<T*>(it->second.get());
+    std::shared_ptr<T> made(make());  // before inserting: make() may ask for another local
+    T& object = *made;
+    locals_[key] = std::move(made);
+    return object;
   }
 
   // --- Lifecycle ------------------------------------------------------------------------------

@@ -516,7 +516,17 @@ class Connector::Attempt final : public FileDescriptor {
     ::close(fd_);
   }
   int fileno() const override { return fd_; }
-  void doWrite() override { owner_.attemptFinished(this); }  // connect(2) ended, either way
+  // connect(2) ended, either way. This attempt may be destroyed inside: nothing of it is touched
+  // after, and what is thrown (a factory's callback, epoll_ctl) ends the connector's attempt
+  // rather than reach the loop, which would drop this freed descriptor.
+  void doWrite() override {
+    std::shared_ptr<Connector> owner = owner_.shared_from_this();
+    try {
+      owner->attemptFinished(this);
+    } catch (...) {
+      owner->attemptThrew(Failure::fromCurrentException());
+    }
+  }
   const Address& address() const { return address_; }
   // The connected socket, no longer this attempt's.
   int release() {
@@ -640,6 +650,18 @@ void Connector::tryNext() {
     ::close(fd);
   }
   if (attempts_.empty()) fail(lastError_);  // nothing left in flight either
+}
+
+void Connector::attemptThrew(Failure reason) {
+  if (state_ != State::kConnecting) {
+    internal::reportUnhandledFailure(reason);
+    return;
+  }
+  try {
+    fail(std::move(reason));
+  } catch (...) {
+    internal::reportUnhandledFailure(Failure::fromCurrentException());
+  }
 }
 
 void Connector::attemptFinished(Attempt* finished) {

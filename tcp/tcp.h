@@ -238,6 +238,7 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
   // Starts the next address's attempt (and, with more to come, the timer for the one after).
   void tryNext();
   void attemptFinished(Attempt* attempt);
+  void attemptThrew(Failure reason);
   void fail(Failure reason);
   void closeSocket();  // every attempt in flight, and the timer
   void connected(int fd);

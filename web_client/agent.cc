@@ -160,17 +160,20 @@ Deferred<Response> Agent::request(std::string method, const http::Url& url, http
   return send(std::move(method), url, std::move(headers), std::move(body), nullptr, std::move(options));
 }
 
-Deferred<Response> Agent::request(std::string method, std::string_view url, http::Headers headers,
-                                  RequestBody body, RequestOptions options) {
+Deferred<Response> Agent::requestStreamed(std::string method, std::string_view url,
+                                          http::Headers headers, RequestBody body,
+                                          RequestOptions options) {
   absl::StatusOr<http::Url> parsed = http::Url::parse(url);
   if (!parsed.ok()) {
     return fail<Response>(Failure(http::InvalidMessageError(std::string(parsed.status().message()))));
   }
-  return request(std::move(method), *parsed, std::move(headers), std::move(body), std::move(options));
+  return requestStreamed(std::move(method), *parsed, std::move(headers), std::move(body),
+                         std::move(options));
 }
 
-Deferred<Response> Agent::request(std::string method, const http::Url& url, http::Headers headers,
-                                  RequestBody body, RequestOptions options) {
+Deferred<Response> Agent::requestStreamed(std::string method, const http::Url& url,
+                                          http::Headers headers, RequestBody body,
+                                          RequestOptions options) {
   if (!body.produce) {
     return fail<Response>(Failure(std::invalid_argument("RequestBody without a produce function")));
   }
@@ -365,6 +368,14 @@ void Agent::closeAnIdleConnection() {
   }
 }
 
+bool Agent::anyHeldBack() const {
+  for (const std::string& key : heldBack_) {
+    auto it = hosts_.find(key);
+    if (it != hosts_.end() && it->second->waiters.size() > it->second->connecting) return true;
+  }
+  return false;
+}
+
 void Agent::serveHeldBack() {
   while (!heldBack_.empty() && (options_.maxConnections == 0 || open_ < options_.maxConnections)) {
     const std::string key = std::move(heldBack_.front());
@@ -468,6 +479,12 @@ void Agent::release(const std::string& key, ClientConnection* connection) {
     std::shared_ptr<Waiter> waiter = std::move(host.waiters.front());
     host.waiters.pop_front();
     waiter->ready.callback(connection);
+    return;
+  }
+  // At the total limit with hosts held back, this connection's slot is theirs: close it (its
+  // forget() serves them) rather than keep it idle.
+  if (options_.maxConnections != 0 && open_ >= options_.maxConnections && anyHeldBack()) {
+    if (connection->transport() != nullptr) connection->transport()->loseConnection();
     return;
   }
   host.idle.push_back(connection);

@@ -35,6 +35,7 @@
 #ifndef DEFT_WEB_CLIENT_AGENT_H_
 #define DEFT_WEB_CLIENT_AGENT_H_
 
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -143,11 +144,24 @@ class Agent : public std::enable_shared_from_this<Agent> {
   Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers = {},
                              std::string body = {}, RequestOptions options = {});
   // With a body streamed as it is produced (request_body.h): Content-Length when its length is
-  // known, chunked otherwise. Never retried on another connection.
+  // known, chunked otherwise. Never retried on another connection. (A template only so that a
+  // `{}` body still means the empty string.)
+  template <std::same_as<RequestBody> Body>
   Deferred<Response> request(std::string method, const http::Url& url, http::Headers headers,
-                             RequestBody body, RequestOptions options = {});
+                             Body body, RequestOptions options = {}) {
+    return requestStreamed(std::move(method), url, std::move(headers), std::move(body), std::move(options));
+  }
+  template <std::same_as<RequestBody> Body>
   Deferred<Response> request(std::string method, std::string_view url, http::Headers headers,
-                             RequestBody body, RequestOptions options = {});
+                             Body body, RequestOptions options = {}) {
+    return requestStreamed(std::move(method), url, std::move(headers), std::move(body), std::move(options));
+  }
+  Deferred<Response> requestStreamed(std::string method, const http::Url& url,
+                                     http::Headers headers, RequestBody body,
+                                     RequestOptions options = {});
+  Deferred<Response> requestStreamed(std::string method, std::string_view url,
+                                     http::Headers headers, RequestBody body,
+                                     RequestOptions options = {});
 
   // Closes every idle connection (Twisted's HTTPConnectionPool.closeCachedConnections). Requests
   // in progress keep theirs.
@@ -182,6 +196,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void startConnection(const std::string& key, Host& host, const http::Url& url);
   // A connection ended or failed: hosts held back by the total limit get their turn, in order.
   void serveHeldBack();
+  bool anyHeldBack() const;
   // At the total limit: closes the longest-idle connection of another host, if there is one.
   void closeAnIdleConnection();
 

@@ -52,11 +52,15 @@ void ClientConnection::tunnelDataReceived(std::string_view data) {
     tunnelFailed(Failure(ProxyConnectError(status, "the proxy sent bytes after its response")));
     return;
   }
-  Tunnel tunnel = std::move(*tunnel_);
+  try {
+    tls::startTLS(*tunnel_->reactor, *this, tunnel_->context, tunnel_->host);
+  } catch (...) {
+    tunnelFailed(Failure::fromCurrentException());  // a name TLS cannot take, say
+    return;
+  }
   tunnel_.reset();
   tunnelResponse_.clear();
   if (tunnelTimer_ && tunnelTimer_->active()) tunnelTimer_->cancel();
-  tls::startTLS(*tunnel.reactor, *this, tunnel.context, tunnel.host);
   if (onMade_) onMade_(this);
 }
 
@@ -110,7 +114,7 @@ void ClientConnection::startBody() {
   if (!pendingBody_ || lost_) return;
   std::shared_ptr<RequestBody> body = std::move(pendingBody_);
   pendingBody_.reset();
-  auto writer = std::make_shared<RequestBodyWriter>(transport(), !body->length.has_value());
+  auto writer = std::make_shared<RequestBodyWriter>(transport(), body->length);
   writer_ = writer;
   transport()->registerProducer(writer.get());
   Deferred<void> done = maybeDeferred([&] { return body->produce(writer); });
@@ -124,6 +128,8 @@ void ClientConnection::startBody() {
 void ClientConnection::bodyFinished(const std::shared_ptr<RequestBodyWriter>& writer,
                                     Outcome<void> outcome, std::optional<std::uint64_t> length) {
   if (writer != writer_) return;  // the exchange ended first: nobody wants this body now
+  // Stopped because the connection is closing: connectionLost, next, says why.
+  if (writer->stoppedByTransport()) return;
   transport()->unregisterProducer();
   writer_.reset();
   if (!outcome.ok()) {

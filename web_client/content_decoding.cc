@@ -16,6 +16,7 @@ namespace deft::web {
 namespace {
 
 constexpr std::size_t kPiece = 64 << 10;  // decoded bytes handed on at a time
+constexpr std::size_t kMaxCodings = 5;    // curl's limit: each layer costs a decoder's memory
 
 // gzip, and deflate: the zlib format as RFC 9110 says, or the raw deflate some servers send
 // instead (told apart by the zlib header's check bits, as curl and browsers do).
@@ -55,16 +56,16 @@ class ZlibDecoder final : public ContentDecoder {
     if (ended_) return;  // bytes after the end of the stream are ignored
     z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z_.avail_in = static_cast<uInt>(in.size());
-    char buffer[kPiece];
+    char* buffer = buffer_.get();
     do {
       z_.next_out = reinterpret_cast<Bytef*>(buffer);
-      z_.avail_out = sizeof buffer;
+      z_.avail_out = kPiece;
       const int rc = inflate(&z_, Z_NO_FLUSH);
       if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         throw DecodingError(absl::StrCat(deflate_ ? "deflate: " : "gzip: ",
                                          z_.msg != nullptr ? z_.msg : "corrupt stream"));
       }
-      if (sizeof buffer - z_.avail_out > 0) out(std::string_view(buffer, sizeof buffer - z_.avail_out));
+      if (kPiece - z_.avail_out > 0) out(std::string_view(buffer, kPiece - z_.avail_out));
       if (rc == Z_STREAM_END) {
         ended_ = true;
         return;
@@ -78,6 +79,7 @@ class ZlibDecoder final : public ContentDecoder {
   bool ended_ = false;
   std::string pending_;  // the first bytes, until the format is known
   z_stream z_{};
+  std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kPiece);  // not on the stack
 };
 
 class BrotliDecoder final : public ContentDecoder {
@@ -91,14 +93,14 @@ class BrotliDecoder final : public ContentDecoder {
     if (ended_) return;
     auto next = reinterpret_cast<const std::uint8_t*>(in.data());
     std::size_t available = in.size();
-    std::uint8_t buffer[kPiece];
+    std::uint8_t* buffer = buffer_.get();
     for (;;) {
       std::uint8_t* nextOut = buffer;
-      std::size_t room = sizeof buffer;
+      std::size_t room = kPiece;
       const BrotliDecoderResult result =
           BrotliDecoderDecompressStream(state_, &available, &next, &room, &nextOut, nullptr);
-      if (room < sizeof buffer) {
-        out(std::string_view(reinterpret_cast<const char*>(buffer), sizeof buffer - room));
+      if (room < kPiece) {
+        out(std::string_view(reinterpret_cast<const char*>(buffer), kPiece - room));
       }
       switch (result) {
         case BROTLI_DECODER_RESULT_SUCCESS:
@@ -122,6 +124,7 @@ class BrotliDecoder final : public ContentDecoder {
  private:
   BrotliDecoderState* state_;
   bool ended_ = false;
+  std::unique_ptr<std::uint8_t[]> buffer_ = std::make_unique<std::uint8_t[]>(kPiece);
 };
 
 class ZstdDecoder final : public ContentDecoder {
@@ -136,9 +139,9 @@ class ZstdDecoder final : public ContentDecoder {
 
   void decode(std::string_view in, const absl::FunctionRef<void(std::string_view)>& out) override {
     ZSTD_inBuffer input{in.data(), in.size(), 0};
-    char buffer[kPiece];
+    char* buffer = buffer_.get();
     for (;;) {
-      ZSTD_outBuffer output{buffer, sizeof buffer, 0};
+      ZSTD_outBuffer output{buffer, kPiece, 0};
       const std::size_t consumed = input.pos;
       const std::size_t rc = ZSTD_decompressStream(stream_, &output, &input);
       if (ZSTD_isError(rc)) throw DecodingError(absl::StrCat("zstd: ", ZSTD_getErrorName(rc)));
@@ -161,12 +164,16 @@ class ZstdDecoder final : public ContentDecoder {
  private:
   ZSTD_DStream* stream_;
   bool frameEnded_ = false;
+  std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kPiece);
 };
 
 // What the decoded body's consumer shares.
 struct Decoding {
   std::vector<std::unique_ptr<ContentDecoder>> chain;  // in the order they are undone
-  std::weak_ptr<internal::ResponseBody> decoded;
+  // As the connection holds a plain body until it ends, the encoded body (through its consumer,
+  // this) holds the decoded one until the end: a caller that drops its Response early does not
+  // lose the body's end. The decoded body holds the encoded one only weakly: no cycle.
+  std::shared_ptr<internal::ResponseBody> decoded;
   std::weak_ptr<internal::ResponseBody> encoded;
   ContentDecodingLimits limits;
   std::uint64_t encodedBytes = 0;
@@ -191,15 +198,16 @@ struct Decoding {
       throw ResponseTooLarge(absl::StrCat("decoded body over ", limits.maxRatio, " times its ",
                                           encodedBytes, " encoded bytes (a decompression bomb?)"));
     }
-    if (auto body = decoded.lock()) body->append(data);
+    decoded->append(data);
   }
 
   // A decoding failure: the decoded body fails with it, and the encoded one is not read further.
   void fail() {
     over = true;
     Failure failure = Failure::fromCurrentException();
+    std::shared_ptr<internal::ResponseBody> body = std::move(decoded);
     if (auto source = encoded.lock(); source && source->abort) source->abort();
-    if (auto body = decoded.lock()) body->fail(std::move(failure));
+    body->fail(std::move(failure));
   }
 };
 
@@ -227,12 +235,17 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
     rest.remove_prefix(comma + 1);
   }
   auto decoding = std::make_shared<Decoding>();
-  for (auto it = codings.rbegin(); it != codings.rend(); ++it) {
+  // No body (HEAD, 204, 304): nothing to decode, whatever the header says.
+  const int status = encoded.code();
+  if (encoded.request().method == "HEAD" || status == 204 || status == 304 || status < 200) return encoded;
+  // A head can name thousands of codings; each would cost a decoder (curl stops at 5).
+  const bool tooMany = codings.size() > kMaxCodings;
+  for (auto it = codings.rbegin(); it != codings.rend() && !tooMany; ++it) {
     std::unique_ptr<ContentDecoder> decoder = makeContentDecoder(*it);
     if (!decoder) return encoded;  // unknown: passed on as it is
     decoding->chain.push_back(std::move(decoder));
   }
-  if (decoding->chain.empty()) return encoded;
+  if (decoding->chain.empty() && !tooMany) return encoded;
   decoding->limits = limits;
 
   internal::ResponseBody& source = encoded.body();
@@ -244,16 +257,24 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
   decoded->redirects = source.redirects;
   decoded->request = source.request;
   decoded->peer = source.peer;
-  // The decoded body's controls act on the encoded one. It holds the encoded body; the encoded
-  // body's consumer holds the decoded one only weakly, so neither keeps the other in a cycle.
-  decoded->abort = [encoded]() mutable {
-    if (encoded.body().abort) encoded.body().abort();
+  // The decoded body's controls act on the encoded one, while it lasts.
+  std::weak_ptr<internal::ResponseBody> weakSource = encoded.sharedBody();
+  decoded->abort = [weakSource] {
+    if (auto body = weakSource.lock(); body && body->abort) body->abort();
   };
-  decoded->pause = [encoded](bool paused) mutable {
-    if (encoded.body().pause) encoded.body().pause(paused);
+  decoded->pause = [weakSource](bool paused) {
+    if (auto body = weakSource.lock(); body && body->pause) body->pause(paused);
   };
   decoding->decoded = decoded;
-  decoding->encoded = encoded.sharedBody();
+  decoding->encoded = weakSource;
+  if (tooMany) {
+    try {
+      throw DecodingError(absl::StrCat("more than ", kMaxCodings, " content codings"));
+    } catch (...) {
+      decoding->fail();
+    }
+    return Response(decoded);
+  }
   encoded.deliverBody(BodyConsumer{
       .dataReceived =
           [decoding](std::string_view data) {
@@ -269,14 +290,16 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
           [decoding](std::optional<Failure> reason) {
             if (decoding->over) return;
             decoding->over = true;
-            auto body = decoding->decoded.lock();
-            if (!body) return;
+            std::shared_ptr<internal::ResponseBody> body = std::move(decoding->decoded);
             if (reason) {
               body->fail(std::move(*reason));
               return;
             }
             try {
-              for (auto& decoder : decoding->chain) decoder->finish();
+              // An empty body (a server that declared a coding and sent nothing) is empty.
+              if (decoding->encodedBytes > 0) {
+                for (auto& decoder : decoding->chain) decoder->finish();
+              }
             } catch (...) {
               body->fail(Failure::fromCurrentException());
               return;

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "http/errors.h"
@@ -49,7 +50,31 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   Response response = co_await std::move(responded);
   if (!options.followRedirects && options.onResponse) options.onResponse(response);
   Page page;
-  page.body = co_await response.readBody();
+  if (options.onProgress) {
+    // Streamed, to count it as it comes; gathered here as readBody would.
+    std::optional<std::uint64_t> total;
+    std::uint64_t length = 0;
+    if (absl::SimpleAtoi(std::string(response.headers().get("Content-Length").value_or("")), &length)) {
+      total = length;
+    }
+    auto body = std::make_shared<std::string>();
+    Deferred<void> done;
+    response.deliverBody(BodyConsumer{
+        .dataReceived =
+            [body, total, progress = options.onProgress](std::string_view data) {
+              body->append(data);
+              progress(body->size(), total);
+            },
+        .connectionLost =
+            [done](std::optional<Failure> reason) mutable {
+              reason ? done.errback(std::move(*reason)) : done.callback();
+            },
+    });
+    co_await done;
+    page.body = std::move(*body);
+  } else {
+    page.body = co_await response.readBody();
+  }
   page.status = response.code();
   page.reason = response.phrase();
   page.headers = response.headers();

@@ -90,6 +90,9 @@ struct PageOptions {
   std::optional<absl::Duration> readTimeout;
   // Called with each response as its head arrives, the redirects' included (RedirectPolicy).
   std::function<void(const Response&)> onResponse;
+  // Called as the final response's body arrives: the bytes so far, and the body's length when
+  // the response gave it (a progress meter).
+  std::function<void(std::uint64_t received, std::optional<std::uint64_t> total)> onProgress;
   // Bytes of body, on the wire and (with `compressed`) decoded; 0: no limit.
   std::uint64_t maxSize = 0;
   // Offer gzip, deflate, br and zstd (Accept-Encoding) and decode the body as it arrives.

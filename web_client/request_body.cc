@@ -8,7 +8,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "http/errors.h"
 #include "net/errors.h"
+#include "reactor/reactor.h"
+#include "reactor/thread_pool.h"
 
 namespace deft::web {
 
@@ -17,8 +20,12 @@ Deferred<void> RequestBodyWriter::write(std::string_view data) {
     return fail<void>(Failure(ConnectionLost("the request is over: its body is not wanted")));
   }
   if (data.empty()) return succeed();
+  if (length_ && data.size() > *length_ - written_) {
+    return fail<void>(Failure(http::InvalidMessageError(absl::StrCat(
+        "the request body's producer wrote more than the ", *length_, " bytes its length promised"))));
+  }
   written_ += data.size();
-  if (chunked_) {
+  if (!length_) {
     transport_->write(absl::StrCat(absl::Hex(data.size()), "\r\n"));
     transport_->write(data);
     transport_->write("\r\n");
@@ -58,25 +65,48 @@ RequestBody RequestBody::fromString(std::string data) {
 
 namespace {
 
-// Owns the descriptor for as long as the producer runs.
+// Owns the descriptor for as long as any copy of the body may be produced.
 struct OpenFile {
-  explicit OpenFile(int descriptor) : fd(descriptor) {}
+  explicit OpenFile(int descriptor, bool seekable) : fd(descriptor), seekable(seekable) {}
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;
   ~OpenFile() {
     if (fd != STDIN_FILENO) ::close(fd);
   }
   const int fd;
+  const bool seekable;  // a regular file: read from its start each time (pread)
+  bool produced = false;
 };
 
-Deferred<void> readInto(std::shared_ptr<OpenFile> file, std::shared_ptr<RequestBodyWriter> out) {
-  std::string piece(64 << 10, '\0');
+// One piece of the file: from `offset` of a regular file, or the next bytes of a pipe, read on
+// the thread pool so that a slow writer does not hold up the loop.
+Deferred<std::string> readPiece(std::shared_ptr<OpenFile> file, std::uint64_t offset) {
+  auto read = [file, offset]() -> std::string {
+    std::string piece(64 << 10, '\0');
+    for (;;) {
+      const ssize_t n = file->seekable ? ::pread(file->fd, piece.data(), piece.size(), static_cast<off_t>(offset))
+                                       : ::read(file->fd, piece.data(), piece.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)));
+      piece.resize(static_cast<std::size_t>(n));
+      return piece;
+    }
+  };
+  if (file->seekable) return succeed(read());  // a regular file waits only for the disk
+  return deft::reactor().deferToThread(std::move(read));
+}
+
+Deferred<void> produceFile(std::shared_ptr<OpenFile> file, std::shared_ptr<RequestBodyWriter> out) {
+  if (!file->seekable && file->produced) {
+    throw std::runtime_error("standard input was sent already: it cannot be sent again");
+  }
+  file->produced = true;
+  std::uint64_t offset = 0;
   for (;;) {
-    const ssize_t n = ::read(file->fd, piece.data(), piece.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)));
-    if (n == 0) co_return;
-    co_await out->write(std::string_view(piece.data(), static_cast<std::size_t>(n)));
+    std::string piece = co_await readPiece(file, offset);
+    if (piece.empty()) co_return;
+    offset += piece.size();
+    co_await out->write(piece);
   }
 }
 
@@ -88,15 +118,12 @@ absl::StatusOr<RequestBody> RequestBody::fromFile(const std::string& path) {
     const std::string why = absl::StrCat("cannot open ", path, ": ", std::strerror(errno));
     return errno == ENOENT ? absl::NotFoundError(why) : absl::PermissionDeniedError(why);
   }
-  auto file = std::make_shared<OpenFile>(fd);
-  RequestBody body;
   struct stat info {};
-  if (path != "-" && ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
-    body.length = static_cast<std::uint64_t>(info.st_size);
-  }
-  // Reading a regular file blocks only for the disk, as curl's does; a pipe or terminal on
-  // standard input is read as it comes.
-  body.produce = [file](std::shared_ptr<RequestBodyWriter> out) { return readInto(file, std::move(out)); };
+  const bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+  auto file = std::make_shared<OpenFile>(fd, regular);
+  RequestBody body;
+  if (regular && path != "-") body.length = static_cast<std::uint64_t>(info.st_size);
+  body.produce = [file](std::shared_ptr<RequestBodyWriter> out) { return produceFile(file, std::move(out)); };
   return body;
 }
 

@@ -40,22 +40,32 @@ class RequestBodyWriter : public IPushProducer {
   // Sends `data` as the next piece of the body. Fires when the connection can take more: at once
   // while little is buffered, later when the server reads slowly. Errbacks with ConnectionLost
   // once the exchange is over (the server answered early, or the connection went): stop then.
+  // A piece that would take the body past its length is not sent: InvalidMessageError, and the
+  // request fails (what follows would be read as another request).
   Deferred<void> write(std::string_view data);
   bool closed() const { return transport_ == nullptr; }
   std::uint64_t written() const { return written_; }
 
   // The connection's side.
-  RequestBodyWriter(ITransport* transport, bool chunked) : transport_(transport), chunked_(chunked) {}
+  // `length`: the body's declared length; nullopt: chunked.
+  RequestBodyWriter(ITransport* transport, std::optional<std::uint64_t> length)
+      : transport_(transport), length_(length) {}
   void close();  // the exchange is over: pending and later writes errback
-  // IPushProducer: the transport's buffer is over its high-water mark, or has drained.
+  // IPushProducer: the transport's buffer is over its high-water mark, or has drained; or the
+  // transport is closing (stopProducing).
   void pauseProducing() override { paused_ = true; }
   void resumeProducing() override;
-  void stopProducing() override { close(); }
+  void stopProducing() override {
+    stoppedByTransport_ = true;
+    close();
+  }
+  bool stoppedByTransport() const { return stoppedByTransport_; }
 
  private:
   ITransport* transport_;
-  bool chunked_;
+  std::optional<std::uint64_t> length_;
   bool paused_ = false;
+  bool stoppedByTransport_ = false;
   std::uint64_t written_ = 0;
   std::optional<Deferred<void>> waiting_;
 };
@@ -67,8 +77,10 @@ struct RequestBody {
   // a coroutine lambda may use its captures throughout.
   std::function<Deferred<void>(std::shared_ptr<RequestBodyWriter>)> produce;
 
-  // A file, read 64 KiB at a time as the connection takes them ("-": standard input, chunked).
-  // NotFound or PermissionDenied when it cannot be opened.
+  // A file, read 64 KiB at a time as the connection takes them, from its start each time the
+  // body is produced (a redirect or a retry sends it again). "-": standard input, chunked, read
+  // on the reactor's thread pool (a pipe may take its time) and only once. NotFound or
+  // PermissionDenied when it cannot be opened.
   static absl::StatusOr<RequestBody> fromFile(const std::string& path);
   // Bytes in hand, written as one piece.
   static RequestBody fromString(std::string data);

@@ -23,6 +23,7 @@
 #include "deferred/deferred_list.h"
 #include "deferred/deferred_lock.h"
 #include "examples/getpage/exit_codes.h"
+#include "examples/getpage/progress.h"
 #include "examples/getpage/url_glob.h"
 #include "examples/getpage/write_out.h"
 #include "net/errors.h"
@@ -50,6 +51,8 @@ struct Group {
   Options options;
   bool showErrors = true;
   bool verbose = false;
+  bool meter = false;     // curl's progress meter, on stderr
+  bool meterBar = false;  // -#
   std::shared_ptr<deft::web::CookieJar> jar;
   std::optional<int> firstFailure;  // with -Z: the exit code
 };
@@ -203,6 +206,23 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
   }
   transfer.filename = output == "-" ? "" : output;
   conditions(args, page, showErrors);
+  // -C: from an offset, or (-C -) from what the file holds already.
+  std::uint64_t offset = 0;
+  if (args.resumeFrom) {
+    struct stat info {};
+    offset = *args.resumeFrom >= 0 ? static_cast<std::uint64_t>(*args.resumeFrom)
+             : output != "-" && ::stat(output.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size)
+                                                                  : 0;
+    if (offset > 0) page.headers.set("Range", absl::StrCat("bytes=", offset, "-"));
+  }
+  // The meter: on a terminal, when the body does not go to it.
+  std::shared_ptr<ProgressMeter> meter;
+  if (group->meter && (output != "-" || !::isatty(STDOUT_FILENO))) {
+    meter = std::make_shared<ProgressMeter>(stderr, group->meterBar, start);
+    page.onProgress = [meter, offset](std::uint64_t received, std::optional<std::uint64_t> total) {
+      meter->update(offset + received, total ? std::optional(*total + offset) : std::nullopt, absl::Now());
+    };
+  }
   // --retry: transient failures (a timeout; HTTP 408, 429, 500, 502, 503, 504; more when asked)
   // are tried again, after 1 s doubling to 10 min, or --retry-delay, or the server's Retry-After.
   std::optional<Page> fetched;
@@ -272,9 +292,21 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
         if (dump != stdout) std::fclose(dump);
       }
     }
+    if (meter) meter->finish(absl::Now());
     const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400;
-    if (!failed || args.failWithBody) {
-      FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), "wb");
+    // Resuming: a 206 goes after what the file holds; a 416 means it holds it all already; a
+    // server that sends the whole body instead cannot resume (curl's 33).
+    const bool resumed = offset > 0 && fetched->status == 206;
+    if (offset > 0 && fetched->status == 200 && fetched->body.size() == offset) {
+      // The whole document, the size of what the file holds: it is there already (curl's rule).
+    } else if (offset > 0 && fetched->status == 200) {
+      result = 33;
+      transfer.errorMessage = "HTTP server doesn't seem to support byte ranges. Cannot resume.";
+      if (showErrors) std::fprintf(stderr, "getpage: (33) %s\n", transfer.errorMessage.c_str());
+    } else if (offset > 0 && fetched->status == 416) {
+      // Nothing more to fetch.
+    } else if (!failed || args.failWithBody) {
+      FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), resumed ? "ab" : "wb");
       if (out == nullptr) {
         if (showErrors) std::fprintf(stderr, "getpage: (23) Failure writing output to destination\n");
         result = 23;
@@ -408,6 +440,10 @@ Deferred<int> runCurl(CommandLine line) {
     group->options = std::move(options);
     group->showErrors = line.showErrors();
     group->verbose = line.verbose;
+    // curl's meter goes to stderr unless -s; getpage draws it on a terminal only, and not for -Z's
+    // transfers at once.
+    group->meter = !line.silent && !line.noProgressMeter && !line.parallel && ::isatty(STDERR_FILENO);
+    group->meterBar = line.progressBar;
     code = co_await runGroup(group, line.parallel, line.parallelMax);
   }
   co_return code;

@@ -24,7 +24,8 @@ const char kUsage[] =
     "  -w FORMAT|@FILE  -b 'N=V'|FILE  -c FILE  -j  -v  -g  --remote-name-all  --next\n"
     "  --retry N  --retry-delay S  --retry-max-time S  --retry-connrefused  --retry-all-errors\n"
     "  -K FILE (curl's config file)  --etag-save FILE  --etag-compare FILE  -z DATE|FILE  -R\n"
-    "  -4  -6 (one address family; both by default, Happy Eyeballs)\n"
+    "  -4  -6 (one address family; both by default, Happy Eyeballs)  -C OFFSET|-  -#\n"
+    "  --no-progress-meter (the meter is drawn on a terminal, when the body goes elsewhere)\n"
     "  -Z/--parallel  --parallel-max N  URL globs: {a,b} [1-100] [a-z] [01-10:2], #N in -o\n"
     "  -L (browser-like: POST becomes GET on 301/302/303)  --post301  --post302  --post303\n"
     "  https: -k/--insecure  --cacert FILE  --capath DIR  -E/--cert FILE  --key FILE\n"
@@ -81,7 +82,7 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
   static const std::string kFlags = "sSfLiIGkOjvgZR46";  // short options without a value
-  static const std::string kValued = "oXHdAeuwmEDTrbcxUFKz";  // short options with one
+  static const std::string kValued = "oXHdAeuwmEDTrbcxUFKzC";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -214,8 +215,10 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       line.verbose = true;
     } else if (arg == "-Z" || arg == "--parallel") {
       line.parallel = true;
-    } else if (arg == "--no-progress-meter" || arg == "-#" || arg == "--progress-bar") {
-      // getpage draws no progress meter: these change nothing (the demo's own line stays).
+    } else if (arg == "--no-progress-meter") {
+      line.noProgressMeter = true;
+    } else if (arg == "-#" || arg == "--progress-bar") {
+      line.progressBar = true;
     } else if (arg == "--next" || arg == "-:") {
       line.groups.emplace_back();
       current = &line.groups.back();
@@ -328,6 +331,11 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       if (!absl::SimpleAtod(value(), &s) || s < 0) return std::nullopt;
       if (arg == "--retry-delay") args.retryDelay = absl::Seconds(s);
       if (arg == "--retry-max-time" && s > 0) args.retryMaxTime = absl::Seconds(s);
+    } else if (arg == "-C" || arg == "--continue-at") {
+      const std::string v = value();
+      std::int64_t offset = -1;
+      if (v != "-" && (!absl::SimpleAtoi(v, &offset) || offset < 0)) return std::nullopt;
+      args.resumeFrom = offset;
     } else if (arg == "--etag-save") {
       args.etagSave = value();
     } else if (arg == "--etag-compare") {

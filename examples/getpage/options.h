@@ -52,6 +52,9 @@ struct Options {
   std::optional<std::string> etagCompare;     // --etag-compare FILE
   std::optional<std::string> timeCondition;   // -z DATE|FILE, "-DATE" for If-Unmodified-Since
   bool remoteTime = false;                    // -R: the file's time from Last-Modified
+  // -C OFFSET: fetch from that byte on (a Range), appended to the file; -C - (as -1): from the
+  // file's size.
+  std::optional<std::int64_t> resumeFrom;
   bool includeHead = false;  // -i: the response's head before its body
   bool head = false;         // -I: HEAD, and print the head
   RequestBuilder request;
@@ -65,6 +68,8 @@ struct CommandLine {
   bool silent = false;          // -s: no error lines
   bool showError = false;       // -S: error lines even with -s
   bool verbose = false;         // -v: request and response heads on stderr
+  bool progressBar = false;     // -#: a bar rather than curl's table
+  bool noProgressMeter = false;  // --no-progress-meter
   bool parallel = false;        // -Z
   std::size_t parallelMax = 50;  // --parallel-max (curl's default)
   bool showErrors() const { return !silent || showError; }

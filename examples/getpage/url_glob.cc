@@ -21,8 +21,9 @@ absl::Status bad(std::string_view why, std::size_t at) {
 }
 
 // "[1-10:2]", "[a-z]", "[001-100]": the range's values.
-absl::StatusOr<std::vector<std::string>> range(std::string_view spec, std::size_t at) {
-  std::size_t step = 1;
+absl::StatusOr<std::vector<std::string>> range(std::string_view spec, std::size_t at,
+                                               std::size_t limit) {
+  std::uint64_t step = 1;
   if (const std::size_t colon = spec.find(':'); colon != std::string_view::npos) {
     if (!absl::SimpleAtoi(std::string(spec.substr(colon + 1)), &step) || step == 0) {
       return bad("bad range step", at);
@@ -37,19 +38,27 @@ absl::StatusOr<std::vector<std::string>> range(std::string_view spec, std::size_
   std::vector<std::string> values;
   if (from.size() == 1 && to.size() == 1 && std::isalpha(static_cast<unsigned char>(from[0])) &&
       std::isalpha(static_cast<unsigned char>(to[0]))) {
-    if (to[0] < from[0] || std::isupper(from[0]) != std::isupper(to[0])) return bad("bad range", at);
+    // curl's rule for the step: within the range (1 for a range of one).
+    const std::uint64_t span = static_cast<std::uint64_t>(to[0] - from[0]);
+    if (to[0] < from[0] || std::isupper(from[0]) != std::isupper(to[0]) ||
+        (span == 0 ? step != 1 : step > span)) {
+      return bad("bad range", at);
+    }
     for (int c = from[0]; c <= to[0]; c += static_cast<int>(step)) values.push_back(std::string(1, c));
     return values;
   }
   std::uint64_t first = 0, last = 0;
   if (!absl::SimpleAtoi(from, &first) || !absl::SimpleAtoi(to, &last) || last < first ||
-      from[0] == '+' || to[0] == '+') {
+      from[0] == '+' || to[0] == '+' || (first == last ? step != 1 : step > last - first)) {
     return bad("bad range", at);
   }
   // Zero-padded as the first number is written: [001-100] gives 001 ... 100.
   const int width = from.size() > 1 && from[0] == '0' ? static_cast<int>(from.size()) : 0;
-  if ((last - first) / step > 100'000'000) return bad("range too large", at);
-  for (std::uint64_t n = first; n <= last; n += step) values.push_back(absl::StrFormat("%0*d", width, n));
+  if ((last - first) / step >= limit) return absl::InvalidArgumentError("too many URLs in the glob");
+  for (std::uint64_t n = first;; n += step) {
+    values.push_back(absl::StrFormat("%0*d", width, n));
+    if (last - n < step) break;  // the next would pass `last` (or wrap)
+  }
   return values;
 }
 
@@ -96,7 +105,7 @@ absl::StatusOr<std::vector<GlobbedUrl>> expandGlob(std::string_view url, std::si
       if (isIpv6Literal(url, i, close)) {
         pieces.back().text += url.substr(i, close - i + 1);
       } else {
-        absl::StatusOr<std::vector<std::string>> values = range(url.substr(i + 1, close - i - 1), i);
+        absl::StatusOr<std::vector<std::string>> values = range(url.substr(i + 1, close - i - 1), i, limit);
         if (!values.ok()) return values.status();
         Piece found;
         found.values = std::move(*values);

@@ -15,6 +15,7 @@
 #include "tcp/tcp.h"
 #include "tests/support/loop_helpers.h"
 #include "tests/web_client/scripted_server.h"
+#include "tests/web_client/test_helpers.h"
 #include "web_client/agent.h"
 #include "web_client/errors.h"
 #include "web_client/get_page.h"
@@ -28,11 +29,7 @@ using http::Request;
 using testing::ScriptedConnection;
 using testing::ScriptedServer;
 
-PageOptions pageOptions(absl::FunctionRef<void(PageOptions&)> set) {
-  PageOptions o;
-  set(o);
-  return o;
-}
+using testing::pageOptions;
 
 class AgentLimitsTest : public ::testing::Test {
  protected:
@@ -205,6 +202,22 @@ TEST_F(AgentLimitsTest, AtTheTotalLimitAnIdleConnectionToAnotherHostMakesRoom) {
   EXPECT_EQ(peak, 1u) << "the idle connection to the first host was not closed first";
   EXPECT_EQ(agent->connectionsOpened(), 2u);
   EXPECT_TRUE(runUntil(reactor(), [&] { return first.site->openConnections() == 0; }));
+}
+
+TEST_F(AgentLimitsTest, AtTheTotalLimitABusyConnectionThatFinishesMakesRoom) {
+  // The only connection is busy when the second host's request comes: nothing idle to close. When
+  // it finishes it is not kept idle for a minute while that request waits: it makes room.
+  CountingServer first(reactor(), "127.0.0.1");
+  CountingServer second(reactor(), "127.0.0.2");
+  auto agent = std::make_shared<Agent>(
+      reactor(), AgentOptions{.maxConnections = 1, .idleTimeout = absl::Seconds(60)});
+  const absl::Time begin = absl::Now();
+  auto slow = getPage(first.url("/slow"), pageOptions([&](PageOptions& o) { o.agent = agent; }));
+  auto other = getPage(second.url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; }));
+  auto r = wait(reactor(), std::move(other));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(5)) << "waited for the idle timeout";
+  EXPECT_TRUE(wait(reactor(), std::move(slow)).value);
 }
 
 class RedirectModeTest : public AgentLimitsTest {

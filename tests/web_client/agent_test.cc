@@ -21,6 +21,7 @@
 #include "tls/tls.h"
 #include "unix/unix.h"
 #include "tests/web_client/scripted_server.h"
+#include "tests/web_client/test_helpers.h"
 #include "web_client/agent.h"
 #include "web_client/errors.h"
 #include "web_client/get_page.h"
@@ -34,27 +35,11 @@ using http::Request;
 using testing::ScriptedConnection;
 using testing::ScriptedServer;
 
-// PageOptions is not an aggregate (get_page.h says why), so no {.field = value}: set them here.
-PageOptions pageOptions(absl::FunctionRef<void(PageOptions&)> set) {
-  PageOptions o;
-  set(o);
-  return o;
-}
+using testing::pageOptions;
 
 // `text` compressed with gzip framing, or zlib's ("deflate") with `zlibFraming`.
 std::string gzipped(const std::string& text, bool zlibFraming = false) {
-  z_stream s{};
-  deflateInit2(&s, Z_BEST_COMPRESSION, Z_DEFLATED, zlibFraming ? MAX_WBITS : 16 + MAX_WBITS, 8,
-               Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(text.size()) + 64, '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  s.avail_in = static_cast<uInt>(text.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  deflate(&s, Z_FINISH);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
+  return testing::zlibCompressed(text, zlibFraming ? MAX_WBITS : 16 + MAX_WBITS, Z_BEST_COMPRESSION);
 }
 
 // A handler answering with the request's header fields, one "Name=value" per line.

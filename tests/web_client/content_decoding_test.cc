@@ -14,6 +14,7 @@
 #include "tcp/tcp.h"
 #include "tests/support/loop_helpers.h"
 #include "tests/web_client/scripted_server.h"
+#include "tests/web_client/test_helpers.h"
 #include "web_client/agent.h"
 #include "web_client/content_decoding.h"
 #include "web_client/errors.h"
@@ -38,25 +39,12 @@ std::string patterned(std::size_t size) {
   return s;
 }
 
-// zlib's formats: 16 + 15 gzip, 15 zlib ("deflate" as RFC 9110 means it), -15 raw deflate.
-std::string zlibCompress(const std::string& text, int windowBits) {
-  z_stream s{};
-  deflateInit2(&s, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&s, text.size()) + 64, '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  s.avail_in = static_cast<uInt>(text.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  deflate(&s, Z_FINISH);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
-}
+using testing::zlibCompressed;
 
 std::string encode(const std::string& coding, const std::string& text) {
-  if (coding == "gzip") return zlibCompress(text, 16 + MAX_WBITS);
-  if (coding == "deflate") return zlibCompress(text, MAX_WBITS);
-  if (coding == "raw-deflate") return zlibCompress(text, -MAX_WBITS);
+  if (coding == "gzip") return zlibCompressed(text, 16 + MAX_WBITS);
+  if (coding == "deflate") return zlibCompressed(text, MAX_WBITS);
+  if (coding == "raw-deflate") return zlibCompressed(text, -MAX_WBITS);
   if (coding == "br") {
     std::size_t size = BrotliEncoderMaxCompressedSize(text.size());
     std::string out(size, '\0');
@@ -204,6 +192,44 @@ TEST_F(ContentDecodingTest, ABombOfEachCodingIsStoppedAndTheConnectionAborted) {
   auto result = wait(reactor(), getPage(server_->url(), options));
   ASSERT_TRUE(result.failure);
   EXPECT_TRUE(result.failure->check<ResponseTooLarge>()) << result.failure->describe();
+}
+
+TEST_F(ContentDecodingTest, TheBodyEndsEvenWhenTheCallerDropsItsResponse) {
+  const std::string text = patterned(1 << 20);
+  serve("gzip", encode("gzip", text), /*halves=*/true);
+  RequestOptions options;
+  options.decodeContent = true;
+  // The Response handle goes with the callback; only the Deferred of its body is kept.
+  Deferred<std::string> body = agent_->request("GET", server_->url(), {}, std::string(), options)
+                                   .addCallback([](Response r) { return r.readBody(); });
+  ASSERT_TRUE(runUntil(reactor(), [&] { return connection_ != nullptr; }));
+  release();
+  auto result = wait(reactor(), std::move(body));
+  ASSERT_TRUE(result.value) << result.failure->describe();
+  EXPECT_TRUE(*result.value == text);
+}
+
+TEST_F(ContentDecodingTest, MoreThanFiveCodingsAreRefusedAndHeadHasNothingToDecode) {
+  serve("gzip, gzip, gzip, gzip, gzip, gzip", "whatever");
+  auto response = wait(reactor(), get());
+  ASSERT_TRUE(response.value);
+  auto body = wait(reactor(), response.value->readBody());
+  ASSERT_TRUE(body.failure);
+  EXPECT_TRUE(body.failure->check<DecodingError>()) << body.failure->describe();
+
+  // A HEAD's response declares the coding of a body it does not carry.
+  ScriptedServer head(reactor(), [](ScriptedConnection& c) {
+    if (c.requests == 1 && c.transport != nullptr && c.answered++ == 0) {
+      c.transport->write("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1234\r\n\r\n");
+    }
+  });
+  RequestOptions options;
+  options.decodeContent = true;
+  auto headResponse = wait(reactor(), agent_->request("HEAD", head.url(), {}, std::string(), options));
+  ASSERT_TRUE(headResponse.value) << headResponse.failure->describe();
+  auto empty = wait(reactor(), headResponse.value->readBody());
+  ASSERT_TRUE(empty.value) << empty.failure->describe();
+  EXPECT_EQ(*empty.value, "");
 }
 
 }  // namespace

@@ -120,6 +120,21 @@ check 0 "-R" "$getpage" -s -R -o "$TEST_TMPDIR/dated.txt" "$base/etag"
 # --retry gives up after N: the last failure is the answer (a 503 without -f: exit 0).
 check 0 "--retry exhausted" "$getpage" -s --retry 1 --retry-delay 0 -o /dev/null -w '%{http_code}' "$base/flaky/give-up?fail=5"
 [[ $(cat "$TEST_TMPDIR/out") == 503 ]] || { echo "FAIL: --retry exhausted: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+# curl's progress meter, on a terminal (a pseudo-terminal from script(1)) when the body goes to a
+# file; none with -s or when the body goes to the terminal.
+meter() { script -qc "$*" /dev/null </dev/null; }
+meter "$getpage" -o "$TEST_TMPDIR/metered.bin" "$base/bytes/300000" >"$TEST_TMPDIR/meter.out"
+grep -q "% Total    % Received % Xferd  Average Speed" "$TEST_TMPDIR/meter.out" &&
+  grep -q "100  292k  100  292k" "$TEST_TMPDIR/meter.out" ||
+  { echo "FAIL: progress meter: $(cat -A "$TEST_TMPDIR/meter.out")"; fail=1; }
+[[ $(stat -c %s "$TEST_TMPDIR/metered.bin") == 300000 ]] || { echo "FAIL: metered body"; fail=1; }
+meter "$getpage" -# -o "$TEST_TMPDIR/metered.bin" "$base/bytes/300000" >"$TEST_TMPDIR/meter.out"
+grep -q "#### *100.0%" "$TEST_TMPDIR/meter.out" || { echo "FAIL: -# bar: $(cat -A "$TEST_TMPDIR/meter.out")"; fail=1; }
+meter "$getpage" -s -o "$TEST_TMPDIR/metered.bin" "$base/bytes/300000" >"$TEST_TMPDIR/meter.out"
+[[ ! -s $TEST_TMPDIR/meter.out ]] || { echo "FAIL: a meter with -s: $(cat -A "$TEST_TMPDIR/meter.out")"; fail=1; }
+meter "$getpage" "$base/hello" >"$TEST_TMPDIR/meter.out"
+! grep -q "% Total" "$TEST_TMPDIR/meter.out" || { echo "FAIL: a meter over the body"; fail=1; }
+echo "ok: progress meter and -#"
 check 0 "-w %{json}" "$getpage" -s -o /dev/null -w '%{json}' "$base/hello?name=json"
 python3 -c '
 import json, sys

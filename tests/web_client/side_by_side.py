@@ -32,7 +32,9 @@ def normal(out):
 def run(program, words, stdin):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    done = subprocess.run([program] + words, input=stdin, capture_output=True, cwd=work, timeout=20)
+    # No input: /dev/null, not this script's own stdin (curl -u USER would read a password there).
+    stdin_arg = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    done = subprocess.run([program] + words, capture_output=True, cwd=work, timeout=20, **stdin_arg)
     files = {}
     for top, _, names in os.walk(work):
         for name in names:

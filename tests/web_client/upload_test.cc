@@ -156,6 +156,24 @@ TEST_F(UploadTest, AProducerThatBreaksItsWordOrFailsFailsTheRequest) {
   ASSERT_TRUE(lied.failure);
   EXPECT_TRUE(lied.failure->check<http::InvalidMessageError>()) << lied.failure->describe();
 
+  // More than promised: the excess is never sent (it would be read as another request).
+  ScriptedServer counting(reactor(), [](ScriptedConnection&) {});
+  RequestBody over;
+  over.length = 4;
+  over.produce = [](std::shared_ptr<RequestBodyWriter> out) -> Deferred<void> {
+    co_await out->write("four");
+    co_await out->write("GET /smuggled HTTP/1.1\r\n\r\n");
+  };
+  RequestOptions noWait;
+  noWait.expectContinue = false;
+  auto overran = wait(reactor(), agent->request("PUT", *http::Url::parse(counting.url()), {}, over, noWait));
+  ASSERT_TRUE(overran.failure);
+  EXPECT_TRUE(overran.failure->check<http::InvalidMessageError>()) << overran.failure->describe();
+  ASSERT_FALSE(counting.connections->empty());
+  ASSERT_TRUE(runUntil(reactor(), [&] { return counting.connections->at(0)->lost; }));
+  EXPECT_EQ(counting.connections->at(0)->received.find("smuggled"), std::string::npos)
+      << counting.connections->at(0)->received;
+
   RequestBody failing;
   failing.produce = [](std::shared_ptr<RequestBodyWriter> out) -> Deferred<void> {
     co_await out->write("some");
