@@ -230,6 +230,7 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_->url = url_;
   body_->request = requestHead_;
   body_->peer = transport()->getPeer();
+  body_->local = transport()->getHost();
   if (framing.kind == http::BodyFraming::Kind::kLength) {
     // One allocation for the whole body when it is read whole; capped, because the length is the
     // peer's word.

@@ -257,6 +257,7 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
   decoded->redirects = source.redirects;
   decoded->request = source.request;
   decoded->peer = source.peer;
+  decoded->local = source.local;
   // The decoded body's controls act on the encoded one, while it lasts.
   std::weak_ptr<internal::ResponseBody> weakSource = encoded.sharedBody();
   decoded->abort = [weakSource] {

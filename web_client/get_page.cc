@@ -81,6 +81,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
   page.url = response.url();
   page.redirects = response.redirects();
   page.peer = response.peer();
+  page.local = response.local();
   co_return page;
 }
 

@@ -115,7 +115,8 @@ struct Page {
   std::string body;
   http::Url url;      // after redirects
   int redirects = 0;
-  std::optional<Address> peer;  // the server that answered
+  std::optional<Address> peer;   // the server that answered
+  std::optional<Address> local;  // this end of its connection
 };
 
 Deferred<Page> fetchPage(std::string url, PageOptions options = {});

@@ -12,6 +12,7 @@ const http::Headers& Response::headers() const { return body_->head.headers; }
 const http::Url& Response::url() const { return body_->url; }
 int Response::redirects() const { return body_->redirects; }
 const std::optional<Address>& Response::peer() const { return body_->peer; }
+const std::optional<Address>& Response::local() const { return body_->local; }
 const http::RequestHead& Response::request() const {
   static const http::RequestHead kNone;
   return body_->request ? *body_->request : kNone;

@@ -53,6 +53,7 @@ class Response {
   // server that answered (for curl's -v and %{remote_ip}).
   const http::RequestHead& request() const;
   const std::optional<Address>& peer() const;
+  const std::optional<Address>& local() const;  // this end of the connection
 
   // The whole body, once it has all arrived. A response cut short errbacks with
   // PartialDownloadError, carrying what arrived. Cancelling it aborts the connection. Call once.
@@ -81,6 +82,7 @@ struct ResponseBody {
   int redirects = 0;
   std::shared_ptr<const http::RequestHead> request;
   std::optional<Address> peer;
+  std::optional<Address> local;
 
   // What has arrived, until a reader or consumer takes it. A body whose length is known is
   // reserved whole (the connection does that) and filled with one copy; one whose length is not

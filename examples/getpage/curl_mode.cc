@@ -26,6 +26,7 @@
 #include "examples/getpage/progress.h"
 #include "examples/getpage/url_glob.h"
 #include "examples/getpage/write_out.h"
+#include "http/message.h"
 #include "net/errors.h"
 #include "reactor/reactor.h"
 #include "web_client/cookie_jar.h"
@@ -179,9 +180,11 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
   args.request.apply(url, page);
   if (!args.cookieString.empty()) page.headers.add("Cookie", args.cookieString);
   auto headAt = std::make_shared<absl::Time>();
+  auto lastRequest = std::make_shared<deft::http::RequestHead>();
   const bool verbose = group->verbose;
-  page.onResponse = [headAt, verbose](const deft::web::Response& response) {
+  page.onResponse = [headAt, lastRequest, verbose](const deft::web::Response& response) {
     *headAt = absl::Now();
+    *lastRequest = response.request();
     if (verbose) trace(response);
   };
   std::string output = planned.output;
@@ -276,6 +279,21 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       transfer.remotePort = fetched->peer->port();
     }
     transfer.startTransfer = *headAt - start;
+    if (fetched->local) {
+      transfer.localIp = fetched->local->host();
+      transfer.localPort = fetched->local->port();
+    }
+    transfer.responseHeaders = &fetched->headers;
+    transfer.referer = std::string(page.headers.get("Referer").value_or(""));
+    transfer.uploadBytes = page.bodyStream ? page.bodyStream->length.value_or(0) : page.body.size();
+    try {
+      transfer.requestBytes = deft::http::serialize(*lastRequest).size() + transfer.uploadBytes;
+    } catch (...) {
+    }
+    if (const auto location = fetched->headers.get("Location");
+        location && fetched->status >= 300 && fetched->status < 400) {
+      if (auto next = fetched->url.resolve(*location); next.ok()) transfer.redirectUrl = next->toString();
+    }
     if (args.etagSave) {
       // The validator as the server gave it, quotes and all, on a line of its own.
       if (FILE* etag = std::fopen(args.etagSave->c_str(), "wb")) {

@@ -37,17 +37,21 @@ std::string jsonString(const std::string& text) {
 
 // %{json}: every variable, numbers as numbers, as curl writes it.
 std::string json(const Transfer& t) {
-  static const char* const kNumbers[] = {"exitcode", "http_code", "num_headers", "num_redirects",
-                                         "remote_port", "response_code", "size_download",
-                                         "size_header", "time_starttransfer", "time_total",
-                                         "urlnum"};
-  static const char* const kStrings[] = {"content_type", "errormsg", "filename_effective",
-                                         "http_version", "method", "remote_ip", "scheme",
-                                         "url", "url_effective"};
+  static const char* const kNumbers[] = {
+      "exitcode",      "http_code",        "http_connect",       "local_port",
+      "num_headers",   "num_redirects",    "proxy_ssl_verify_result", "remote_port",
+      "response_code", "size_download",    "size_header",        "size_request",
+      "size_upload",   "speed_download",   "speed_upload",       "ssl_verify_result",
+      "time_starttransfer", "time_total",  "urlnum"};
+  static const char* const kStrings[] = {"content_type", "errormsg",   "filename_effective",
+                                         "http_version", "local_ip",   "method",
+                                         "redirect_url", "referer",    "remote_ip",
+                                         "scheme",       "url",        "url_effective"};
   std::vector<std::pair<std::string, std::string>> fields;
   for (const char* name : kNumbers) {
     std::string value = *variable(name, t);
     if (std::string_view(name).ends_with("_code")) value = absl::StrCat(t.status);
+    if (std::string_view(name) == "http_connect") value = "0";  // a number in JSON
     fields.emplace_back(name, value);
   }
   for (const char* name : kStrings) {
@@ -84,6 +88,27 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "urlnum") return absl::StrCat(t.urlNum);
   if (name == "time_starttransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.startTransfer));
   if (name == "json") return json(t);
+  if (name == "local_ip") return t.localIp;
+  if (name == "local_port") return absl::StrCat(t.localPort);
+  if (name == "referer") return t.referer;
+  if (name == "redirect_url") return t.redirectUrl;
+  if (name == "size_request") return absl::StrCat(t.requestBytes);
+  if (name == "size_upload") return absl::StrCat(t.uploadBytes);
+  if (name == "speed_download" || name == "speed_upload") {
+    const double seconds = absl::ToDoubleSeconds(t.total);
+    const double bytes = static_cast<double>(name == "speed_download" ? t.bodyBytes : t.uploadBytes);
+    return absl::StrCat(seconds > 0 ? static_cast<std::uint64_t>(bytes / seconds) : 0);
+  }
+  if (name == "ssl_verify_result" || name == "proxy_ssl_verify_result") return "0";  // failures end it
+  if (name == "http_connect") return "000";  // a CONNECT's answer is not reported
+  if (name.starts_with("header{") && name.ends_with("}")) {
+    if (t.responseHeaders == nullptr) return "";
+    const std::string field = name.substr(7, name.size() - 8);
+    std::vector<std::string_view> values = t.responseHeaders->getAll(field);
+    std::string joined;
+    for (std::string_view v : values) absl::StrAppend(&joined, joined.empty() ? "" : ", ", std::string(v));
+    return joined;
+  }
   return std::nullopt;
 }
 
@@ -116,6 +141,12 @@ void writeOut(const std::string& format, const Transfer& transfer) {
     if (c == '%' && i + 1 < format.size() && format[i + 1] == '%') {
       pending += '%';
       ++i;
+      continue;
+    }
+    if (format.compare(i, 8, "%header{") == 0 && format.find('}', i) != std::string::npos) {
+      const std::size_t end = format.find('}', i);
+      pending += *variable(format.substr(i + 1, end - i), transfer);  // "header{name}"
+      i = end;
       continue;
     }
     if (c == '%' && i + 1 < format.size() && format[i + 1] == '{') {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "http/headers.h"
 
 namespace getpage {
 
@@ -26,6 +27,13 @@ struct Transfer {
   std::string contentType;
   std::string remoteIp;  // "" when nothing answered
   int remotePort = 0;
+  std::string localIp;
+  int localPort = 0;
+  std::string referer;      // the Referer sent
+  std::string redirectUrl;  // where a redirect not followed points
+  std::size_t requestBytes = 0;  // the request's head and body as sent
+  std::size_t uploadBytes = 0;   // its body
+  const deft::http::Headers* responseHeaders = nullptr;  // for %header{name}
   std::size_t urlNum = 0;       // its place among the command line's URLs, from 0
   absl::Duration startTransfer;  // until the response's head arrived
   absl::Duration total;
