@@ -578,6 +578,7 @@ void Connector::connect() {
     }
   });
   if (fixedAddresses_) {
+    resolvedAt_ = reactor_.seconds();
     addresses_ = interleaveFamilies(*fixedAddresses_);
     nextAddress_ = 0;
     // From the loop, as a resolved name would be: a Unix socket refuses inside connect(2), and
@@ -595,6 +596,7 @@ void Connector::connect() {
   lookup_.addCallbacks(
       [this, attempt](std::vector<Address> addresses) {
         if (attempt != attempt_ || state_ != State::kConnecting) return addresses;
+        resolvedAt_ = reactor_.seconds();
         std::vector<Address> usable = addresses;
         if (family_ != AF_UNSPEC) {
           std::erase_if(usable, [this](const Address& a) { return a.family() != family_; });
@@ -692,6 +694,7 @@ void Connector::attemptFinished(Attempt* finished) {
 }
 
 void Connector::connected(int fd) {
+  connectedAt_ = reactor_.seconds();
   if (timeoutCall_ && timeoutCall_->active()) timeoutCall_->cancel();
   std::unique_ptr<Protocol> protocol;
   try {

@@ -225,6 +225,11 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
   // Only addresses of `family` (AF_INET, AF_INET6; AF_UNSPEC: any), from the next connect() on.
   void setAddressFamily(int family) { family_ = family; }
 
+  // The last attempt's milestones on the reactor's clock: the addresses known (the name
+  // resolved), and the connection made. InfinitePast until then.
+  absl::Time resolvedAt() const { return resolvedAt_; }
+  absl::Time connectedAt() const { return connectedAt_; }
+
   State state() const { return state_; }
   // The host as given (a Unix socket's path for a connector made for one), and the port (0).
   std::string host() const { return host_; }
@@ -250,6 +255,8 @@ class Connector final : public Disconnectable, public std::enable_shared_from_th
   absl::Duration timeout_;
   std::optional<std::vector<Address>> fixedAddresses_;  // set: no resolution
   int family_ = AF_UNSPEC;
+  absl::Time resolvedAt_ = absl::InfinitePast();
+  absl::Time connectedAt_ = absl::InfinitePast();
   State state_ = State::kDisconnected;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   std::shared_ptr<IDelayedCall> nextAttemptCall_;

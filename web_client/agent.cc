@@ -57,8 +57,12 @@ class PoolFactory final : public ClientFactory {
         idle_(std::move(idle)),
         failed_(std::move(failed)) {}
 
+  // The connector of this factory's one attempt: alive until it builds or fails.
+  void startedConnecting(Connector& connector) override { connector_ = &connector; }
+
   std::unique_ptr<Protocol> buildProtocol(const Address&) override {
     auto connection = std::make_unique<ClientConnection>(reactor_);
+    if (connector_ != nullptr) connection->setConnectTimes(connector_->resolvedAt(), connector_->connectedAt());
     // `this` is safe here: the connection's connector and transport hold this factory.
     connection->setOnMade([this](ClientConnection* c) { made_(c); });
     connection->setOnLost([this](ClientConnection* c) { lost_(c); });
@@ -70,6 +74,7 @@ class PoolFactory final : public ClientFactory {
 
  private:
   Reactor& reactor_;
+  Connector* connector_ = nullptr;
   std::optional<ClientConnection::Tunnel> tunnel_;
   OnConnection made_;
   OnConnection lost_;
@@ -368,10 +373,14 @@ void Agent::closeAnIdleConnection() {
   }
 }
 
-bool Agent::anyHeldBack() const {
+bool Agent::anyHeldBack(const std::string& except) const {
   for (const std::string& key : heldBack_) {
+    if (key == except) continue;
     auto it = hosts_.find(key);
-    if (it != hosts_.end() && it->second->waiters.size() > it->second->connecting) return true;
+    if (it == hosts_.end()) continue;
+    const Host& host = *it->second;
+    // Waiting for a connection that only the total limit keeps it from opening.
+    if (host.waiters.size() > host.connecting && host.open < options_.maxConnectionsPerHost) return true;
   }
   return false;
 }
@@ -385,7 +394,9 @@ void Agent::serveHeldBack() {
     Host& host = *it->second;
     if (host.waiters.size() <= host.connecting || !mayOpen(host)) continue;
     startConnection(key, host, host.waiters.back()->url);
-    if (host.waiters.size() > host.connecting) heldBack_.push_back(key);  // round robin
+    if (host.waiters.size() > host.connecting && host.open < options_.maxConnectionsPerHost) {
+      heldBack_.push_back(key);  // round robin
+    }
   }
 }
 
@@ -412,7 +423,7 @@ void Agent::connect(const std::string& key, const http::Url& url) {
       reactor_,
       scope_.bind([this, key](ClientConnection* c) {
         --hosts_[key]->connecting;
-        release(key, c);
+        release(key, c, /*justMade=*/true);
       }),
       scope_.bind([this, key](ClientConnection* c) { forget(key, c); }),
       scope_.bind([this, key](ClientConnection* c) { release(key, c); }),
@@ -473,18 +484,22 @@ void Agent::connect(const std::string& key, const http::Url& url) {
   }
 }
 
-void Agent::release(const std::string& key, ClientConnection* connection) {
+void Agent::release(const std::string& key, ClientConnection* connection, bool justMade) {
   Host& host = *hosts_[key];
+  // At the total limit with other hosts held back, this connection's slot is theirs: close it
+  // (its forget() serves them first) rather than keep it, even for this host's next waiter, who
+  // queues behind them. A host cannot keep the slot by always asking again.
+  // (A connection just made serves the waiter it was made for.)
+  if (!justMade && options_.maxConnections != 0 && open_ >= options_.maxConnections &&
+      anyHeldBack(key)) {
+    if (host.waiters.size() > host.connecting) heldBack_.push_back(key);
+    if (connection->transport() != nullptr) connection->transport()->loseConnection();
+    return;
+  }
   if (!host.waiters.empty()) {
     std::shared_ptr<Waiter> waiter = std::move(host.waiters.front());
     host.waiters.pop_front();
     waiter->ready.callback(connection);
-    return;
-  }
-  // At the total limit with hosts held back, this connection's slot is theirs: close it (its
-  // forget() serves them) rather than keep it idle.
-  if (options_.maxConnections != 0 && open_ >= options_.maxConnections && anyHeldBack()) {
-    if (connection->transport() != nullptr) connection->transport()->loseConnection();
     return;
   }
   host.idle.push_back(connection);
@@ -509,8 +524,8 @@ void Agent::forget(const std::string& key, ClientConnection* connection) {
     --host.open;
     --open_;
   }
+  serveHeldBack();  // those held back by the total limit waited first
   serveWaiters(key);
-  serveHeldBack();
 }
 
 void Agent::serveWaiters(const std::string& key, bool afterFailure) {

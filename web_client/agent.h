@@ -188,7 +188,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
                           std::string body, std::shared_ptr<RequestBody> streamed,
                           RequestOptions options);
   void connect(const std::string& key, const http::Url& url);
-  void release(const std::string& key, ClientConnection* connection);
+  void release(const std::string& key, ClientConnection* connection, bool justMade = false);
   void forget(const std::string& key, ClientConnection* connection);
   void serveWaiters(const std::string& key, bool afterFailure = false);
   // Whether `host` may open another connection under both limits.
@@ -196,7 +196,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void startConnection(const std::string& key, Host& host, const http::Url& url);
   // A connection ended or failed: hosts held back by the total limit get their turn, in order.
   void serveHeldBack();
-  bool anyHeldBack() const;
+  // Whether a host other than `except` waits for a connection only the total limit denies it.
+  bool anyHeldBack(const std::string& except) const;
   // At the total limit: closes the longest-idle connection of another host, if there is one.
   void closeAnIdleConnection();
 

@@ -15,6 +15,7 @@ namespace deft::web {
 
 void ClientConnection::connectionMade() {
   transport()->setTcpNoDelay(true);
+  madeAt_ = clock_.seconds();
   if (tunnel_) {
     transport()->write(tunnel_->connectRequest);
     tunnelTimer_ = clock_.callLater(tunnel_->timeout, scope().bind([this] {
@@ -94,6 +95,7 @@ Deferred<Response> ClientConnection::request(std::string wire,
   }));
   Deferred<Response> d = *waitingForHead_;
   readTimeout_ = readTimeout;
+  sentAt_ = clock_.seconds();
   transport()->write(wire);
   if (!body) {
     startReadTimer(readTimeout_);
@@ -114,7 +116,7 @@ void ClientConnection::startBody() {
   if (!pendingBody_ || lost_) return;
   std::shared_ptr<RequestBody> body = std::move(pendingBody_);
   pendingBody_.reset();
-  auto writer = std::make_shared<RequestBodyWriter>(transport(), body->length);
+  auto writer = std::make_shared<RequestBodyWriter>(reactor_, transport(), body->length);
   writer_ = writer;
   transport()->registerProducer(writer.get());
   Deferred<void> done = maybeDeferred([&] { return body->produce(writer); });
@@ -137,7 +139,7 @@ void ClientConnection::bodyFinished(const std::shared_ptr<RequestBodyWriter>& wr
     abort();
     return;
   }
-  if (length && writer->written() != *length) {
+  if (writer->overran() || (length && writer->written() != *length)) {
     failExchange(Failure(http::InvalidMessageError(absl::StrCat(
         "the request body's producer wrote ", writer->written(), " bytes, not the ", *length,
         " its length promised"))));
@@ -231,6 +233,12 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_->request = requestHead_;
   body_->peer = transport()->getPeer();
   body_->local = transport()->getHost();
+  body_->sentAt = sentAt_;
+  if (served_ == 0) {
+    body_->connectedAt = madeAt_;
+    body_->resolvedAt = resolvedAt_;
+    body_->tcpConnectedAt = tcpConnectedAt_;
+  }
   if (framing.kind == http::BodyFraming::Kind::kLength) {
     // One allocation for the whole body when it is read whole; capped, because the length is the
     // peer's word.
@@ -285,11 +293,11 @@ void ClientConnection::failExchange(Failure reason) {
   }
 }
 
-void ClientConnection::failCutShort(std::string why) {
+void ClientConnection::failCutShort(std::string why, bool tlsTruncated) {
   std::string partial = body_->takeReceived();
   // Nobody reads yet: a deliverBody that comes later still streams what arrived.
   if (!body_->reader) body_->received = partial;
-  failExchange(Failure(PartialDownloadError(why, std::move(partial))));
+  failExchange(Failure(PartialDownloadError(why, std::move(partial), tlsTruncated)));
 }
 
 void ClientConnection::connectionLost(const Failure& reason) {
@@ -303,11 +311,12 @@ void ClientConnection::connectionLost(const Failure& reason) {
   }
   // A clean close says nothing more; anything else (a reset, a TLS alert) is the why.
   auto neverStarted = [&reason] {
+    const bool clean = reason.check<ConnectionDone>();
     return Failure(ResponseNeverStarted(
-        reason.check<ConnectionDone>()
-            ? std::string("the server closed the connection before responding")
-            : absl::StrCat("the server closed the connection before responding (",
-                           reason.getErrorMessage(), ")")));
+        clean ? std::string("the server closed the connection before responding")
+              : absl::StrCat("the server closed the connection before responding (",
+                             reason.getErrorMessage(), ")"),
+        clean));
   };
   if (busy_ && !sawBytes_ && reason.check<tls::TlsError>()) {
     // A handshake that failed after the connection was handed over (inside a proxy's tunnel):
@@ -315,7 +324,7 @@ void ClientConnection::connectionLost(const Failure& reason) {
     failExchange(reason);
   } else if (busy_ && body_ && reason.check<tls::TlsTruncatedError>()) {
     // Cut without close_notify: not the end, even of a body framed by the close (RFC 9112 §9.8).
-    failCutShort(reason.getErrorMessage());
+    failCutShort(reason.getErrorMessage(), /*tlsTruncated=*/true);
   } else if (busy_) {
     if (parser_->finish()) {
       if (busy_) failExchange(neverStarted());

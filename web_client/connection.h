@@ -26,8 +26,9 @@ namespace deft::web {
 
 class ClientConnection final : public Protocol, public http::ResponseParser::Listener {
  public:
-  // `clock` times the read timeout; it must outlive the connection (the reactor does).
-  explicit ClientConnection(IReactorTime& clock) : clock_(clock) {}
+  // `reactor` times the read timeout and reads a streamed body's pipe; it outlives the
+  // connection.
+  explicit ClientConnection(Reactor& reactor) : reactor_(reactor), clock_(reactor) {}
 
   // Sends a request (head already serialized, body after it). The Deferred fires with the
   // Response when its head has arrived. Cancelling it aborts the connection. When no byte of the
@@ -67,6 +68,13 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
     onTunnelFailed_ = std::move(failed);
   }
 
+  // When its name was resolved and its TCP connection made (the connector's milestones), for
+  // the first response's timings.
+  void setConnectTimes(absl::Time resolvedAt, absl::Time tcpConnectedAt) {
+    resolvedAt_ = resolvedAt;
+    tcpConnectedAt_ = tcpConnectedAt;
+  }
+
   void setOnIdle(absl::AnyInvocable<void(ClientConnection*)> f) { onIdle_ = std::move(f); }
   void setOnLost(absl::AnyInvocable<void(ClientConnection*)> f) { onLost_ = std::move(f); }
   void setOnMade(absl::AnyInvocable<void(ClientConnection*)> f) { onMade_ = std::move(f); }
@@ -85,7 +93,7 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
  private:
   void failExchange(Failure reason);
   // The body ended before its end: PartialDownloadError with what arrived.
-  void failCutShort(std::string why);
+  void failCutShort(std::string why, bool tlsTruncated = false);
   void abort();
   // The read timeout's timer: (re)started when a request goes out or reading resumes, stopped
   // when the exchange ends or its reader pauses. Bytes arriving only move `lastByte_`: the timer
@@ -102,6 +110,7 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   void tunnelDataReceived(std::string_view data);
   void tunnelFailed(Failure reason);
 
+  Reactor& reactor_;
   IReactorTime& clock_;
   absl::Duration readTimeout_ = absl::InfiniteDuration();
   absl::Time lastByte_;
@@ -117,6 +126,10 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   bool lost_ = false;
   bool justCompleted_ = false;  // a response ended inside feed(): hand back after it returns
   int served_ = 0;
+  absl::Time resolvedAt_ = absl::InfinitePast();
+  absl::Time tcpConnectedAt_ = absl::InfinitePast();
+  absl::Time madeAt_;  // when connectionMade ran (after a tunnel's CONNECT)
+  absl::Time sentAt_;  // when the current request went out
   absl::AnyInvocable<void(ClientConnection*)> onIdle_;
   absl::AnyInvocable<void(ClientConnection*)> onLost_;
   absl::AnyInvocable<void(ClientConnection*)> onMade_;

@@ -258,6 +258,10 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
   decoded->request = source.request;
   decoded->peer = source.peer;
   decoded->local = source.local;
+  decoded->sentAt = source.sentAt;
+  decoded->connectedAt = source.connectedAt;
+  decoded->resolvedAt = source.resolvedAt;
+  decoded->tcpConnectedAt = source.tcpConnectedAt;
   // The decoded body's controls act on the encoded one, while it lasts.
   std::weak_ptr<internal::ResponseBody> weakSource = encoded.sharedBody();
   decoded->abort = [weakSource] {

@@ -38,13 +38,18 @@ class HttpError : public Error {
 // the body that arrived.
 class PartialDownloadError : public Error {
  public:
-  PartialDownloadError(const std::string& why, std::string partialBody)
+  // `tlsTruncated`: the TLS connection ended without close_notify (an attack, or a careless
+  // server), rather than the body's framing being cut short.
+  PartialDownloadError(const std::string& why, std::string partialBody, bool tlsTruncated = false)
       : Error("response cut short: " + why, absl::StatusCode::kDataLoss),
-        partial_(std::move(partialBody)) {}
+        partial_(std::move(partialBody)),
+        tlsTruncated_(tlsTruncated) {}
   const std::string& partialBody() const { return partial_; }
+  bool tlsTruncated() const { return tlsTruncated_; }
 
  private:
   std::string partial_;
+  bool tlsTruncated_;
 };
 
 // The connection failed after the request was sent and before the response was complete, with
@@ -60,7 +65,14 @@ class ResponseFailed : public Error {
 // request once on a new connection.
 class ResponseNeverStarted : public ResponseFailed {
  public:
-  explicit ResponseNeverStarted(const std::string& why) : ResponseFailed(why) {}
+  // `cleanClose`: the server closed in good order (an empty reply), rather than with a reset or
+  // a TLS alert.
+  explicit ResponseNeverStarted(const std::string& why, bool cleanClose = false)
+      : ResponseFailed(why), cleanClose_(cleanClose) {}
+  bool cleanClose() const { return cleanClose_; }
+
+ private:
+  bool cleanClose_;
 };
 
 // `https://` (until TLS exists) and any other scheme but http.
@@ -83,7 +95,12 @@ class TooManyRedirects : public Error {
  public:
   TooManyRedirects(int limit, const std::string& lastUrl)
       : Error(absl::StrCat("more than ", limit, " redirects (last to ", lastUrl, ")"),
-              absl::StatusCode::kOutOfRange) {}
+              absl::StatusCode::kOutOfRange),
+        limit_(limit) {}
+  int limit() const { return limit_; }
+
+ private:
+  int limit_;
 };
 
 // The body's Content-Encoding could not be decoded (a corrupt or truncated stream).

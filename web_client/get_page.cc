@@ -58,7 +58,10 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
       total = length;
     }
     auto body = std::make_shared<std::string>();
-    Deferred<void> done;
+    // Cancelled (a timeout, say): the connection is aborted, as readBody's cancel does.
+    Deferred<void> done([source = std::weak_ptr(response.sharedBody())](Deferred<void>&) {
+      if (auto b = source.lock(); b && b->abort) b->abort();
+    });
     response.deliverBody(BodyConsumer{
         .dataReceived =
             [body, total, progress = options.onProgress](std::string_view data) {
@@ -66,8 +69,18 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
               progress(body->size(), total);
             },
         .connectionLost =
-            [done](std::optional<Failure> reason) mutable {
-              reason ? done.errback(std::move(*reason)) : done.callback();
+            [done, body](std::optional<Failure> reason) mutable {
+              if (done.called()) return;  // cancelled already
+              if (!reason) {
+                done.callback();
+              } else if (const auto* cut = reason->value<PartialDownloadError>()) {
+                // What arrived went to the counter: the error carries it, as readBody's does.
+                std::string why = cut->what();
+                why.erase(0, std::string("response cut short: ").size());
+                done.errback(Failure(PartialDownloadError(why, *body, cut->tlsTruncated())));
+              } else {
+                done.errback(std::move(*reason));
+              }
             },
     });
     co_await done;

@@ -11,7 +11,6 @@
 #include "http/errors.h"
 #include "net/errors.h"
 #include "reactor/reactor.h"
-#include "reactor/thread_pool.h"
 
 namespace deft::web {
 
@@ -21,6 +20,7 @@ Deferred<void> RequestBodyWriter::write(std::string_view data) {
   }
   if (data.empty()) return succeed();
   if (length_ && data.size() > *length_ - written_) {
+    overran_ = true;
     return fail<void>(Failure(http::InvalidMessageError(absl::StrCat(
         "the request body's producer wrote more than the ", *length_, " bytes its length promised"))));
   }
@@ -67,7 +67,8 @@ namespace {
 
 // Owns the descriptor for as long as any copy of the body may be produced.
 struct OpenFile {
-  explicit OpenFile(int descriptor, bool seekable) : fd(descriptor), seekable(seekable) {}
+  OpenFile(int descriptor, bool seekable, bool pollable)
+      : fd(descriptor), seekable(seekable), pollable(pollable) {}
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;
   ~OpenFile() {
@@ -75,25 +76,66 @@ struct OpenFile {
   }
   const int fd;
   const bool seekable;  // a regular file: read from its start each time (pread)
+  const bool pollable;  // a pipe, socket or terminal: read when readable
   bool produced = false;
 };
 
-// One piece of the file: from `offset` of a regular file, or the next bytes of a pipe, read on
-// the thread pool so that a slow writer does not hold up the loop.
-Deferred<std::string> readPiece(std::shared_ptr<OpenFile> file, std::uint64_t offset) {
-  auto read = [file, offset]() -> std::string {
+// The next bytes of a pipe or terminal, read when the reactor reports it readable: one read(2)
+// then, which cannot block. Keeps itself alive while it waits.
+class PipePiece final : public FileDescriptor, public std::enable_shared_from_this<PipePiece> {
+ public:
+  PipePiece(Reactor& reactor, std::shared_ptr<OpenFile> file) : reactor_(reactor), file_(std::move(file)) {}
+
+  Deferred<std::string> read() {
+    self_ = shared_from_this();
+    reactor_.addReader(this);
+    return waiting_;
+  }
+  int fileno() const override { return file_->fd; }
+  void doRead() override {
     std::string piece(64 << 10, '\0');
-    for (;;) {
-      const ssize_t n = file->seekable ? ::pread(file->fd, piece.data(), piece.size(), static_cast<off_t>(offset))
-                                       : ::read(file->fd, piece.data(), piece.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)));
-      piece.resize(static_cast<std::size_t>(n));
-      return piece;
+    const ssize_t n = ::read(file_->fd, piece.data(), piece.size());
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    finish();
+    if (n < 0) {
+      waiting_.errback(Failure(std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)))));
+      return;
     }
-  };
-  if (file->seekable) return succeed(read());  // a regular file waits only for the disk
-  return deft::reactor().deferToThread(std::move(read));
+    piece.resize(static_cast<std::size_t>(n));
+    waiting_.callback(std::move(piece));
+  }
+  void connectionLost(const Failure& reason) override {
+    finish();
+    waiting_.errback(reason);
+  }
+
+ private:
+  void finish() {
+    reactor_.removeReader(this);
+    // Released when this call returns: the Deferred's callbacks may drop the last other owner.
+    reactor_.callLater(absl::ZeroDuration(), [keep = std::move(self_)] {});
+  }
+
+  Reactor& reactor_;
+  std::shared_ptr<OpenFile> file_;
+  Deferred<std::string> waiting_;
+  std::shared_ptr<PipePiece> self_;
+};
+
+// One piece of the file: from `offset` of a regular file (waiting only for the disk), or the
+// next bytes of a pipe.
+Deferred<std::string> readPiece(Reactor& reactor, std::shared_ptr<OpenFile> file, std::uint64_t offset) {
+  if (!file->seekable && file->pollable) return std::make_shared<PipePiece>(reactor, std::move(file))->read();
+  // A regular file, or a device epoll cannot watch (/dev/null, /dev/zero), which never blocks.
+  std::string piece(64 << 10, '\0');
+  for (;;) {
+    const ssize_t n = file->seekable ? ::pread(file->fd, piece.data(), piece.size(), static_cast<off_t>(offset))
+                                     : ::read(file->fd, piece.data(), piece.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)));
+    piece.resize(static_cast<std::size_t>(n));
+    return succeed(std::move(piece));
+  }
 }
 
 Deferred<void> produceFile(std::shared_ptr<OpenFile> file, std::shared_ptr<RequestBodyWriter> out) {
@@ -103,7 +145,7 @@ Deferred<void> produceFile(std::shared_ptr<OpenFile> file, std::shared_ptr<Reque
   file->produced = true;
   std::uint64_t offset = 0;
   for (;;) {
-    std::string piece = co_await readPiece(file, offset);
+    std::string piece = co_await readPiece(out->reactor(), file, offset);
     if (piece.empty()) co_return;
     offset += piece.size();
     co_await out->write(piece);
@@ -119,8 +161,10 @@ absl::StatusOr<RequestBody> RequestBody::fromFile(const std::string& path) {
     return errno == ENOENT ? absl::NotFoundError(why) : absl::PermissionDeniedError(why);
   }
   struct stat info {};
-  const bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
-  auto file = std::make_shared<OpenFile>(fd, regular);
+  const bool known = ::fstat(fd, &info) == 0;
+  const bool regular = known && S_ISREG(info.st_mode);
+  const bool pollable = known && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode) || ::isatty(fd));
+  auto file = std::make_shared<OpenFile>(fd, regular, pollable);
   RequestBody body;
   if (regular && path != "-") body.length = static_cast<std::uint64_t>(info.st_size);
   body.produce = [file](std::shared_ptr<RequestBodyWriter> out) { return produceFile(file, std::move(out)); };

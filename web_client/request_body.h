@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "deferred/deferred.h"
 #include "protocol/protocol.h"
+#include "reactor/reactor.h"
 
 namespace deft::web {
 
@@ -45,11 +46,16 @@ class RequestBodyWriter : public IPushProducer {
   Deferred<void> write(std::string_view data);
   bool closed() const { return transport_ == nullptr; }
   std::uint64_t written() const { return written_; }
+  // Whether a write was refused for going past the length (the request fails even if the
+  // producer carries on).
+  bool overran() const { return overran_; }
+  // The reactor of the connection the body goes on (for a producer that waits on descriptors).
+  Reactor& reactor() const { return reactor_; }
 
   // The connection's side.
   // `length`: the body's declared length; nullopt: chunked.
-  RequestBodyWriter(ITransport* transport, std::optional<std::uint64_t> length)
-      : transport_(transport), length_(length) {}
+  RequestBodyWriter(Reactor& reactor, ITransport* transport, std::optional<std::uint64_t> length)
+      : reactor_(reactor), transport_(transport), length_(length) {}
   void close();  // the exchange is over: pending and later writes errback
   // IPushProducer: the transport's buffer is over its high-water mark, or has drained; or the
   // transport is closing (stopProducing).
@@ -62,8 +68,10 @@ class RequestBodyWriter : public IPushProducer {
   bool stoppedByTransport() const { return stoppedByTransport_; }
 
  private:
+  Reactor& reactor_;
   ITransport* transport_;
   std::optional<std::uint64_t> length_;
+  bool overran_ = false;
   bool paused_ = false;
   bool stoppedByTransport_ = false;
   std::uint64_t written_ = 0;
@@ -78,9 +86,9 @@ struct RequestBody {
   std::function<Deferred<void>(std::shared_ptr<RequestBodyWriter>)> produce;
 
   // A file, read 64 KiB at a time as the connection takes them, from its start each time the
-  // body is produced (a redirect or a retry sends it again). "-": standard input, chunked, read
-  // on the reactor's thread pool (a pipe may take its time) and only once. NotFound or
-  // PermissionDenied when it cannot be opened.
+  // body is produced (a redirect or a retry sends it again). "-": standard input, chunked; a
+  // pipe or terminal is read when the reactor says it is readable (a slow writer holds up
+  // nothing), and only once. NotFound or PermissionDenied when it cannot be opened.
   static absl::StatusOr<RequestBody> fromFile(const std::string& path);
   // Bytes in hand, written as one piece.
   static RequestBody fromString(std::string data);

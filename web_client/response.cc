@@ -13,6 +13,10 @@ const http::Url& Response::url() const { return body_->url; }
 int Response::redirects() const { return body_->redirects; }
 const std::optional<Address>& Response::peer() const { return body_->peer; }
 const std::optional<Address>& Response::local() const { return body_->local; }
+absl::Time Response::sentAt() const { return body_->sentAt; }
+std::optional<absl::Time> Response::connectedAt() const { return body_->connectedAt; }
+std::optional<absl::Time> Response::resolvedAt() const { return body_->resolvedAt; }
+std::optional<absl::Time> Response::tcpConnectedAt() const { return body_->tcpConnectedAt; }
 const http::RequestHead& Response::request() const {
   static const http::RequestHead kNone;
   return body_->request ? *body_->request : kNone;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
 #include "deferred/deferred.h"
 #include "http/headers.h"
 #include "http/message.h"
@@ -54,6 +55,15 @@ class Response {
   const http::RequestHead& request() const;
   const std::optional<Address>& peer() const;
   const std::optional<Address>& local() const;  // this end of the connection
+  // When the request went out, and, when it opened the connection it went on (rather than
+  // reuse one), when that connection was ready (connected; for https, the handshake done).
+  // All on the reactor's clock (Reactor::seconds()).
+  absl::Time sentAt() const;
+  std::optional<absl::Time> connectedAt() const;
+  // For a new connection: when its name was resolved and its TCP connection made (InfinitePast
+  // for a connection that did not go through a Connector).
+  std::optional<absl::Time> resolvedAt() const;
+  std::optional<absl::Time> tcpConnectedAt() const;
 
   // The whole body, once it has all arrived. A response cut short errbacks with
   // PartialDownloadError, carrying what arrived. Cancelling it aborts the connection. Call once.
@@ -83,6 +93,10 @@ struct ResponseBody {
   std::shared_ptr<const http::RequestHead> request;
   std::optional<Address> peer;
   std::optional<Address> local;
+  absl::Time sentAt;
+  std::optional<absl::Time> connectedAt;
+  std::optional<absl::Time> resolvedAt;
+  std::optional<absl::Time> tcpConnectedAt;
 
   // What has arrived, until a reader or consumer takes it. A body whose length is known is
   // reserved whole (the connection does that) and filled with one copy; one whose length is not

@@ -181,10 +181,27 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
   if (!args.cookieString.empty()) page.headers.add("Cookie", args.cookieString);
   auto headAt = std::make_shared<absl::Time>();
   auto lastRequest = std::make_shared<deft::http::RequestHead>();
+  // Connection milestones, on the reactor's clock: the last exchange's, and new connections.
+  struct Milestones {
+    absl::Time resolved = absl::InfinitePast(), tcp = absl::InfinitePast(), ready = absl::InfinitePast();
+    absl::Time sent;
+    int connects = 0;
+  };
+  auto milestones = std::make_shared<Milestones>();
+  const absl::Time clockStart = deft::reactor().seconds();
   const bool verbose = group->verbose;
-  page.onResponse = [headAt, lastRequest, verbose](const deft::web::Response& response) {
+  page.onResponse = [headAt, lastRequest, milestones, verbose](const deft::web::Response& response) {
     *headAt = absl::Now();
     *lastRequest = response.request();
+    milestones->sent = response.sentAt();
+    if (response.connectedAt()) {
+      ++milestones->connects;
+      milestones->ready = *response.connectedAt();
+      milestones->resolved = response.resolvedAt().value_or(absl::InfinitePast());
+      milestones->tcp = response.tcpConnectedAt().value_or(absl::InfinitePast());
+    } else {
+      milestones->resolved = milestones->tcp = milestones->ready = absl::InfinitePast();
+    }
     if (verbose) trace(response);
   };
   std::string output = planned.output;
@@ -256,6 +273,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       std::fwrite(fetched->body.data(), 1, fetched->body.size(), stdout);
       std::fflush(stdout);
     }
+    if (meter) meter->finish(absl::Now());
     if (showErrors) {
       std::fprintf(stderr, "Warning: Problem : %s. Will retry in %g seconds. %d retries left.\n",
                    fetched ? "HTTP error" : "timeout", absl::ToDoubleSeconds(wait), retriesLeft);
@@ -279,6 +297,17 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       transfer.remotePort = fetched->peer->port();
     }
     transfer.startTransfer = *headAt - start;
+    // curl's timings, from the start: each milestone of the last exchange (0 for a step a reused
+    // connection skipped); time_redirect until the last request went out.
+    auto since = [clockStart](absl::Time t) {
+      return t == absl::InfinitePast() ? absl::ZeroDuration() : std::max(absl::ZeroDuration(), t - clockStart);
+    };
+    transfer.timeNamelookup = since(milestones->resolved);
+    transfer.timeConnect = since(milestones->tcp);
+    transfer.timeAppconnect = fetched->url.scheme == "https" ? since(milestones->ready) : absl::ZeroDuration();
+    transfer.timePretransfer = since(milestones->sent);
+    transfer.timeRedirect = fetched->redirects > 0 ? since(milestones->sent) : absl::ZeroDuration();
+    transfer.numConnects = milestones->connects;
     if (fetched->local) {
       transfer.localIp = fetched->local->host();
       transfer.localPort = fetched->local->port();
@@ -311,10 +340,11 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       }
     }
     if (meter) meter->finish(absl::Now());
-    const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400;
+    // A 416 to a resumed transfer means the file is whole already: no failure (curl's rule).
+    const bool failed = (args.fail || args.failWithBody) && fetched->status >= 400 &&
+                        !(offset > 0 && fetched->status == 416);
     // Resuming: a 206 goes after what the file holds; a 416 means it holds it all already; a
     // server that sends the whole body instead cannot resume (curl's 33).
-    const bool resumed = offset > 0 && fetched->status == 206;
     if (offset > 0 && fetched->status == 200 && fetched->body.size() == offset) {
       // The whole document, the size of what the file holds: it is there already (curl's rule).
     } else if (offset > 0 && fetched->status == 200) {
@@ -324,7 +354,8 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     } else if (offset > 0 && fetched->status == 416) {
       // Nothing more to fetch.
     } else if (!failed || args.failWithBody) {
-      FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), resumed ? "ab" : "wb");
+      // Resuming, whatever came is added to what the file holds, as curl does.
+      FILE* out = output == "-" ? stdout : std::fopen(output.c_str(), offset > 0 ? "ab" : "wb");
       if (out == nullptr) {
         if (showErrors) std::fprintf(stderr, "getpage: (23) Failure writing output to destination\n");
         result = 23;
@@ -345,9 +376,10 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       if (showErrors) std::fprintf(stderr, "getpage: (22) %s\n", transfer.errorMessage.c_str());
     }
   } else {
+    if (meter) meter->finish(absl::Now());  // the error goes on a line of its own
     result = exitCodeFor(*failure);
     transfer.errorMessage = failure->getErrorMessage();
-    if (showErrors) std::fprintf(stderr, "%s\n", errorLine(*failure).c_str());
+    if (showErrors) std::fprintf(stderr, "%s\n", errorLine(*failure, url, absl::Now() - start).c_str());
   }
   transfer.exitCode = result;
   transfer.total = absl::Now() - start;

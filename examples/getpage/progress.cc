@@ -41,11 +41,11 @@ void ProgressMeter::update(std::uint64_t received, std::optional<std::uint64_t> 
 }
 
 void ProgressMeter::finish(absl::Time now) {
-  if (finished_) return;
+  if (lastDraw_ == absl::InfinitePast()) return;  // nothing drawn: nothing to end
   draw(now);
   std::fputc('\n', out_);
   std::fflush(out_);
-  finished_ = true;
+  lastDraw_ = absl::InfinitePast();  // a retry draws anew, on the next line
 }
 
 void ProgressMeter::draw(absl::Time now) {

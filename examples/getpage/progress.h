@@ -19,7 +19,7 @@ class ProgressMeter {
 
   // `received` bytes of the body so far, of `total` when known.
   void update(std::uint64_t received, std::optional<std::uint64_t> total, absl::Time now);
-  // The transfer is over: the last line, and a newline.
+  // The transfer (or this attempt of it) is over: the last line, and a newline.
   void finish(absl::Time now);
 
  private:
@@ -30,7 +30,6 @@ class ProgressMeter {
   absl::Time start_;
   absl::Time lastDraw_ = absl::InfinitePast();
   bool headerDrawn_ = false;
-  bool finished_ = false;
   std::uint64_t received_ = 0;
   std::optional<std::uint64_t> total_;
 };

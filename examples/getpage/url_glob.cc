@@ -105,7 +105,13 @@ absl::StatusOr<std::vector<GlobbedUrl>> expandGlob(std::string_view url, std::si
       if (isIpv6Literal(url, i, close)) {
         pieces.back().text += url.substr(i, close - i + 1);
       } else {
-        absl::StatusOr<std::vector<std::string>> values = range(url.substr(i + 1, close - i - 1), i, limit);
+        // The budget left by the patterns so far, so that no range is built past the total.
+        std::size_t product = 1;
+        for (const Piece& p : pieces) {
+          if (p.pattern && !p.values.empty()) product *= p.values.size();
+        }
+        absl::StatusOr<std::vector<std::string>> values =
+            range(url.substr(i + 1, close - i - 1), i, limit / std::max<std::size_t>(product, 1));
         if (!values.ok()) return values.status();
         Piece found;
         found.values = std::move(*values);

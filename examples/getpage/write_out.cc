@@ -39,7 +39,9 @@ std::string jsonString(const std::string& text) {
 std::string json(const Transfer& t) {
   static const char* const kNumbers[] = {
       "exitcode",      "http_code",        "http_connect",       "local_port",
-      "num_headers",   "num_redirects",    "proxy_ssl_verify_result", "remote_port",
+      "num_connects",  "num_headers",      "num_redirects",      "proxy_ssl_verify_result",
+      "remote_port",   "time_appconnect",  "time_connect",       "time_namelookup",
+      "time_pretransfer", "time_redirect",
       "response_code", "size_download",    "size_header",        "size_request",
       "size_upload",   "speed_download",   "speed_upload",       "ssl_verify_result",
       "time_starttransfer", "time_total",  "urlnum"};
@@ -87,6 +89,12 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "remote_port") return absl::StrCat(t.remotePort);
   if (name == "urlnum") return absl::StrCat(t.urlNum);
   if (name == "time_starttransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.startTransfer));
+  if (name == "time_namelookup") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeNamelookup));
+  if (name == "time_connect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeConnect));
+  if (name == "time_appconnect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeAppconnect));
+  if (name == "time_pretransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timePretransfer));
+  if (name == "time_redirect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeRedirect));
+  if (name == "num_connects") return absl::StrCat(t.numConnects);
   if (name == "json") return json(t);
   if (name == "local_ip") return t.localIp;
   if (name == "local_port") return absl::StrCat(t.localPort);

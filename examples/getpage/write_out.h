@@ -36,6 +36,8 @@ struct Transfer {
   const deft::http::Headers* responseHeaders = nullptr;  // for %header{name}
   std::size_t urlNum = 0;       // its place among the command line's URLs, from 0
   absl::Duration startTransfer;  // until the response's head arrived
+  absl::Duration timeNamelookup, timeConnect, timeAppconnect, timePretransfer, timeRedirect;
+  int numConnects = 0;
   absl::Duration total;
   int exitCode = 0;
   std::string errorMessage;

@@ -58,7 +58,12 @@ check 0 "-d @file -X PUT" "$getpage" -o - -X PUT -d "@$TEST_TMPDIR/data" "$base/
 check 28 "--max-time" "$getpage" -o - --max-time 0.3 "$base/slow?seconds=5"
 check 63 "--max-filesize" "$getpage" -o - --max-filesize 10 "$base/bytes/100"
 check 7 "connection refused" "$getpage" -o - "http://127.0.0.1:1/"
+grep -q "^getpage: (7) Failed to connect to 127.0.0.1 port 1 after [0-9]* ms: Couldn't connect to server" "$TEST_TMPDIR/err" ||
+  { echo "FAIL: (7) message: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 6 "a name that does not resolve" "$getpage" -o - "http://nosuch.invalid/"
+grep -q "^getpage: (6) Could not resolve host: nosuch.invalid" "$TEST_TMPDIR/err" || { echo "FAIL: (6) message"; fail=1; }
 check 1 "unknown scheme" "$getpage" -o - "ftp://127.0.0.1:21/"
+grep -q '^getpage: (1) Protocol "ftp" not supported or disabled in libcurl' "$TEST_TMPDIR/err" || { echo "FAIL: (1) message"; fail=1; }
 check 35 "https to a port that speaks plain http" "$getpage" -o - "https://127.0.0.1:$port/"
 
 # Side by side with curl itself (Debian's 7.88): each command line, as people write them, run
@@ -135,6 +140,14 @@ meter "$getpage" -s -o "$TEST_TMPDIR/metered.bin" "$base/bytes/300000" >"$TEST_T
 meter "$getpage" "$base/hello" >"$TEST_TMPDIR/meter.out"
 ! grep -q "% Total" "$TEST_TMPDIR/meter.out" || { echo "FAIL: a meter over the body"; fail=1; }
 echo "ok: progress meter and -#"
+# The timing template people copy (curl-format.txt): each step after the one before it.
+check 0 "-w timings" "$getpage" -s -o /dev/null -w '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total} %{num_connects}' "$base/hello"
+python3 -c '
+import sys
+n, c, a, p, s, t, k = open(sys.argv[1]).read().split()
+n, c, a, p, s, t = map(float, (n, c, a, p, s, t))
+assert 0 <= n <= c <= p <= s <= t and a == 0 and k == "1", (n, c, a, p, s, t, k)
+' "$TEST_TMPDIR/out" || { echo "FAIL: -w timings: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 check 0 "-w %{json}" "$getpage" -s -o /dev/null -w '%{json}' "$base/hello?name=json"
 python3 -c '
 import json, sys
@@ -267,6 +280,8 @@ import socket, sys, threading
 replies = {
     b"/malformed": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
     b"/cut": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",
+    b"/chunk-cut": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    b"/empty": b"",
     b"/loop": b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 }
 def serve(conn):
@@ -290,7 +305,18 @@ PY
 servers+=($!)
 bad_port=$(listening_port "$TEST_TMPDIR/bad_server.out") || exit 1
 check 8 "malformed response" "$getpage" -o - "http://127.0.0.1:$bad_port/malformed"
-check 56 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
+# Exit codes and messages as curl's (7.88) for the same server's misbehaviour.
+check 18 "response cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/cut"
+grep -q "^getpage: (18) transfer closed with outstanding read data remaining" "$TEST_TMPDIR/err" ||
+  { echo "FAIL: (18) message: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+check 18 "chunked body cut short" "$getpage" -o - "http://127.0.0.1:$bad_port/chunk-cut"
+check 52 "empty reply" "$getpage" -o - "http://127.0.0.1:$bad_port/empty"
+grep -q "^getpage: (52) Empty reply from server" "$TEST_TMPDIR/err" || { echo "FAIL: (52) message"; fail=1; }
+for url in "http://127.0.0.1:$bad_port/cut" "http://127.0.0.1:$bad_port/chunk-cut" "http://127.0.0.1:$bad_port/empty"; do
+  curl -s -o /dev/null "$url"; expected=$?
+  "$getpage" -s -o /dev/null "$url"; got=$?
+  [[ $expected == "$got" ]] || { echo "FAIL: $url: curl $expected, getpage $got"; fail=1; }
+done
 check 47 "redirect loop" "$getpage" -o - -L --max-redirs 3 "http://127.0.0.1:$bad_port/loop"
 check 0 "without -L the 302 itself" "$getpage" -o - "http://127.0.0.1:$bad_port/loop"
 exit $fail
