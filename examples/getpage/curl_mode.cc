@@ -179,29 +179,20 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
   PageOptions page = args.page;
   args.request.apply(url, page);
   if (!args.cookieString.empty()) page.headers.add("Cookie", args.cookieString);
-  auto headAt = std::make_shared<absl::Time>();
-  auto lastRequest = std::make_shared<deft::http::RequestHead>();
-  // Connection milestones, on the reactor's clock: the last exchange's, and new connections.
-  struct Milestones {
-    absl::Time resolved = absl::InfinitePast(), tcp = absl::InfinitePast(), ready = absl::InfinitePast();
-    absl::Time sent;
+  // The last exchange (a handle: its request and connection milestones are read from it for -w),
+  // when its head came, and how many connections the transfer opened.
+  struct Exchanges {
+    std::optional<deft::web::Response> last;
+    absl::Time headAt;
     int connects = 0;
   };
-  auto milestones = std::make_shared<Milestones>();
+  auto exchanges = std::make_shared<Exchanges>();
   const absl::Time clockStart = deft::reactor().seconds();
   const bool verbose = group->verbose;
-  page.onResponse = [headAt, lastRequest, milestones, verbose](const deft::web::Response& response) {
-    *headAt = absl::Now();
-    *lastRequest = response.request();
-    milestones->sent = response.sentAt();
-    if (response.connectedAt()) {
-      ++milestones->connects;
-      milestones->ready = *response.connectedAt();
-      milestones->resolved = response.resolvedAt().value_or(absl::InfinitePast());
-      milestones->tcp = response.tcpConnectedAt().value_or(absl::InfinitePast());
-    } else {
-      milestones->resolved = milestones->tcp = milestones->ready = absl::InfinitePast();
-    }
+  page.onResponse = [exchanges, verbose](const deft::web::Response& response) {
+    exchanges->headAt = absl::Now();
+    exchanges->last = response;
+    if (response.connectedAt()) ++exchanges->connects;
     if (verbose) trace(response);
   };
   std::string output = planned.output;
@@ -296,18 +287,20 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       transfer.remoteIp = fetched->peer->host();
       transfer.remotePort = fetched->peer->port();
     }
-    transfer.startTransfer = *headAt - start;
+    transfer.startTransfer = exchanges->headAt - start;
     // curl's timings, from the start: each milestone of the last exchange (0 for a step a reused
     // connection skipped); time_redirect until the last request went out.
-    auto since = [clockStart](absl::Time t) {
-      return t == absl::InfinitePast() ? absl::ZeroDuration() : std::max(absl::ZeroDuration(), t - clockStart);
+    const deft::web::Response& last = *exchanges->last;
+    auto since = [clockStart](std::optional<absl::Time> t) {
+      return !t || *t == absl::InfinitePast() ? absl::ZeroDuration()
+                                              : std::max(absl::ZeroDuration(), *t - clockStart);
     };
-    transfer.timeNamelookup = since(milestones->resolved);
-    transfer.timeConnect = since(milestones->tcp);
-    transfer.timeAppconnect = fetched->url.scheme == "https" ? since(milestones->ready) : absl::ZeroDuration();
-    transfer.timePretransfer = since(milestones->sent);
-    transfer.timeRedirect = fetched->redirects > 0 ? since(milestones->sent) : absl::ZeroDuration();
-    transfer.numConnects = milestones->connects;
+    transfer.timeNamelookup = since(last.resolvedAt());
+    transfer.timeConnect = since(last.tcpConnectedAt());
+    transfer.timeAppconnect = fetched->url.scheme == "https" ? since(last.connectedAt()) : absl::ZeroDuration();
+    transfer.timePretransfer = since(last.sentAt());
+    transfer.timeRedirect = fetched->redirects > 0 ? since(last.sentAt()) : absl::ZeroDuration();
+    transfer.numConnects = exchanges->connects;
     if (fetched->local) {
       transfer.localIp = fetched->local->host();
       transfer.localPort = fetched->local->port();
@@ -315,9 +308,11 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     transfer.responseHeaders = &fetched->headers;
     transfer.referer = std::string(page.headers.get("Referer").value_or(""));
     transfer.uploadBytes = page.bodyStream ? page.bodyStream->length.value_or(0) : page.body.size();
-    try {
-      transfer.requestBytes = deft::http::serialize(*lastRequest).size() + transfer.uploadBytes;
-    } catch (...) {
+    if (args.writeOut) {  // serialized again only when -w may ask for %{size_request}
+      try {
+        transfer.requestBytes = deft::http::serialize(last.request()).size() + transfer.uploadBytes;
+      } catch (...) {
+      }
     }
     if (const auto location = fetched->headers.get("Location");
         location && fetched->status >= 300 && fetched->status < 400) {

@@ -20,6 +20,9 @@ std::string schemeOf(const std::string& url) {
 
 std::optional<std::string> variable(const std::string& name, const Transfer& t);
 
+// A duration as curl's -w writes one: seconds, to the microsecond.
+std::string seconds(absl::Duration d) { return absl::StrFormat("%.6f", absl::ToDoubleSeconds(d)); }
+
 std::string jsonString(const std::string& text) {
   // (push_back rather than `out + "\""`: g++ 12 -O2 warns wrongly on that, -Wrestrict.)
   std::string out(1, '"');
@@ -78,7 +81,7 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "size_header") return absl::StrCat(t.headerBytes);
   if (name == "num_headers") return absl::StrCat(t.headerCount);
   if (name == "num_redirects") return absl::StrCat(t.redirects);
-  if (name == "time_total") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.total));
+  if (name == "time_total") return seconds(t.total);
   if (name == "url_effective") return t.effectiveUrl;
   if (name == "url") return t.url;
   if (name == "content_type") return t.contentType;
@@ -91,12 +94,12 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "remote_ip") return t.remoteIp;
   if (name == "remote_port") return absl::StrCat(t.remotePort);
   if (name == "urlnum") return absl::StrCat(t.urlNum);
-  if (name == "time_starttransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.startTransfer));
-  if (name == "time_namelookup") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeNamelookup));
-  if (name == "time_connect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeConnect));
-  if (name == "time_appconnect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeAppconnect));
-  if (name == "time_pretransfer") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timePretransfer));
-  if (name == "time_redirect") return absl::StrFormat("%.6f", absl::ToDoubleSeconds(t.timeRedirect));
+  if (name == "time_starttransfer") return seconds(t.startTransfer);
+  if (name == "time_namelookup") return seconds(t.timeNamelookup);
+  if (name == "time_connect") return seconds(t.timeConnect);
+  if (name == "time_appconnect") return seconds(t.timeAppconnect);
+  if (name == "time_pretransfer") return seconds(t.timePretransfer);
+  if (name == "time_redirect") return seconds(t.timeRedirect);
   if (name == "num_connects") return absl::StrCat(t.numConnects);
   if (name == "json") return json(t);
   if (name == "local_ip") return t.localIp;
