@@ -58,6 +58,27 @@ std::string TlsProtocol::negotiatedProtocol() const {
   return std::string(reinterpret_cast<const char*>(name), length);
 }
 
+std::vector<std::string> TlsProtocol::peerCertificates() const {
+  std::vector<std::string> certificates;
+  auto add = [&certificates](X509* certificate) {
+    const int length = i2d_X509(certificate, nullptr);
+    if (length <= 0) return;
+    std::string der(static_cast<std::size_t>(length), '\0');
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    i2d_X509(certificate, &out);
+    certificates.push_back(std::move(der));
+  };
+  // A client's view of the chain starts with the server's own certificate; a server's leaves the
+  // client's own out.
+  if (SSL_is_server(ssl_) == 1) {
+    if (X509* own = SSL_get0_peer_certificate(ssl_)) add(own);
+  }
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) add(sk_X509_value(chain, i));
+  }
+  return certificates;
+}
+
 // --- The transport below ----------------------------------------------------------------------
 
 void TlsProtocol::connectionMade() {

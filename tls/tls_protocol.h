@@ -39,6 +39,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
@@ -77,6 +78,10 @@ class TlsProtocol final : public Protocol, public ITransport {
   bool handshakeDone() const { return handshakeDone_; }
   bool sessionReused() const;
   std::string negotiatedProtocol() const;
+  // After the handshake: the certificates the peer sent, DER-encoded, its own first and then the
+  // chain it offered (Twisted's getPeerCertificate, with the chain). Empty when it sent none (a
+  // client without a certificate) or when a resumed session did not keep them.
+  std::vector<std::string> peerCertificates() const;
   // The OpenSSL connection, for what this interface does not cover (read-only use).
   const SSL* ssl() const { return ssl_; }
 

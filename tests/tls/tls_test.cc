@@ -4,6 +4,7 @@
 
 #include "tls/tls.h"
 
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <memory>
@@ -106,6 +107,32 @@ TEST_F(TlsTest, EchoesOverTlsAndClosesWithCloseNotify) {
     EXPECT_TRUE(c.record->lost->check<ConnectionDone>()) << c.record->lost->describe();
   }
   EXPECT_EQ(context_->handshakes(), 2u);
+}
+
+TEST_F(TlsTest, TheClientSeesTheCertificatesTheServerSent) {
+  const std::uint16_t port = listenEcho(server_);
+  Client c = connect("127.0.0.1", port, trustingOurCa());
+  ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->made || c.factory->failed; }));
+  ASSERT_TRUE(c.record->made) << c.factory->failed->describe();
+  const auto* layer = dynamic_cast<const TlsProtocol*>(c.record->transport);
+  ASSERT_NE(layer, nullptr);
+  // The server presents its chain: its own certificate, then the CA's. Each is the DER of the
+  // file it came from.
+  const std::vector<std::string> sent = layer->peerCertificates();
+  ASSERT_EQ(sent.size(), 2u);
+  auto subject = [](const std::string& der) {
+    const auto* data = reinterpret_cast<const unsigned char*>(der.data());
+    X509* x = d2i_X509(nullptr, &data, static_cast<long>(der.size()));
+    if (x == nullptr) return std::string("(not a certificate)");
+    char name[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+    X509_free(x);
+    return std::string(name);
+  };
+  EXPECT_EQ(subject(sent[0]), "/CN=localhost");
+  EXPECT_EQ(subject(sent[1]), "/CN=deft test CA");
+  c.record->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor(), [&] { return c.record->lost.has_value(); }));
 }
 
 TEST_F(TlsTest, EachBadCertificateIsRefusedWithItsOwnReason) {
