@@ -8,6 +8,7 @@
 #include "net/errors.h"
 #include "tls/errors.h"
 #include "tls/tls.h"
+#include "tls/tls_protocol.h"
 #include "web_client/errors.h"
 #include "web_client/proxy.h"
 
@@ -234,6 +235,12 @@ void ClientConnection::onHead(http::ResponseHead head, const http::BodyFraming& 
   body_->peer = transport()->getPeer();
   body_->local = transport()->getHost();
   body_->sentAt = sentAt_;
+  if (!peerCertificates_) {
+    const auto* layer = dynamic_cast<const tls::TlsProtocol*>(transport());
+    peerCertificates_ = std::make_shared<const std::vector<std::string>>(
+        layer != nullptr ? layer->peerCertificates() : std::vector<std::string>{});
+  }
+  body_->peerCertificates = peerCertificates_;
   if (served_ == 0) {
     body_->connectedAt = madeAt_;
     body_->resolvedAt = resolvedAt_;

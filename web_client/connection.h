@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
@@ -130,6 +131,8 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   absl::Time tcpConnectedAt_ = absl::InfinitePast();
   absl::Time madeAt_;  // when connectionMade ran (after a tunnel's CONNECT)
   absl::Time sentAt_;  // when the current request went out
+  // The certificates the server sent (https), read from the TLS layer at the first response.
+  std::shared_ptr<const std::vector<std::string>> peerCertificates_;
   absl::AnyInvocable<void(ClientConnection*)> onIdle_;
   absl::AnyInvocable<void(ClientConnection*)> onLost_;
   absl::AnyInvocable<void(ClientConnection*)> onMade_;

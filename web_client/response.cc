@@ -17,6 +17,10 @@ absl::Time Response::sentAt() const { return body_->sentAt; }
 std::optional<absl::Time> Response::connectedAt() const { return body_->connectedAt; }
 std::optional<absl::Time> Response::resolvedAt() const { return body_->resolvedAt; }
 std::optional<absl::Time> Response::tcpConnectedAt() const { return body_->tcpConnectedAt; }
+const std::vector<std::string>& Response::peerCertificates() const {
+  static const auto* const kNone = new std::vector<std::string>();  // never destroyed
+  return body_->peerCertificates ? *body_->peerCertificates : *kNone;
+}
 const http::RequestHead& Response::request() const {
   static const http::RequestHead kNone;
   return body_->request ? *body_->request : kNone;

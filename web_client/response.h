@@ -64,6 +64,9 @@ class Response {
   // for a connection that did not go through a Connector).
   std::optional<absl::Time> resolvedAt() const;
   std::optional<absl::Time> tcpConnectedAt() const;
+  // For https: the certificates the server sent on the connection this came on, DER-encoded, its
+  // own first (tls::TlsProtocol::peerCertificates). Empty for plain HTTP.
+  const std::vector<std::string>& peerCertificates() const;
 
   // The whole body, once it has all arrived. A response cut short errbacks with
   // PartialDownloadError, carrying what arrived. Cancelling it aborts the connection. Call once.
@@ -97,6 +100,7 @@ struct ResponseBody {
   std::optional<absl::Time> connectedAt;
   std::optional<absl::Time> resolvedAt;
   std::optional<absl::Time> tcpConnectedAt;
+  std::shared_ptr<const std::vector<std::string>> peerCertificates;  // one per connection
 
   // What has arrived, until a reader or consumer takes it. A body whose length is known is
   // reserved whole (the connection does that) and filled with one copy; one whose length is not
