@@ -45,9 +45,11 @@ std::string proxyAuthorization(const http::Url& proxy) { return basicAuthorizati
 // Builds the connection for one connect attempt and reports its fate to the Agent.
 class PoolFactory final : public ClientFactory {
  public:
-  // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing.
+  // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing (and
+  // `made` returns nothing).
   using OnConnection = absl::AnyInvocable<void(ClientConnection*)>;
-  PoolFactory(Reactor& reactor, OnConnection made, OnConnection lost, OnConnection idle,
+  using OnMade = absl::AnyInvocable<std::optional<bool>(ClientConnection*)>;
+  PoolFactory(Reactor& reactor, OnMade made, OnConnection lost, OnConnection idle,
               absl::AnyInvocable<void(const Failure&)> failed,
               std::optional<ClientConnection::Tunnel> tunnel = std::nullopt)
       : reactor_(reactor),
@@ -64,7 +66,10 @@ class PoolFactory final : public ClientFactory {
     auto connection = std::make_unique<ClientConnection>(reactor_);
     if (connector_ != nullptr) connection->setConnectTimes(connector_->resolvedAt(), connector_->connectedAt());
     // `this` is safe here: the connection's connector and transport hold this factory.
-    connection->setOnMade([this](ClientConnection* c) { made_(c); });
+    connection->setOnMade([this](ClientConnection* c) {
+      // Made after its Agent was destroyed: nobody will use it.
+      if (!made_(c) && c->transport() != nullptr) c->transport()->loseConnection();
+    });
     connection->setOnLost([this](ClientConnection* c) { lost_(c); });
     connection->setOnIdle([this](ClientConnection* c) { idle_(c); });
     if (tunnel_) connection->setTunnel(*tunnel_, [this](const Failure& reason) { failed_(reason); });
@@ -76,7 +81,7 @@ class PoolFactory final : public ClientFactory {
   Reactor& reactor_;
   Connector* connector_ = nullptr;
   std::optional<ClientConnection::Tunnel> tunnel_;
-  OnConnection made_;
+  OnMade made_;
   OnConnection lost_;
   OnConnection idle_;
   absl::AnyInvocable<void(const Failure&)> failed_;
@@ -135,6 +140,25 @@ Agent::Agent(Reactor& reactor, AgentOptions options)
 Agent::~Agent() {
   scope_.end();
   closeCachedConnections();
+  // Requests still waiting for a connection fail rather than wait forever. Taken out first: their
+  // callbacks run user code, which must find no half-destroyed pool.
+  std::vector<std::shared_ptr<Waiter>> waiting;
+  for (auto& [key, host] : hosts_) {
+    for (std::shared_ptr<Waiter>& waiter : host->waiters) waiting.push_back(std::move(waiter));
+    host->waiters.clear();
+  }
+  for (const std::shared_ptr<Waiter>& waiter : waiting) {
+    waiter->ready.errback(Failure(RequestNotSent("the Agent was destroyed before a connection was free")));
+  }
+}
+
+void Agent::pruneHosts() {
+  pruneScheduled_ = false;
+  absl::erase_if(hosts_, [](const auto& entry) {
+    const Host& host = *entry.second;
+    return host.idle.empty() && host.open == 0 && host.connecting == 0 && host.waiters.empty();
+  });
+  pruneAt_ = std::max<std::size_t>(kPruneFloor, 2 * hosts_.size());
 }
 
 std::size_t Agent::idleConnections() const {
@@ -310,6 +334,12 @@ std::string Agent::connectionKey(const http::Url& url) const {
 
 Deferred<ClientConnection*> Agent::getConnection(const http::Url& url, bool fresh) {
   const std::string key = connectionKey(url);
+  if (hosts_.size() >= pruneAt_ && !pruneScheduled_) {
+    // Hosts no longer used are dropped from the loop, never here: the pool's own code may be on
+    // the stack holding one (a callback that requests again).
+    pruneScheduled_ = true;
+    reactor_.callLater(absl::ZeroDuration(), scope_.bind([this] { pruneHosts(); }));
+  }
   std::unique_ptr<Host>& slot = hosts_[key];
   if (!slot) slot = std::make_unique<Host>();
   Host& host = *slot;
@@ -424,6 +454,7 @@ void Agent::connect(const std::string& key, const http::Url& url) {
       scope_.bind([this, key](ClientConnection* c) {
         --hosts_[key]->connecting;
         release(key, c, /*justMade=*/true);
+        return true;
       }),
       scope_.bind([this, key](ClientConnection* c) { forget(key, c); }),
       scope_.bind([this, key](ClientConnection* c) { release(key, c); }),

@@ -31,6 +31,11 @@
 //
 // Host names resolve through the reactor's resolver (c-ares). Cancelling the Deferred aborts the
 // connection at once.
+//
+// LIFETIME. Whoever made the Agent owns it; requests do not keep it alive. Destroying it closes
+// its idle connections; a request already on a connection carries on to its end; one still
+// waiting for a connection errbacks with RequestNotSent; a connection still being made is closed
+// when it is.
 
 #ifndef DEFT_WEB_CLIENT_AGENT_H_
 #define DEFT_WEB_CLIENT_AGENT_H_
@@ -171,6 +176,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   std::size_t idleConnections() const;
   std::size_t connectionsOpened() const { return opened_; }
   std::size_t openConnections() const { return open_; }
+  std::size_t knownHosts() const { return hosts_.size(); }  // those with pool entries
 
   const AgentOptions& options() const { return options_; }
   Reactor& reactorRef() { return reactor_; }
@@ -200,6 +206,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   bool anyHeldBack(const std::string& except) const;
   // At the total limit: closes the longest-idle connection of another host, if there is one.
   void closeAnIdleConnection();
+  // Drops the hosts with no connection, attempt or waiter (from the loop: see getConnection).
+  void pruneHosts();
 
   AgentOptions options_;
   Reactor& reactor_;
@@ -208,6 +216,11 @@ class Agent : public std::enable_shared_from_this<Agent> {
   std::optional<http::Url> httpProxy_;   // options_.proxy, parsed once
   std::optional<http::Url> httpsProxy_;
   absl::flat_hash_map<std::string, std::unique_ptr<Host>> hosts_;
+  // A client of many hosts does not keep one entry per host forever: past pruneAt_ hosts, the
+  // unused ones go, and the next pruning waits until twice as many remain.
+  static constexpr std::size_t kPruneFloor = 64;
+  std::size_t pruneAt_ = kPruneFloor;
+  bool pruneScheduled_ = false;
   std::size_t opened_ = 0;
   std::size_t open_ = 0;  // open or opening, all hosts
   std::deque<std::string> heldBack_;  // hosts with waiters held back by maxConnections, in order

@@ -75,6 +75,14 @@ class ResponseNeverStarted : public ResponseFailed {
   bool cleanClose_;
 };
 
+// The request was never sent: its Agent was destroyed while it waited for a connection (Twisted's
+// RequestNotSent).
+class RequestNotSent : public Error {
+ public:
+  explicit RequestNotSent(const std::string& why)
+      : Error("request not sent: " + why, absl::StatusCode::kCancelled) {}
+};
+
 // `https://` (until TLS exists) and any other scheme but http.
 class SchemeNotSupported : public Error {
  public:

@@ -208,6 +208,53 @@ TEST_F(AgentLimitsTest, AtTheTotalLimitABusyConnectionThatFinishesMakesRoom) {
   EXPECT_TRUE(wait(reactor(), std::move(slow)).value);
 }
 
+TEST_F(AgentLimitsTest, DestroyingTheAgentFailsTheRequestsWaitingForAConnection) {
+  // One connection per host, busy with a slow answer; the second request waits for it. The Agent
+  // goes (requests do not keep it alive: getPage's would): the first carries on to its end, the
+  // second fails at once rather than wait for ever.
+  CountingServer server(reactor(), "127.0.0.1");
+  auto agent = std::make_shared<Agent>(reactor(), AgentOptions{.maxConnectionsPerHost = 1});
+  Deferred<std::string> first =
+      agent->request("GET", server.url("/slow")).addCallback([](Response r) { return r.readBody(); });
+  Deferred<Response> second = agent->request("GET", server.url("/"));
+  ASSERT_TRUE(runUntil(reactor(), [&] { return server.site->openConnections() == 1; }));
+  std::optional<Failure> secondFailure;
+  std::move(second).addBoth([&secondFailure](Outcome<Response> o) {
+    if (!o.ok()) secondFailure = o.failure();
+  });
+  agent.reset();
+  ASSERT_TRUE(secondFailure) << "the waiting request was left unfired";
+  EXPECT_TRUE(secondFailure->check<RequestNotSent>()) << secondFailure->describe();
+  auto r = wait(reactor(), std::move(first));
+  ASSERT_TRUE(r.value) << r.failure->describe();
+  EXPECT_EQ(*r.value, "slow");
+}
+
+TEST_F(AgentLimitsTest, HostsNoLongerUsedAreForgotten) {
+  // 100 hosts that refuse (a port just closed, on 100 loopback addresses): each leaves nothing
+  // open, and the Agent does not keep an entry for each for ever.
+  std::uint16_t port = 0;
+  {
+    CountingServer gone(reactor(), "127.0.0.1");
+    port = gone.port->getHost().port();
+    bool stopped = false;
+    gone.port->stopListening().addCallback([&stopped] { stopped = true; });
+    ASSERT_TRUE(runUntil(reactor(), [&] { return stopped; }));
+  }
+  auto agent = std::make_shared<Agent>(reactor());
+  for (int n = 2; n < 102; ++n) {
+    auto r = wait(reactor(), getPage(absl::StrCat("http://127.0.0.", n, ":", port, "/"),
+                                     pageOptions([&](PageOptions& o) { o.agent = agent; })));
+    ASSERT_TRUE(r.failure);
+    EXPECT_TRUE(r.failure->check<ConnectionRefusedError>()) << r.failure->describe();
+  }
+  EXPECT_LT(agent->knownHosts(), 100u);
+  // And the pool still works.
+  CountingServer server(reactor(), "127.0.0.1");
+  auto r = wait(reactor(), getPage(server.url("/"), pageOptions([&](PageOptions& o) { o.agent = agent; })));
+  EXPECT_TRUE(r.value) << r.failure->describe();
+}
+
 TEST_F(AgentLimitsTest, AHostThatKeepsAskingDoesNotStarveOneHeldBack) {
   // One connection in all; the first host asks again from each answer's callback, for ever. The
   // second host, held back meanwhile, is served in its turn.
