@@ -28,6 +28,7 @@
 #include "examples/getpage/write_out.h"
 #include "http/message.h"
 #include "net/errors.h"
+#include "reactor/looping_call.h"
 #include "reactor/reactor.h"
 #include "web_client/cookie_jar.h"
 
@@ -54,6 +55,7 @@ struct Group {
   bool verbose = false;
   bool meter = false;     // curl's progress meter, on stderr
   bool meterBar = false;  // -#
+  std::shared_ptr<ParallelMeter> parallelMeter;  // -Z's, instead
   std::shared_ptr<deft::web::CookieJar> jar;
   std::optional<int> firstFailure;  // with -Z: the exit code
 };
@@ -226,12 +228,19 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
                                                                   : 0;
     if (offset > 0) page.headers.set("Range", absl::StrCat("bytes=", offset, "-"));
   }
-  // The meter: on a terminal, when the body does not go to it.
+  // The meter: on a terminal, when the body does not go to it; -Z's, for every transfer at once.
   std::shared_ptr<ProgressMeter> meter;
   if (group->meter && (output != "-" || !::isatty(STDOUT_FILENO))) {
     meter = std::make_shared<ProgressMeter>(stderr, group->meterBar, start);
     page.onProgress = [meter, offset](std::uint64_t received, std::optional<std::uint64_t> total) {
       meter->update(offset + received, total ? std::optional(*total + offset) : std::nullopt, absl::Now());
+    };
+  }
+  const std::shared_ptr<ParallelMeter> parallelMeter = group->parallelMeter;
+  const std::size_t meterId = parallelMeter ? parallelMeter->add() : 0;
+  if (parallelMeter) {
+    page.onProgress = [parallelMeter, meterId](std::uint64_t received, std::optional<std::uint64_t> total) {
+      parallelMeter->update(meterId, received, total, absl::Now());
     };
   }
   // --retry: transient failures (a timeout; HTTP 408, 429, 500, 502, 503, 504; more when asked)
@@ -265,6 +274,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
       std::fflush(stdout);
     }
     if (meter) meter->finish(absl::Now());
+    if (parallelMeter) parallelMeter->retry(meterId);
     if (showErrors) {
       std::fprintf(stderr, "Warning: Problem : %s. Will retry in %g seconds. %d retries left.\n",
                    fetched ? "HTTP error" : "timeout", absl::ToDoubleSeconds(wait), retriesLeft);
@@ -301,6 +311,8 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     transfer.timePretransfer = since(last.sentAt());
     transfer.timeRedirect = fetched->redirects > 0 ? since(last.sentAt()) : absl::ZeroDuration();
     transfer.numConnects = exchanges->connects;
+    // curl reports the certificates of a handshake the transfer made, none for a reused connection.
+    if (exchanges->connects > 0) transfer.certificates = &last.peerCertificates();
     if (fetched->local) {
       transfer.localIp = fetched->local->host();
       transfer.localPort = fetched->local->port();
@@ -376,6 +388,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     transfer.errorMessage = failure->getErrorMessage();
     if (showErrors) std::fprintf(stderr, "%s\n", errorLine(*failure, url, absl::Now() - start).c_str());
   }
+  if (parallelMeter) parallelMeter->done(meterId);
   transfer.exitCode = result;
   transfer.total = absl::Now() - start;
   if (args.writeOut) writeOut(*args.writeOut, transfer);
@@ -450,6 +463,17 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
       code = co_await transfer(group, std::move(plans[i]), i);  // curl's: the last transfer's
     }
   } else {
+    // -Z's meter, unless a body goes to the terminal (curl's rule, as for one transfer's).
+    const bool toTerminal = ::isatty(STDOUT_FILENO) && std::any_of(plans.begin(), plans.end(), [](const Planned& p) {
+      return p.output == "-";
+    });
+    std::optional<deft::LoopingCall> redraw;
+    if (group->meter && !toTerminal) {
+      group->parallelMeter = std::make_shared<ParallelMeter>(stderr, absl::Now());
+      redraw.emplace(deft::reactor(), [meter = group->parallelMeter] { meter->tick(absl::Now()); });
+      redraw->start(absl::Milliseconds(500));
+    }
+    group->meter = false;  // not one per transfer
     deft::DeferredSemaphore slots(parallelMax);
     std::vector<Deferred<int>> transfers;
     transfers.reserve(plans.size());
@@ -460,6 +484,11 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
     }
     co_await deft::DeferredList(std::move(transfers), {.consumeErrors = true});
     code = group->firstFailure.value_or(0);
+    if (redraw) {
+      redraw->stop();
+      group->parallelMeter->finish(absl::Now());
+      group->parallelMeter.reset();
+    }
   }
   if (args.cookieJarOut) {
     const std::string text = group->jar->toNetscape();
@@ -485,9 +514,9 @@ Deferred<int> runCurl(CommandLine line) {
     group->options = std::move(options);
     group->showErrors = line.showErrors();
     group->verbose = line.verbose;
-    // curl's meter goes to stderr unless -s; getpage draws it on a terminal only, and not for -Z's
-    // transfers at once.
-    group->meter = !line.silent && !line.noProgressMeter && !line.parallel && ::isatty(STDERR_FILENO);
+    // curl's meter goes to stderr unless -s; getpage draws it on a terminal only (-Z's, for all
+    // transfers at once, is made by runGroup).
+    group->meter = !line.silent && !line.noProgressMeter && ::isatty(STDERR_FILENO);
     group->meterBar = line.progressBar;
     code = co_await runGroup(group, line.parallel, line.parallelMax);
   }

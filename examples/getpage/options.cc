@@ -1,11 +1,13 @@
 #include "examples/getpage/options.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "net/address.h"
 #include "examples/getpage/write_out.h"
@@ -23,7 +25,8 @@ const char kUsage[] =
     "  --max-time S  --connect-timeout S  --max-redirs N  --compressed  --max-filesize BYTES\n"
     "  -w FORMAT|@FILE  -b 'N=V'|FILE  -c FILE  -j  -v  -g  --remote-name-all  --next\n"
     "  --retry N  --retry-delay S  --retry-max-time S  --retry-connrefused  --retry-all-errors\n"
-    "  -K FILE (curl's config file)  --etag-save FILE  --etag-compare FILE  -z DATE|FILE  -R\n"
+    "  -K FILE (curl's config file; ~/.curlrc is read first, unless -q comes first)\n"
+    "  --etag-save FILE  --etag-compare FILE  -z DATE|FILE  -R\n"
     "  -4  -6 (one address family; both by default, Happy Eyeballs)  -C OFFSET|-  -#\n"
     "  --no-progress-meter (the meter is drawn on a terminal, when the body goes elsewhere)\n"
     "  -Z/--parallel  --parallel-max N  URL globs: {a,b} [1-100] [a-z] [01-10:2], #N in -o\n"
@@ -81,7 +84,7 @@ std::optional<deft::web::ConnectTo> parseConnectTo(const std::string& text, bool
 // curl's short options may be bundled ("-sSfL") and take their value attached ("-ofile",
 // "-XPUT"): spelled out here one option per word, as the parser below wants them.
 std::vector<std::string> unbundle(int argc, char** argv) {
-  static const std::string kFlags = "sSfLiIGkOjvgZR46";  // short options without a value
+  static const std::string kFlags = "sSfLiIGkOjvgZR46q";  // short options without a value
   static const std::string kValued = "oXHdAeuwmEDTrbcxUFKzC";  // short options with one
   std::vector<std::string> words = {argv[0]};
   for (int i = 1; i < argc; ++i) {
@@ -158,8 +161,41 @@ std::optional<std::vector<std::string>> readConfigFile(const std::string& path) 
   return words;
 }
 
+std::optional<std::string> defaultConfigFile() {
+  auto readable = [](const std::string& path) { return ::access(path.c_str(), R_OK) == 0; };
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+  };
+  const bool xdg = std::getenv("XDG_CONFIG_HOME") != nullptr;
+  for (const char* home : {"CURL_HOME", "XDG_CONFIG_HOME", "HOME"}) {
+    if (const std::string dir = env(home); !dir.empty() && readable(dir + "/.curlrc")) return dir + "/.curlrc";
+  }
+  if (!xdg) {
+    for (const char* home : {"CURL_HOME", "HOME"}) {
+      if (const std::string dir = env(home); !dir.empty() && readable(dir + "/.config/curlrc")) {
+        return dir + "/.config/curlrc";
+      }
+    }
+  }
+  if (const passwd* user = ::getpwuid(::geteuid()); user != nullptr && user->pw_dir != nullptr && *user->pw_dir) {
+    if (const std::string path = std::string(user->pw_dir) + "/.curlrc"; readable(path)) return path;
+  }
+  return std::nullopt;
+}
+
 std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
   std::vector<std::string> words = unbundle(rawArgc, rawArgv);
+  // ~/.curlrc's options come first, as if typed before the command line's (not for the demo,
+  // which takes no options).
+  if (rawArgc > 1 && !std::string_view(rawArgv[1]).starts_with("-q") &&
+      !absl::EqualsIgnoreCase(std::string(rawArgv[1]), std::string("--disable"))) {
+    if (std::optional<std::string> path = defaultConfigFile()) {
+      if (std::optional<std::vector<std::string>> defaults = readConfigFile(*path)) {
+        words.insert(words.begin() + 1, defaults->begin(), defaults->end());
+      }
+    }
+  }
   // -K FILE: the file's options in its place (files within files, a few levels deep).
   for (int depth = 0; depth < 8; ++depth) {
     auto config = std::find_if(words.begin() + 1, words.end(),
@@ -197,6 +233,8 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
     if (arg == "-h" || arg == "--help") {
       std::fputs(kUsage, stdout);
       std::exit(0);
+    } else if (arg == "-q" || arg == "--disable") {
+      // Only as the first option, where it was seen before parsing: elsewhere it does nothing.
     } else if (arg == "--compressed") {
       args.page.compressed = true;
     } else if (arg == "-k" || arg == "--insecure") {

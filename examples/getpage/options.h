@@ -80,6 +80,12 @@ struct CommandLine {
 // comments. nullopt when it cannot be read.
 std::optional<std::vector<std::string>> readConfigFile(const std::string& path);
 
+// curl's default config file, which a command line starts with unless its first option is -q
+// (--disable): the first of $CURL_HOME/.curlrc, $XDG_CONFIG_HOME/.curlrc, $HOME/.curlrc, then,
+// when XDG_CONFIG_HOME is not set, $CURL_HOME/.config/curlrc and $HOME/.config/curlrc, then
+// .curlrc in the home directory the password database gives. nullopt when there is none.
+std::optional<std::string> defaultConfigFile();
+
 // Parses curl's arguments. nullopt after a message on stderr for a usage error (exit 2); exits
 // itself for --help and for curl's own exit codes (26 for a data file it cannot read).
 std::optional<CommandLine> parseCommandLine(int argc, char** argv);

@@ -10,11 +10,14 @@
 namespace getpage {
 namespace {
 
-// "HH:MM:SS", or curl's "--:--:--" for a time not known (or under a second).
+// " H:MM:SS" in eight characters ("DDDd HHh" past 99 hours), or curl's "--:--:--" for a time not
+// known (or under a second).
 std::string clock(std::optional<absl::Duration> d) {
   const std::int64_t s = d ? absl::ToInt64Seconds(*d) : 0;
   if (s <= 0) return "--:--:--";
-  return absl::StrFormat("%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  if (s / 3600 <= 99) return absl::StrFormat("%2d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  if (s / 86400 <= 999) return absl::StrFormat("%3dd %02dh", s / 86400, (s % 86400) / 3600);
+  return absl::StrFormat("%7dd", s / 86400);
 }
 
 int columns() {
@@ -79,6 +82,86 @@ void ProgressMeter::draw(absl::Time now) {
                fiveCharacters(total_.value_or(0)).c_str(), percent, fiveCharacters(received_).c_str(),
                fiveCharacters(speed).c_str(), clock(expected).c_str(), clock(spent).c_str(),
                clock(left).c_str(), fiveCharacters(speed).c_str());
+  std::fflush(out_);
+}
+
+std::size_t ParallelMeter::add() {
+  live_.emplace(started_, Live{});
+  return started_++;
+}
+
+void ParallelMeter::update(std::size_t id, std::uint64_t received, std::optional<std::uint64_t> total,
+                           absl::Time now) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  it->second.received = received;
+  if (total && !it->second.totalCounted) it->second.total = *total;
+  tick(now);
+}
+
+void ParallelMeter::retry(std::size_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  receivedByDone_ += it->second.received;
+  it->second.received = 0;
+}
+
+void ParallelMeter::done(std::size_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  receivedByDone_ += it->second.received;
+  if (!it->second.totalCounted) totals_ += it->second.total;
+  live_.erase(it);
+}
+
+void ParallelMeter::tick(absl::Time now) {
+  if (!headerDrawn_ || now - lastDraw_ > absl::Milliseconds(500)) draw(now, false);
+}
+
+void ParallelMeter::finish(absl::Time now) {
+  draw(now, true);
+  std::fflush(out_);
+}
+
+void ParallelMeter::draw(absl::Time now, bool final) {
+  if (!headerDrawn_) {
+    std::fputs("DL% UL%  Dled  Uled  Xfers  Live Total     Current  Left    Speed\n", out_);
+    headerDrawn_ = true;
+  }
+  lastDraw_ = now;
+  // As curl counts: the percentage only when every running transfer's size is known.
+  std::uint64_t received = receivedByDone_;
+  bool sizesKnown = true;
+  for (auto& [id, transfer] : live_) {
+    received += transfer.received;
+    if (transfer.total == 0) {
+      sizesKnown = false;
+    } else if (!transfer.totalCounted) {
+      totals_ += transfer.total;
+      transfer.totalCounted = true;
+    }
+  }
+  std::string percent = "--";
+  if (sizesKnown && totals_ > 0) percent = absl::StrFormat("%3d", received * 100 / totals_);
+  // The speed over the last ten draws (since the start, until there have been ten).
+  const Sample oldest = samplesWrapped_ ? samples_[nextSample_] : Sample{0, start_};
+  samples_[nextSample_] = {received, now};
+  if (++nextSample_ == std::size(samples_)) {
+    nextSample_ = 0;
+    samplesWrapped_ = true;
+  }
+  const double seconds = std::max(0.001, absl::ToDoubleSeconds(now - oldest.at));
+  const std::uint64_t gained = received > oldest.received ? received - oldest.received : 0;
+  const auto speed = static_cast<std::uint64_t>(static_cast<double>(gained) / seconds);
+  std::optional<absl::Duration> expected, left;
+  if (sizesKnown && speed > 0) {
+    expected = absl::Seconds(static_cast<std::int64_t>(totals_ / speed));
+    left = absl::Seconds(static_cast<std::int64_t>((totals_ > received ? totals_ - received : 0) / speed));
+  }
+  std::fprintf(out_, "\r%-3s %-3s %s %s %5zu %5zu  %s %s %s %s %5s", percent.c_str(), "--",
+               fiveCharacters(received).c_str(), fiveCharacters(0).c_str(), started_, live_.size(),
+               clock(expected).c_str(), clock(now - start_).c_str(), clock(left).c_str(),
+               fiveCharacters(speed).c_str(), final ? "\n" : "");
   std::fflush(out_);
 }
 

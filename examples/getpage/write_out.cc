@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "examples/getpage/cert_info.h"
 #include "examples/getpage/request_builder.h"
 
 namespace getpage {
@@ -44,13 +45,14 @@ std::string jsonString(const std::string& text) {
 std::string json(const Transfer& t) {
   static const char* const kNumbers[] = {
       "exitcode",      "http_code",        "http_connect",       "local_port",
-      "num_connects",  "num_headers",      "num_redirects",      "proxy_ssl_verify_result",
+      "num_certs",     "num_connects",     "num_headers",      "num_redirects",      "proxy_ssl_verify_result",
       "remote_port",   "time_appconnect",  "time_connect",       "time_namelookup",
       "time_pretransfer", "time_redirect",
       "response_code", "size_download",    "size_header",        "size_request",
       "size_upload",   "speed_download",   "speed_upload",       "ssl_verify_result",
       "time_starttransfer", "time_total",  "urlnum"};
-  static const char* const kStrings[] = {"content_type", "errormsg",   "filename_effective",
+  static const char* const kStrings[] = {"certs",        "content_type", "errormsg",  "filename_effective",
+                                         "ftp_entry_path",
                                          "http_version", "local_ip",   "method",
                                          "redirect_url", "referer",    "remote_ip",
                                          "scheme",       "url",        "url_effective"};
@@ -63,14 +65,17 @@ std::string json(const Transfer& t) {
   }
   for (const char* name : kStrings) {
     const std::string value = *variable(name, t);
-    fields.emplace_back(name, value.empty() && std::string_view(name) != "method" ? "null" : jsonString(value));
+    // What curl knows is a string, even empty; what it does not know is null.
+    const bool known = std::string_view(name) == "method" || std::string_view(name) == "certs";
+    fields.emplace_back(name, value.empty() && !known ? "null" : jsonString(value));
   }
   std::sort(fields.begin(), fields.end());
   std::string out(1, '{');
   for (const auto& [name, value] : fields) {
     absl::StrAppend(&out, out.size() > 1 ? "," : "", "\"", name, "\":", value);
   }
-  out.push_back('}');
+  // curl ends with its version, out of order; getpage names itself.
+  absl::StrAppend(&out, ",\"curl_version\":\"getpage (deft)\"}");
   return out;
 }
 
@@ -101,6 +106,9 @@ std::optional<std::string> variable(const std::string& name, const Transfer& t) 
   if (name == "time_pretransfer") return seconds(t.timePretransfer);
   if (name == "time_redirect") return seconds(t.timeRedirect);
   if (name == "num_connects") return absl::StrCat(t.numConnects);
+  if (name == "num_certs") return absl::StrCat(t.certificates != nullptr ? t.certificates->size() : 0);
+  if (name == "certs") return t.certificates != nullptr ? certificateReport(*t.certificates) : "";
+  if (name == "ftp_entry_path") return "";
   if (name == "json") return json(t);
   if (name == "local_ip") return t.localIp;
   if (name == "local_port") return absl::StrCat(t.localPort);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "http/headers.h"
@@ -34,6 +35,9 @@ struct Transfer {
   std::size_t requestBytes = 0;  // the request's head and body as sent
   std::size_t uploadBytes = 0;   // its body
   const deft::http::Headers* responseHeaders = nullptr;  // for %header{name}
+  // The certificates of the https connection the transfer opened (none on a reused one, as
+  // curl's): for %{certs} and %{num_certs}.
+  const std::vector<std::string>* certificates = nullptr;
   std::size_t urlNum = 0;       // its place among the command line's URLs, from 0
   absl::Duration startTransfer;  // until the response's head arrived
   absl::Duration timeNamelookup, timeConnect, timeAppconnect, timePretransfer, timeRedirect;

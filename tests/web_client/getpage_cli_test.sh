@@ -101,6 +101,32 @@ head -c 1500000 /dev/zero | tr '\0' 'z' >"$data/big.bin"
 mkdir -p "$TEST_TMPDIR/side"
 /usr/bin/env python3 "$side_by_side" "$getpage" "$base" "$TEST_TMPDIR/side" "$proxy" "$data" \
   <"$command_lines" || fail=1
+# ~/.curlrc is read before the command line, unless that starts with -q (or --disable): the same
+# few lines, side by side, with a home whose .curlrc sets a user agent, -s and -w.
+rc_home="$TEST_TMPDIR/rc_home"
+mkdir -p "$rc_home/.config"
+cat >"$rc_home/.curlrc" <<'RC'
+# defaults for every call
+silent
+user-agent = "from-curlrc/1.0"
+-w "[%{http_code}]\n"
+RC
+echo 'user-agent = "from-config-dir/1.0"' >"$rc_home/.config/curlrc"
+env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
+  "$base" "$TEST_TMPDIR/side" <<'LINES' || fail=1
+@B@/request
+-A other @B@/request
+-q @B@/request
+-qs @B@/request
+--disable -s @B@/request
+-s -q @B@/request
+LINES
+# Without $HOME/.curlrc, ~/.config/curlrc is read; with XDG_CONFIG_HOME, only $XDG_CONFIG_HOME/.curlrc.
+rm "$rc_home/.curlrc"
+env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
+  "$base" "$TEST_TMPDIR/side" <<<'-s @B@/request' || fail=1
+env -u CURL_HOME XDG_CONFIG_HOME="$rc_home" HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
+  "$base" "$TEST_TMPDIR/side" <<<'-s @B@/request' || fail=1
 
 # What the table cannot compare byte for byte: -v's trace on stderr (curl's info lines differ),
 # %{json} (timings), each redirect hop traced with -L.
@@ -139,6 +165,15 @@ meter "$getpage" -s -o "$TEST_TMPDIR/metered.bin" "$base/bytes/300000" >"$TEST_T
 [[ ! -s $TEST_TMPDIR/meter.out ]] || { echo "FAIL: a meter with -s: $(cat -A "$TEST_TMPDIR/meter.out")"; fail=1; }
 meter "$getpage" "$base/hello" >"$TEST_TMPDIR/meter.out"
 ! grep -q "% Total" "$TEST_TMPDIR/meter.out" || { echo "FAIL: a meter over the body"; fail=1; }
+# -Z's meter, all transfers on one line: curl's and getpage's end on the same counts.
+zfiles=(-o "$TEST_TMPDIR/z1.bin" -o "$TEST_TMPDIR/z2.bin" -o "$TEST_TMPDIR/z3.bin")
+zurls=("$base/bytes/100000" "$base/bytes/100000" "$base/bytes/100000")
+for client in curl "$getpage"; do
+  meter "$client" -Z "${zfiles[@]}" "${zurls[@]}" >"$TEST_TMPDIR/meter.out"
+  grep -q "DL% UL%  Dled  Uled  Xfers  Live Total     Current  Left    Speed" "$TEST_TMPDIR/meter.out" &&
+    grep -q "100 --   292k     0     3     0  " "$TEST_TMPDIR/meter.out" ||
+    { echo "FAIL: -Z meter of $client: $(cat -A "$TEST_TMPDIR/meter.out")"; fail=1; }
+done
 echo "ok: progress meter and -#"
 # The timing template people copy (curl-format.txt): each step after the one before it.
 check 0 "-w timings" "$getpage" -s -o /dev/null -w '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total} %{num_connects}' "$base/hello"
@@ -179,21 +214,39 @@ check 1 "a second server on a live socket" "$web_server" --unix="$unix_dir/web.s
 tls=$TEST_TMPDIR/tls
 mkdir -p "$tls"
 {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/ca.key" \
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" \
     -out "$tls/ca.pem" -days 2 -subj /CN=getpage-test-CA &&
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls/server.key" \
     -out "$tls/server.csr" -subj /CN=localhost &&
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$tls/ext" &&
   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
-    -CAcreateserial -out "$tls/server.pem" -days 2 -extfile "$tls/ext"
+    -CAcreateserial -out "$tls/server.pem" -days 2 -extfile "$tls/ext" &&
+  cat "$tls/server.pem" "$tls/ca.pem" >"$tls/chain.pem"
 } >"$tls/openssl.log" 2>&1 || { echo "FAIL: openssl could not make certificates"; cat "$tls/openssl.log"; exit 1; }
-"$web_server" --port=0 --cert="$tls/server.pem" --key="$tls/server.key" >"$TEST_TMPDIR/tls_server.out" 2>&1 &
+# The server sends its chain: its own certificate (an EC key) and the CA's (an RSA key).
+"$web_server" --port=0 --cert="$tls/chain.pem" --key="$tls/server.key" >"$TEST_TMPDIR/tls_server.out" 2>&1 &
 servers+=($!)
 tls_port=$(listening_port "$TEST_TMPDIR/tls_server.out") || exit 1
 grep -q "https://" "$TEST_TMPDIR/tls_server.out" || { echo "FAIL: web_server --cert did not serve https"; fail=1; }
 secure="https://127.0.0.1:$tls_port"
 check 0 "https with --cacert" "$getpage" -o - --cacert "$tls/ca.pem" "$secure/hello?name=tls"
 [[ $(cat "$TEST_TMPDIR/out") == "hello, tls" ]] || { echo "FAIL: https body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
+# -w's certificate report, byte for byte as curl's: both certificates of the chain; none for a
+# connection reused, nor over http.
+for args in "--cacert $tls/ca.pem $secure/hello" "-k $secure/hello $secure/hello?name=again" "$base/hello"; do
+  # shellcheck disable=SC2086  # the words of $args, split on purpose
+  curl -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' $args >"$TEST_TMPDIR/certs.curl" 2>/dev/null
+  # shellcheck disable=SC2086
+  "$getpage" -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' $args >"$TEST_TMPDIR/certs.getpage" 2>/dev/null
+  if cmp -s "$TEST_TMPDIR/certs.curl" "$TEST_TMPDIR/certs.getpage"; then
+    echo "ok: -w %{certs} as curl's: $args ($(head -c 1 "$TEST_TMPDIR/certs.curl") certificates first)"
+  else
+    echo "FAIL: -w %{certs}: $args"; diff "$TEST_TMPDIR/certs.curl" "$TEST_TMPDIR/certs.getpage" | head -20; fail=1
+  fi
+  if [[ $args == --cacert* ]] && ! grep -q "^RSA Public Key:2048$" "$TEST_TMPDIR/certs.getpage"; then
+    echo "FAIL: -w %{certs}: the CA's RSA key is not in the report"; fail=1
+  fi
+done
 check 60 "https, certificate not trusted" "$getpage" -o - "$secure/hello"
 grep -q "certificate" "$TEST_TMPDIR/err" || { echo "FAIL: no certificate reason: $(cat "$TEST_TMPDIR/err")"; fail=1; }
 check 0 "https with -k" "$getpage" -o - -k "$secure/hello"
