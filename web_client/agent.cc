@@ -46,10 +46,10 @@ std::string proxyAuthorization(const http::Url& proxy) { return basicAuthorizati
 class PoolFactory final : public ClientFactory {
  public:
   // Each callable is bound to the Agent's scope: after the Agent is gone they do nothing (and
-  // `made` returns nothing).
+  // `made` and `idle` return nothing, rather than true).
   using OnConnection = absl::AnyInvocable<void(ClientConnection*)>;
-  using OnMade = absl::AnyInvocable<std::optional<bool>(ClientConnection*)>;
-  PoolFactory(Reactor& reactor, OnMade made, OnConnection lost, OnConnection idle,
+  using OnReady = absl::AnyInvocable<std::optional<bool>(ClientConnection*)>;
+  PoolFactory(Reactor& reactor, OnReady made, OnConnection lost, OnReady idle,
               absl::AnyInvocable<void(const Failure&)> failed,
               std::optional<ClientConnection::Tunnel> tunnel = std::nullopt)
       : reactor_(reactor),
@@ -71,7 +71,10 @@ class PoolFactory final : public ClientFactory {
       if (!made_(c) && c->transport() != nullptr) c->transport()->loseConnection();
     });
     connection->setOnLost([this](ClientConnection* c) { lost_(c); });
-    connection->setOnIdle([this](ClientConnection* c) { idle_(c); });
+    connection->setOnIdle([this](ClientConnection* c) {
+      // Its response done after its Agent was destroyed: no pool to go back to.
+      if (!idle_(c) && c->transport() != nullptr) c->transport()->loseConnection();
+    });
     if (tunnel_) connection->setTunnel(*tunnel_, [this](const Failure& reason) { failed_(reason); });
     return connection;
   }
@@ -81,9 +84,9 @@ class PoolFactory final : public ClientFactory {
   Reactor& reactor_;
   Connector* connector_ = nullptr;
   std::optional<ClientConnection::Tunnel> tunnel_;
-  OnMade made_;
+  OnReady made_;
   OnConnection lost_;
-  OnConnection idle_;
+  OnReady idle_;
   absl::AnyInvocable<void(const Failure&)> failed_;
 };
 
@@ -140,16 +143,21 @@ Agent::Agent(Reactor& reactor, AgentOptions options)
 Agent::~Agent() {
   scope_.end();
   closeCachedConnections();
-  // Requests still waiting for a connection fail rather than wait forever. Taken out first: their
-  // callbacks run user code, which must find no half-destroyed pool.
+  // Requests still waiting for a connection fail rather than wait for ever; from the loop, not
+  // from here: their callbacks run user code, and whoever is destroying this Agent may be half
+  // destroyed itself. (At the reactor's own end that call never runs, and they are dropped.)
   std::vector<std::shared_ptr<Waiter>> waiting;
   for (auto& [key, host] : hosts_) {
     for (std::shared_ptr<Waiter>& waiter : host->waiters) waiting.push_back(std::move(waiter));
     host->waiters.clear();
   }
-  for (const std::shared_ptr<Waiter>& waiter : waiting) {
-    waiter->ready.errback(Failure(RequestNotSent("the Agent was destroyed before a connection was free")));
-  }
+  if (waiting.empty()) return;
+  reactor_.callLater(absl::ZeroDuration(), [waiting = std::move(waiting)] {
+    for (const std::shared_ptr<Waiter>& waiter : waiting) {
+      if (waiter->ready.called()) continue;  // cancelled meanwhile (by another one's errback, say)
+      waiter->ready.errback(Failure(RequestNotSent("the Agent was destroyed before a connection was free")));
+    }
+  });
 }
 
 void Agent::pruneHosts() {
@@ -457,7 +465,10 @@ void Agent::connect(const std::string& key, const http::Url& url) {
         return true;
       }),
       scope_.bind([this, key](ClientConnection* c) { forget(key, c); }),
-      scope_.bind([this, key](ClientConnection* c) { release(key, c); }),
+      scope_.bind([this, key](ClientConnection* c) {
+        release(key, c);
+        return true;
+      }),
       scope_.bind([this, key](const Failure& reason) {
         Host& host = *hosts_[key];
         --host.open;

@@ -209,25 +209,37 @@ TEST_F(AgentLimitsTest, AtTheTotalLimitABusyConnectionThatFinishesMakesRoom) {
 }
 
 TEST_F(AgentLimitsTest, DestroyingTheAgentFailsTheRequestsWaitingForAConnection) {
-  // One connection per host, busy with a slow answer; the second request waits for it. The Agent
-  // goes (requests do not keep it alive: getPage's would): the first carries on to its end, the
-  // second fails at once rather than wait for ever.
+  // One connection per host, busy with a slow answer; three more requests wait for it, two of them
+  // gathered (gatherResults cancels the other when one fails). The Agent goes (requests do not
+  // keep it alive: getPage's would): the first request carries on to its end and its connection
+  // then closes; the waiting ones fail, from the loop, rather than wait for ever.
   CountingServer server(reactor(), "127.0.0.1");
   auto agent = std::make_shared<Agent>(reactor(), AgentOptions{.maxConnectionsPerHost = 1});
   Deferred<std::string> first =
       agent->request("GET", server.url("/slow")).addCallback([](Response r) { return r.readBody(); });
   Deferred<Response> second = agent->request("GET", server.url("/"));
+  std::vector<Deferred<Response>> pair;
+  pair.push_back(agent->request("GET", server.url("/")));
+  pair.push_back(agent->request("GET", server.url("/")));
   ASSERT_TRUE(runUntil(reactor(), [&] { return server.site->openConnections() == 1; }));
-  std::optional<Failure> secondFailure;
+  std::optional<Failure> secondFailure, pairFailure;
   std::move(second).addBoth([&secondFailure](Outcome<Response> o) {
     if (!o.ok()) secondFailure = o.failure();
   });
+  gatherResults(std::move(pair), /*consumeErrors=*/true).addBoth([&pairFailure](Outcome<std::vector<Response>> o) {
+    if (!o.ok()) pairFailure = o.failure();
+  });
   agent.reset();
-  ASSERT_TRUE(secondFailure) << "the waiting request was left unfired";
+  ASSERT_TRUE(runUntil(reactor(), [&] { return secondFailure && pairFailure; })) << "left unfired";
   EXPECT_TRUE(secondFailure->check<RequestNotSent>()) << secondFailure->describe();
+  const FirstError* firstError = pairFailure->value<FirstError>();
+  ASSERT_NE(firstError, nullptr) << pairFailure->describe();
+  EXPECT_TRUE(firstError->subFailure().check<RequestNotSent>()) << pairFailure->describe();
   auto r = wait(reactor(), std::move(first));
   ASSERT_TRUE(r.value) << r.failure->describe();
   EXPECT_EQ(*r.value, "slow");
+  // No pool to go back to: the connection closes (the server would keep it for a minute).
+  EXPECT_TRUE(runUntil(reactor(), [&] { return server.site->openConnections() == 0; }));
 }
 
 TEST_F(AgentLimitsTest, HostsNoLongerUsedAreForgotten) {
