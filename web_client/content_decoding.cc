@@ -250,18 +250,9 @@ Response decodeContent(Response encoded, ContentDecodingLimits limits) {
 
   internal::ResponseBody& source = encoded.body();
   auto decoded = std::make_shared<internal::ResponseBody>();
-  decoded->head = source.head;
+  decoded->copyExchangeFrom(source);
   decoded->head.headers.remove("Content-Encoding");
   decoded->head.headers.remove("Content-Length");
-  decoded->url = source.url;
-  decoded->redirects = source.redirects;
-  decoded->request = source.request;
-  decoded->peer = source.peer;
-  decoded->local = source.local;
-  decoded->sentAt = source.sentAt;
-  decoded->connectedAt = source.connectedAt;
-  decoded->resolvedAt = source.resolvedAt;
-  decoded->tcpConnectedAt = source.tcpConnectedAt;
   // The decoded body's controls act on the encoded one, while it lasts.
   std::weak_ptr<internal::ResponseBody> weakSource = encoded.sharedBody();
   decoded->abort = [weakSource] {

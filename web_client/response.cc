@@ -61,6 +61,20 @@ void Response::resumeProducing() {
 
 namespace internal {
 
+void ResponseBody::copyExchangeFrom(const ResponseBody& other) {
+  head = other.head;
+  url = other.url;
+  redirects = other.redirects;
+  request = other.request;
+  peer = other.peer;
+  local = other.local;
+  sentAt = other.sentAt;
+  connectedAt = other.connectedAt;
+  resolvedAt = other.resolvedAt;
+  tcpConnectedAt = other.tcpConnectedAt;
+  peerCertificates = other.peerCertificates;
+}
+
 void ResponseBody::append(std::string_view data) {
   if (consumer) {
     consumer->dataReceived(data);

@@ -116,6 +116,10 @@ struct ResponseBody {
   absl::AnyInvocable<void()> abort;
   absl::AnyInvocable<void(bool)> pause;
 
+  // Everything above (the head and what is known of the exchange), from another body: a layer
+  // that makes a new body of an old one (content decoding) keeps the rest.
+  void copyExchangeFrom(const ResponseBody& other);
+
   void append(std::string_view data);
   // Everything that has arrived, in one string (empties the buffers).
   std::string takeReceived();

@@ -122,6 +122,38 @@ TEST_F(ContentDecodingTest, EachCodingIsDecodedAsItArrives) {
   }
 }
 
+TEST_F(ContentDecodingTest, TheDecodedResponseKeepsWhatIsKnownOfTheExchange) {
+  // The layer makes a new body: the request, addresses, milestones and certificates come along.
+  auto body = std::make_shared<internal::ResponseBody>();
+  body->head.status = 200;
+  body->head.headers.set("Content-Encoding", "gzip");
+  body->url = *http::Url::parse("https://127.0.0.1:8443/page");
+  body->redirects = 1;
+  http::RequestHead request;
+  request.method = "GET";
+  request.target = "/page";
+  body->request = std::make_shared<const http::RequestHead>(request);
+  body->peer = Address::fromLiteral("127.0.0.1", 8443);
+  body->sentAt = absl::FromUnixSeconds(100);
+  body->connectedAt = absl::FromUnixSeconds(99);
+  body->peerCertificates = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"der1", "der2"});
+  body->received = encode("gzip", "hello");
+  body->complete = true;
+  Response decoded = decodeContent(Response(body));
+  EXPECT_EQ(decoded.code(), 200);
+  EXPECT_EQ(decoded.url().toString(), "https://127.0.0.1:8443/page");
+  EXPECT_EQ(decoded.redirects(), 1);
+  EXPECT_EQ(decoded.request().target, "/page");
+  ASSERT_TRUE(decoded.peer());
+  EXPECT_EQ(decoded.peer()->port(), 8443);
+  EXPECT_EQ(decoded.sentAt(), absl::FromUnixSeconds(100));
+  EXPECT_EQ(decoded.connectedAt(), absl::FromUnixSeconds(99));
+  EXPECT_EQ(decoded.peerCertificates(), (std::vector<std::string>{"der1", "der2"}));
+  auto text = wait(reactor(), decoded.readBody());
+  ASSERT_TRUE(text.value) << text.failure->describe();
+  EXPECT_EQ(*text.value, "hello");
+}
+
 TEST_F(ContentDecodingTest, ChainedCodingsAreUndoneInReverseAndUnknownOnesPassedOn) {
   const std::string text = patterned(100000);
   serve("gzip, br", encode("br", encode("gzip", text)));
