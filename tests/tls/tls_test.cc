@@ -386,6 +386,32 @@ TEST_F(TlsTest, MutualTlsAcceptsAClientCertificateAndRefusesNone) {
   EXPECT_NE(why.getErrorMessage().find("certificate required"), std::string::npos) << why.describe();
   EXPECT_EQ(anonymous.record->received, "");
   EXPECT_EQ(context_->handshakes(), 3u);
+
+  // What the server sees of the client: its certificate (on a full handshake).
+  struct SeesTheClient : Protocol {
+    explicit SeesTheClient(std::shared_ptr<std::vector<std::string>> seen) : seen(std::move(seen)) {}
+    void connectionMade() override {
+      if (const auto* layer = dynamic_cast<const TlsProtocol*>(transport())) *seen = layer->peerCertificates();
+    }
+    void dataReceived(std::string_view) override {}
+    std::shared_ptr<std::vector<std::string>> seen;
+  };
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto watching = listenSSL(reactor(), 0, makeFactory<SeesTheClient>(seen), context_, {.interface = "127.0.0.1"});
+  Client watched = connect("127.0.0.1", watching->getHost().port(), ClientContext::create(withCertificate));
+  ASSERT_TRUE(runUntil(reactor(), [&] { return !seen->empty(); }));
+  ASSERT_GE(seen->size(), 1u);
+  const auto* data = reinterpret_cast<const unsigned char*>((*seen)[0].data());
+  X509* client = d2i_X509(nullptr, &data, static_cast<long>((*seen)[0].size()));
+  ASSERT_NE(client, nullptr);
+  char name[256] = "";
+  X509_NAME_oneline(X509_get_subject_name(client), name, sizeof(name));
+  X509_free(client);
+  EXPECT_STREQ(name, "/CN=a client");
+  ASSERT_TRUE(runUntil(reactor(), [&] { return watched.record->made; }));
+  watched.record->transport->loseConnection();
+  ASSERT_TRUE(runUntil(reactor(), [&] { return watched.record->lost.has_value(); }));
+  watching->stopListening();
 }
 
 TEST_F(TlsTest, SessionsAreResumedAcrossConnections) {
