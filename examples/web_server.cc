@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
   }
   router.route("/status/404", [](Request) { return ServerResponse::text(404, "not here\n"); });
   router.route("/redirect", [](Request) { return ServerResponse::redirect(302, "/hello?name=redirected"); });
+  // /redirect-to?url=U: a 302 to U, anywhere (httpbin's; for trying clients, not for the open web).
+  router.route("/redirect-to", [](Request r) {
+    const std::string to = queryValue(r.query, "url");
+    if (to.empty()) return ServerResponse::text(400, "usage: /redirect-to?url=U\n");
+    return ServerResponse::redirect(302, to);
+  });
   // /redirect/CODE for any method: that redirect to /request, which shows what followed it.
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}) {
     router.prefix(method, "/redirect/", [](Request r) {

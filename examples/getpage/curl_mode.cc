@@ -48,6 +48,12 @@ struct Planned {
   std::size_t argument = 0;  // which of the command line's URLs (a glob is one): %{urlnum}
 };
 
+// -Z's meter and what redraws it from the loop, every half second.
+struct SharedMeter {
+  std::shared_ptr<ParallelMeter> meter;
+  std::optional<deft::LoopingCall> redraw;
+};
+
 // What a group's transfers share.
 struct Group {
   Options options;
@@ -55,7 +61,9 @@ struct Group {
   bool verbose = false;
   bool meter = false;     // curl's progress meter, on stderr
   bool meterBar = false;  // -#
-  std::shared_ptr<ParallelMeter> parallelMeter;  // -Z's, instead
+  // -Z's, instead: one for the whole command line (its groups too), as curl's.
+  std::shared_ptr<SharedMeter> sharedMeter;
+  std::shared_ptr<ParallelMeter> parallelMeter;  // sharedMeter's, when this group draws it
   std::shared_ptr<deft::web::CookieJar> jar;
   std::optional<int> firstFailure;  // with -Z: the exit code
 };
@@ -187,6 +195,9 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     std::optional<deft::web::Response> last;
     absl::Time headAt;
     int connects = 0;
+    // The response of the attempt's last TLS handshake: its certificates are -w's %{certs}, as
+    // curl keeps those of the last handshake, across redirects, until a retry starts again.
+    std::optional<deft::web::Response> handshake;
   };
   auto exchanges = std::make_shared<Exchanges>();
   const absl::Time clockStart = deft::reactor().seconds();
@@ -195,6 +206,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     exchanges->headAt = absl::Now();
     exchanges->last = response;
     if (response.connectedAt()) ++exchanges->connects;
+    if (response.connectedAt() && response.url().scheme == "https") exchanges->handshake = response;
     if (verbose) trace(response);
   };
   std::string output = planned.output;
@@ -253,6 +265,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
   for (;;) {
     fetched.reset();
     failure.reset();
+    exchanges->handshake.reset();
     try {
       fetched = co_await deft::web::fetchPage(url, page);
     } catch (...) {
@@ -311,8 +324,7 @@ Deferred<int> transfer(std::shared_ptr<Group> group, Planned planned, std::size_
     transfer.timePretransfer = since(last.sentAt());
     transfer.timeRedirect = fetched->redirects > 0 ? since(last.sentAt()) : absl::ZeroDuration();
     transfer.numConnects = exchanges->connects;
-    // curl reports the certificates of a handshake the transfer made, none for a reused connection.
-    if (exchanges->connects > 0) transfer.certificates = &last.peerCertificates();
+    if (exchanges->handshake) transfer.certificates = &exchanges->handshake->peerCertificates();
     if (fetched->local) {
       transfer.localIp = fetched->local->host();
       transfer.localPort = fetched->local->port();
@@ -467,11 +479,14 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
     const bool toTerminal = ::isatty(STDOUT_FILENO) && std::any_of(plans.begin(), plans.end(), [](const Planned& p) {
       return p.output == "-";
     });
-    std::optional<deft::LoopingCall> redraw;
     if (group->meter && !toTerminal) {
-      group->parallelMeter = std::make_shared<ParallelMeter>(stderr, absl::Now());
-      redraw.emplace(deft::reactor(), [meter = group->parallelMeter] { meter->tick(absl::Now()); });
-      redraw->start(absl::Milliseconds(500));
+      SharedMeter& shared = *group->sharedMeter;
+      if (!shared.meter) {
+        shared.meter = std::make_shared<ParallelMeter>(stderr, absl::Now());
+        shared.redraw.emplace(deft::reactor(), [meter = shared.meter] { meter->tick(absl::Now()); });
+        shared.redraw->start(absl::Milliseconds(500));
+      }
+      group->parallelMeter = shared.meter;
     }
     group->meter = false;  // not one per transfer
     deft::DeferredSemaphore slots(parallelMax);
@@ -484,11 +499,6 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
     }
     co_await deft::DeferredList(std::move(transfers), {.consumeErrors = true});
     code = group->firstFailure.value_or(0);
-    if (redraw) {
-      redraw->stop();
-      group->parallelMeter->finish(absl::Now());
-      group->parallelMeter.reset();
-    }
   }
   if (args.cookieJarOut) {
     const std::string text = group->jar->toNetscape();
@@ -509,8 +519,10 @@ Deferred<int> runGroup(std::shared_ptr<Group> group, bool parallel, std::size_t 
 
 Deferred<int> runCurl(CommandLine line) {
   int code = 0;
+  auto sharedMeter = std::make_shared<SharedMeter>();
   for (Options& options : line.groups) {
     auto group = std::make_shared<Group>();
+    group->sharedMeter = sharedMeter;
     group->options = std::move(options);
     group->showErrors = line.showErrors();
     group->verbose = line.verbose;
@@ -519,6 +531,10 @@ Deferred<int> runCurl(CommandLine line) {
     group->meter = !line.silent && !line.noProgressMeter && ::isatty(STDERR_FILENO);
     group->meterBar = line.progressBar;
     code = co_await runGroup(group, line.parallel, line.parallelMax);
+  }
+  if (sharedMeter->meter) {
+    sharedMeter->redraw->stop();
+    sharedMeter->meter->finish(absl::Now());
   }
   co_return code;
 }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "net/address.h"
 #include "examples/getpage/write_out.h"
 
@@ -117,12 +118,15 @@ std::vector<std::string> unbundle(int argc, char** argv) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> readConfigFile(const std::string& path) {
+std::optional<std::vector<ConfigWord>> readConfigFile(const std::string& path) {
   std::optional<std::string> text = readFileOrStdin(path);
   if (!text) return std::nullopt;
-  std::vector<std::string> words;
+  std::vector<ConfigWord> words;
   std::size_t at = 0;
+  int lineNumber = 0;
   while (at < text->size()) {
+    ++lineNumber;
+    const std::string origin = absl::StrCat(path == "-" ? "<stdin>" : path, ":", lineNumber);
     std::size_t end = text->find('\n', at);
     if (end == std::string::npos) end = text->size();
     std::string_view line(text->data() + at, end - at);
@@ -135,9 +139,8 @@ std::optional<std::vector<std::string>> readConfigFile(const std::string& path) 
            line[nameEnd] != '=' && line[nameEnd] != ':') {
       ++nameEnd;
     }
-    std::string name(line.substr(0, nameEnd));
-    if (!name.starts_with("-")) name = "--" + name;
-    words.push_back(name);
+    const std::string written(line.substr(0, nameEnd));
+    words.push_back({written.starts_with("-") ? written : "--" + written, origin, written});
     std::string_view rest = line.substr(nameEnd);
     while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
     if (!rest.empty() && (rest.front() == '=' || rest.front() == ':')) rest.remove_prefix(1);
@@ -156,7 +159,7 @@ std::optional<std::vector<std::string>> readConfigFile(const std::string& path) 
     } else {
       value = std::string(rest.substr(0, rest.find_first_of(" \t")));
     }
-    words.push_back(std::move(value));
+    words.push_back({std::move(value), origin, ""});
   }
   return words;
 }
@@ -172,11 +175,9 @@ std::optional<std::string> defaultConfigFile() {
     if (const std::string dir = env(home); !dir.empty() && readable(dir + "/.curlrc")) return dir + "/.curlrc";
   }
   if (!xdg) {
-    for (const char* home : {"CURL_HOME", "HOME"}) {
-      if (const std::string dir = env(home); !dir.empty() && readable(dir + "/.config/curlrc")) {
-        return dir + "/.config/curlrc";
-      }
-    }
+    // The first of the two that is set is the only one looked in (curl's findfile).
+    const std::string dir = !env("CURL_HOME").empty() ? env("CURL_HOME") : env("HOME");
+    if (!dir.empty() && readable(dir + "/.config/curlrc")) return dir + "/.config/curlrc";
   }
   if (const passwd* user = ::getpwuid(::geteuid()); user != nullptr && user->pw_dir != nullptr && *user->pw_dir) {
     if (const std::string path = std::string(user->pw_dir) + "/.curlrc"; readable(path)) return path;
@@ -186,14 +187,22 @@ std::optional<std::string> defaultConfigFile() {
 
 std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
   std::vector<std::string> words = unbundle(rawArgc, rawArgv);
+  // Where each word came from: "" for the command line, "FILE:LINE" for a config file's; and how
+  // a config file spelled each option.
+  std::vector<std::string> origins(words.size()), written(words.size());
+  auto insertConfig = [&](std::size_t at, const std::vector<ConfigWord>& inserted) {
+    for (std::size_t k = 0; k < inserted.size(); ++k) {
+      words.insert(words.begin() + at + k, inserted[k].word);
+      origins.insert(origins.begin() + at + k, inserted[k].origin);
+      written.insert(written.begin() + at + k, inserted[k].written);
+    }
+  };
   // ~/.curlrc's options come first, as if typed before the command line's (not for the demo,
   // which takes no options).
   if (rawArgc > 1 && !std::string_view(rawArgv[1]).starts_with("-q") &&
       !absl::EqualsIgnoreCase(std::string(rawArgv[1]), std::string("--disable"))) {
     if (std::optional<std::string> path = defaultConfigFile()) {
-      if (std::optional<std::vector<std::string>> defaults = readConfigFile(*path)) {
-        words.insert(words.begin() + 1, defaults->begin(), defaults->end());
-      }
+      if (std::optional<std::vector<ConfigWord>> defaults = readConfigFile(*path)) insertConfig(1, *defaults);
     }
   }
   // -K FILE: the file's options in its place (files within files, a few levels deep).
@@ -205,13 +214,16 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
       std::fprintf(stderr, "getpage: option %s needs a value\n", config->c_str());
       return std::nullopt;
     }
-    std::optional<std::vector<std::string>> inserted = readConfigFile(*(config + 1));
+    std::optional<std::vector<ConfigWord>> inserted = readConfigFile(*(config + 1));
     if (!inserted) {
       std::fprintf(stderr, "getpage: (26) cannot read config from '%s'\n", (config + 1)->c_str());
       std::exit(26);
     }
-    const auto at = words.erase(config, config + 2);
-    words.insert(at, inserted->begin(), inserted->end());
+    const std::size_t at = static_cast<std::size_t>(config - words.begin());
+    words.erase(words.begin() + at, words.begin() + at + 2);
+    origins.erase(origins.begin() + at, origins.begin() + at + 2);
+    written.erase(written.begin() + at, written.begin() + at + 2);
+    insertConfig(at, *inserted);
   }
   std::vector<char*> pointers;
   for (std::string& word : words) pointers.push_back(word.data());
@@ -436,6 +448,11 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
         return std::nullopt;
       }
       line.parallelMax = std::min<std::size_t>(line.parallelMax, 300);
+    } else if (!origins[i].empty()) {
+      // What a config file says that getpage does not know: curl's warning, and on to the next
+      // line (the option's value, if any, is on this one).
+      std::fprintf(stderr, "Warning: %s: warning: '%s' is unknown\n", origins[i].c_str(), written[i].c_str());
+      while (i + 1 < argc && origins[i + 1] == origins[i]) ++i;
     } else {
       std::fprintf(stderr, "getpage: unknown option %s\n%s", arg.c_str(), kUsage);
       return std::nullopt;

@@ -75,15 +75,24 @@ struct CommandLine {
   bool showErrors() const { return !silent || showError; }
 };
 
+// One word of a curl config file, and where it came from: "FILE:LINE", and for an option, how
+// the file spelled it (for curl's warning about an option it does not know).
+struct ConfigWord {
+  std::string word;     // "--option" (a bare name gets its dashes), or the option's value
+  std::string origin;   // "FILE:LINE"
+  std::string written;  // the option as the file wrote it; "" for a value
+};
+
 // The words of a curl config file (-K): "option = value", "option value", "option: value",
 // "--option value" or a bare option, one per line; quoted values with \\ \" \t \n escapes; '#'
 // comments. nullopt when it cannot be read.
-std::optional<std::vector<std::string>> readConfigFile(const std::string& path);
+std::optional<std::vector<ConfigWord>> readConfigFile(const std::string& path);
 
 // curl's default config file, which a command line starts with unless its first option is -q
 // (--disable): the first of $CURL_HOME/.curlrc, $XDG_CONFIG_HOME/.curlrc, $HOME/.curlrc, then,
-// when XDG_CONFIG_HOME is not set, $CURL_HOME/.config/curlrc and $HOME/.config/curlrc, then
-// .curlrc in the home directory the password database gives. nullopt when there is none.
+// when XDG_CONFIG_HOME is not set, $CURL_HOME/.config/curlrc (or without CURL_HOME,
+// $HOME/.config/curlrc), then .curlrc in the home directory the password database gives.
+// nullopt when there is none. Options in it getpage does not know are warned of and skipped.
 std::optional<std::string> defaultConfigFile();
 
 // Parses curl's arguments. nullopt after a message on stderr for a usage error (exit 2); exits

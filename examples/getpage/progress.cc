@@ -143,13 +143,14 @@ void ParallelMeter::draw(absl::Time now, bool final) {
   }
   std::string percent = "--";
   if (sizesKnown && totals_ > 0) percent = absl::StrFormat("%3d", received * 100 / totals_);
-  // The speed over the last ten draws (since the start, until there have been ten).
-  const Sample oldest = samplesWrapped_ ? samples_[nextSample_] : Sample{0, start_};
+  // The speed since the oldest of the last ten samples, this one included (since the start, until
+  // there are ten), as curl reckons it.
   samples_[nextSample_] = {received, now};
   if (++nextSample_ == std::size(samples_)) {
     nextSample_ = 0;
     samplesWrapped_ = true;
   }
+  const Sample oldest = samplesWrapped_ ? samples_[nextSample_] : Sample{0, start_};
   const double seconds = std::max(0.001, absl::ToDoubleSeconds(now - oldest.at));
   const std::uint64_t gained = received > oldest.received ? received - oldest.received : 0;
   const auto speed = static_cast<std::uint64_t>(static_cast<double>(gained) / seconds);

@@ -8,6 +8,9 @@ web_server=$2
 side_by_side=$3
 command_lines=$4
 fail=0
+# No ~/.curlrc of the machine's: an empty one, found first (the .curlrc checks below set their own).
+export CURL_HOME="$TEST_TMPDIR/curl_home"
+mkdir -p "$CURL_HOME" && : >"$CURL_HOME/.curlrc"
 check() {  # expected-exit description command...
   local expected=$1 what=$2
   shift 2
@@ -102,18 +105,25 @@ mkdir -p "$TEST_TMPDIR/side"
 /usr/bin/env python3 "$side_by_side" "$getpage" "$base" "$TEST_TMPDIR/side" "$proxy" "$data" \
   <"$command_lines" || fail=1
 # ~/.curlrc is read before the command line, unless that starts with -q (or --disable): the same
-# few lines, side by side, with a home whose .curlrc sets a user agent, -s and -w.
+# few lines, side by side, with a home whose .curlrc sets a user agent, -s and -w, and names an
+# option getpage does not know (warned of and skipped, as curl does with one it does not know).
 rc_home="$TEST_TMPDIR/rc_home"
 mkdir -p "$rc_home/.config"
 cat >"$rc_home/.curlrc" <<'RC'
 # defaults for every call
 silent
 user-agent = "from-curlrc/1.0"
+tcp-nodelay
 -w "[%{http_code}]\n"
 RC
 echo 'user-agent = "from-config-dir/1.0"' >"$rc_home/.config/curlrc"
-env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
-  "$base" "$TEST_TMPDIR/side" <<'LINES' || fail=1
+side_by_side_with() {  # ENV-ASSIGNMENTS... -- then command lines on stdin
+  local vars=()
+  while [[ $1 != -- ]]; do vars+=("$1"); shift; done
+  env -u CURL_HOME -u XDG_CONFIG_HOME "${vars[@]}" /usr/bin/env python3 "$side_by_side" "$getpage" \
+    "$base" "$TEST_TMPDIR/side" || fail=1
+}
+side_by_side_with HOME="$rc_home" -- <<'LINES'
 @B@/request
 -A other @B@/request
 -q @B@/request
@@ -121,12 +131,19 @@ env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" /usr/bin/env python3 "$side_
 --disable -s @B@/request
 -s -q @B@/request
 LINES
-# Without $HOME/.curlrc, ~/.config/curlrc is read; with XDG_CONFIG_HOME, only $XDG_CONFIG_HOME/.curlrc.
+env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" "$getpage" "$base/hello" >/dev/null 2>"$TEST_TMPDIR/err"
+grep -q "^Warning: $rc_home/.curlrc:4: warning: 'tcp-nodelay' is unknown$" "$TEST_TMPDIR/err" ||
+  { echo "FAIL: no warning for an unknown .curlrc option: $(cat "$TEST_TMPDIR/err")"; fail=1; }
+# Which file: $CURL_HOME/.curlrc first, then $XDG_CONFIG_HOME/.curlrc, then ~/.curlrc, then
+# ~/.config/curlrc (only without XDG_CONFIG_HOME).
+other="$TEST_TMPDIR/other_rc"
+mkdir -p "$other"
+echo 'user-agent = "from-other/1.0"' >"$other/.curlrc"
+side_by_side_with HOME="$rc_home" CURL_HOME="$other" -- <<<'-s @B@/request'
+side_by_side_with HOME="$rc_home" XDG_CONFIG_HOME="$other" -- <<<'-s @B@/request'
 rm "$rc_home/.curlrc"
-env -u CURL_HOME -u XDG_CONFIG_HOME HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
-  "$base" "$TEST_TMPDIR/side" <<<'-s @B@/request' || fail=1
-env -u CURL_HOME XDG_CONFIG_HOME="$rc_home" HOME="$rc_home" /usr/bin/env python3 "$side_by_side" "$getpage" \
-  "$base" "$TEST_TMPDIR/side" <<<'-s @B@/request' || fail=1
+side_by_side_with HOME="$rc_home" -- <<<'-s @B@/request'
+side_by_side_with HOME="$rc_home" XDG_CONFIG_HOME="$TEST_TMPDIR/nowhere" -- <<<'-s @B@/request'
 
 # What the table cannot compare byte for byte: -v's trace on stderr (curl's info lines differ),
 # %{json} (timings), each redirect hop traced with -L.
@@ -233,11 +250,12 @@ check 0 "https with --cacert" "$getpage" -o - --cacert "$tls/ca.pem" "$secure/he
 [[ $(cat "$TEST_TMPDIR/out") == "hello, tls" ]] || { echo "FAIL: https body: $(cat "$TEST_TMPDIR/out")"; fail=1; }
 # -w's certificate report, byte for byte as curl's: both certificates of the chain; none for a
 # connection reused, nor over http.
-for args in "--cacert $tls/ca.pem $secure/hello" "-k $secure/hello $secure/hello?name=again" "$base/hello"; do
-  # shellcheck disable=SC2086  # the words of $args, split on purpose
-  curl -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' $args >"$TEST_TMPDIR/certs.curl" 2>/dev/null
-  # shellcheck disable=SC2086
-  "$getpage" -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' $args >"$TEST_TMPDIR/certs.getpage" 2>/dev/null
+# An https page that redirects to http keeps the report of its handshake.
+for args in "--cacert $tls/ca.pem $secure/hello" "-k $secure/hello $secure/hello?name=again" "$base/hello" \
+  "-k -L $secure/redirect-to?url=$base/hello"; do
+  read -ra words <<<"$args"  # split on spaces, never globbed
+  curl -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' "${words[@]}" >"$TEST_TMPDIR/certs.curl" 2>/dev/null
+  "$getpage" -s -o /dev/null -o /dev/null -w '%{num_certs}|%{certs}|' "${words[@]}" >"$TEST_TMPDIR/certs.getpage" 2>/dev/null
   if cmp -s "$TEST_TMPDIR/certs.curl" "$TEST_TMPDIR/certs.getpage"; then
     echo "ok: -w %{certs} as curl's: $args ($(head -c 1 "$TEST_TMPDIR/certs.curl") certificates first)"
   else
