@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target with clang (-fsanitize=fuzzer,address,undefined) and runs it for
-# FUZZ_SECONDS (30 by default) from its committed seed corpus. Bazel's toolchain is g++, which has
+# FUZZ_SECONDS (15 by default: a smoke run in the suite; longer by hand) from its committed
+# seed corpus. Bazel's toolchain is g++, which has
 # no libFuzzer, so this test compiles the http/ sources itself.
 #
 #   run_fuzzer.sh TARGET CORPUS_DIR      (from the repository root, or as a Bazel sh_test)
@@ -9,7 +10,7 @@ target=$1
 corpus=$2
 root=${TEST_SRCDIR:+$TEST_SRCDIR/deft}
 root=${root:-$(cd "$(dirname "$0")/../../.." && pwd)}
-seconds=${FUZZ_SECONDS:-30}
+seconds=${FUZZ_SECONDS:-15}
 work=${TEST_TMPDIR:-$(mktemp -d)}
 
 if ! command -v clang++ >/dev/null; then
