@@ -81,51 +81,62 @@ struct OpenFile {
 };
 
 // The next bytes of a pipe or terminal, read when the reactor reports it readable: one read(2)
-// then, which cannot block. Keeps itself alive while it waits.
-class PipePiece final : public FileDescriptor, public std::enable_shared_from_this<PipePiece> {
+// then, which cannot block. The reactor keeps it alive while it waits (Reactor::track); a
+// reactor that shuts down or is destroyed first disconnects it, and the read fails.
+class PipePiece final : public FileDescriptor, public Disconnectable {
  public:
   PipePiece(Reactor& reactor, std::shared_ptr<OpenFile> file) : reactor_(reactor), file_(std::move(file)) {}
 
-  Deferred<std::string> read() {
-    self_ = shared_from_this();
-    reactor_.addReader(this);
-    return waiting_;
+  static Deferred<std::string> read(Reactor& reactor, std::shared_ptr<OpenFile> file) {
+    auto piece = std::make_shared<PipePiece>(reactor, std::move(file));
+    reactor.track(piece);
+    reactor.addReader(piece.get());
+    return piece->waiting_;
   }
   int fileno() const override { return file_->fd; }
   void doRead() override {
+    if (done_) return;
     std::string piece(64 << 10, '\0');
     const ssize_t n = ::read(file_->fd, piece.data(), piece.size());
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    const int error = errno;
     finish();
     if (n < 0) {
-      waiting_.errback(Failure(std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(errno)))));
+      waiting_.errback(Failure(std::runtime_error(absl::StrCat("reading the request body: ", std::strerror(error)))));
       return;
     }
     piece.resize(static_cast<std::size_t>(n));
     waiting_.callback(std::move(piece));
   }
   void connectionLost(const Failure& reason) override {
+    if (done_) return;
     finish();
     waiting_.errback(reason);
   }
+  void disconnect() override {
+    if (done_) return;
+    finish();
+    waiting_.errback(Failure(ConnectionDone("the reactor stopped while the request body was being read")));
+  }
 
  private:
+  // Stops watching; the reactor lets go of it at the end of this pass, never under this call.
   void finish() {
+    done_ = true;
     reactor_.removeReader(this);
-    // Released when this call returns: the Deferred's callbacks may drop the last other owner.
-    reactor_.callLater(absl::ZeroDuration(), [keep = std::move(self_)] {});
+    reactor_.untrack(this);
   }
 
   Reactor& reactor_;
   std::shared_ptr<OpenFile> file_;
   Deferred<std::string> waiting_;
-  std::shared_ptr<PipePiece> self_;
+  bool done_ = false;
 };
 
 // One piece of the file: from `offset` of a regular file (waiting only for the disk), or the
 // next bytes of a pipe.
 Deferred<std::string> readPiece(Reactor& reactor, std::shared_ptr<OpenFile> file, std::uint64_t offset) {
-  if (!file->seekable && file->pollable) return std::make_shared<PipePiece>(reactor, std::move(file))->read();
+  if (!file->seekable && file->pollable) return PipePiece::read(reactor, std::move(file));
   // A regular file, or a device epoll cannot watch (/dev/null, /dev/zero), which never blocks.
   std::string piece(64 << 10, '\0');
   for (;;) {

@@ -1,7 +1,8 @@
 // Request bodies that stream: a multipart form with a file, parsed back by the project's server;
 // a generated body of 64 MiB held back by a server that does not read (backpressure); Expect:
 // 100-continue answered and refused; a producer that lies about its length or fails; a server
-// that answers before the body is sent.
+// that answers before the body is sent; standard input as a pipe, and a reactor that ends while
+// the body waits for it.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "http/errors.h"
@@ -146,6 +148,70 @@ TEST_F(UploadTest, AFileIsStreamedWithItsLength) {
   ASSERT_TRUE(response.value) << response.failure->describe();
   EXPECT_EQ(*wait(reactor(), response.value->readBody()).value, absl::StrCat(5 << 20));
   EXPECT_FALSE(RequestBody::fromFile(file + ".nowhere").ok());
+}
+
+TEST_F(UploadTest, StandardInputIsSentAsItComesAndAReactorThatEndsLetsGoOfTheRead) {
+  // This process's standard input becomes a pipe for the test.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const int saved = ::dup(STDIN_FILENO);
+  ASSERT_EQ(::dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(fds[0]);
+  absl::Cleanup restore = [saved] {
+    ::dup2(saved, STDIN_FILENO);
+    ::close(saved);
+  };
+  // Nothing on the pipe at first: the body waits for it, then takes what comes, to the end.
+  auto body = RequestBody::fromFile("-");
+  ASSERT_TRUE(body.ok());
+  EXPECT_FALSE(body->length);
+  Deferred<Response> sent = agent->request("PUT", *http::Url::parse(url("/count")), {}, *body);
+  reactor().callLater(absl::Milliseconds(100), [&fds] {
+    ASSERT_EQ(::write(fds[1], "from a pipe", 11), 11);
+    ::close(fds[1]);
+  });
+  auto response = wait(reactor(), std::move(sent));
+  ASSERT_TRUE(response.value) << response.failure->describe();
+  EXPECT_EQ(*wait(reactor(), response.value->readBody()).value, "11");
+
+  // A reactor destroyed while the body waits for standard input: the request fails rather than
+  // wait, and the pending read is let go of (LeakSanitizer, in the sanitizer pass, would see it
+  // otherwise).
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(fds[0]);
+  std::optional<Failure> failed;
+  {
+    ReactorScope inner;
+    // The server asks for the body (100 Continue) and waits for it.
+    bool reading = false;
+    http::Router waiting;
+    waiting.route(
+        "PUT", "/count",
+        [&reading](Request r) -> Deferred<ServerResponse> {
+          reading = true;
+          std::string piece = co_await r.bodyStream->read();
+          co_return ServerResponse::text(200, absl::StrCat(piece.size()));
+        },
+        {.streamBody = true});
+    auto innerSite = std::make_shared<http::Site>(inner.reactor(), std::move(waiting));
+    auto innerPort = listenTCP(inner.reactor(), 0, innerSite, {.interface = "127.0.0.1"});
+    auto innerAgent = std::make_shared<Agent>(inner.reactor());
+    auto stdinBody = RequestBody::fromFile("-");
+    ASSERT_TRUE(stdinBody.ok());
+    innerAgent
+        ->request("PUT", *http::Url::parse(absl::StrCat("http://127.0.0.1:", innerPort->getHost().port(), "/count")),
+                  {}, *stdinBody)
+        .addBoth([&failed](Outcome<Response> o) {
+          if (!o.ok()) failed = o.failure();
+        });
+    ASSERT_TRUE(runUntil(inner.reactor(), [&] { return reading; }));
+    // The go-ahead reaches the client, which starts reading standard input.
+    const absl::Time until = inner.reactor().seconds() + absl::Milliseconds(200);
+    ASSERT_TRUE(runUntil(inner.reactor(), [&] { return inner.reactor().seconds() >= until; }));
+  }
+  ::close(fds[1]);
+  ASSERT_TRUE(failed) << "the request was left waiting";
 }
 
 TEST_F(UploadTest, AProducerThatBreaksItsWordOrFailsFailsTheRequest) {
