@@ -186,47 +186,39 @@ std::optional<std::string> defaultConfigFile() {
 }
 
 std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
-  std::vector<std::string> words = unbundle(rawArgc, rawArgv);
-  // Where each word came from: "" for the command line, "FILE:LINE" for a config file's; and how
-  // a config file spelled each option.
-  std::vector<std::string> origins(words.size()), written(words.size());
-  auto insertConfig = [&](std::size_t at, const std::vector<ConfigWord>& inserted) {
-    for (std::size_t k = 0; k < inserted.size(); ++k) {
-      words.insert(words.begin() + at + k, inserted[k].word);
-      origins.insert(origins.begin() + at + k, inserted[k].origin);
-      written.insert(written.begin() + at + k, inserted[k].written);
-    }
-  };
+  // Each word with where it came from: the command line (no origin), or a config file's line.
+  std::vector<ConfigWord> words;
+  for (std::string& word : unbundle(rawArgc, rawArgv)) words.push_back({std::move(word), "", ""});
   // ~/.curlrc's options come first, as if typed before the command line's (not for the demo,
   // which takes no options).
   if (rawArgc > 1 && !std::string_view(rawArgv[1]).starts_with("-q") &&
       !absl::EqualsIgnoreCase(std::string(rawArgv[1]), std::string("--disable"))) {
     if (std::optional<std::string> path = defaultConfigFile()) {
-      if (std::optional<std::vector<ConfigWord>> defaults = readConfigFile(*path)) insertConfig(1, *defaults);
+      if (std::optional<std::vector<ConfigWord>> defaults = readConfigFile(*path)) {
+        words.insert(words.begin() + 1, defaults->begin(), defaults->end());
+      }
     }
   }
   // -K FILE: the file's options in its place (files within files, a few levels deep).
   for (int depth = 0; depth < 8; ++depth) {
-    auto config = std::find_if(words.begin() + 1, words.end(),
-                               [](const std::string& w) { return w == "-K" || w == "--config"; });
+    auto config = std::find_if(words.begin() + 1, words.end(), [](const ConfigWord& w) {
+      return w.word == "-K" || w.word == "--config";
+    });
     if (config == words.end()) break;
     if (config + 1 == words.end()) {
-      std::fprintf(stderr, "getpage: option %s needs a value\n", config->c_str());
+      std::fprintf(stderr, "getpage: option %s needs a value\n", config->word.c_str());
       return std::nullopt;
     }
-    std::optional<std::vector<ConfigWord>> inserted = readConfigFile(*(config + 1));
+    std::optional<std::vector<ConfigWord>> inserted = readConfigFile((config + 1)->word);
     if (!inserted) {
-      std::fprintf(stderr, "getpage: (26) cannot read config from '%s'\n", (config + 1)->c_str());
+      std::fprintf(stderr, "getpage: (26) cannot read config from '%s'\n", (config + 1)->word.c_str());
       std::exit(26);
     }
-    const std::size_t at = static_cast<std::size_t>(config - words.begin());
-    words.erase(words.begin() + at, words.begin() + at + 2);
-    origins.erase(origins.begin() + at, origins.begin() + at + 2);
-    written.erase(written.begin() + at, written.begin() + at + 2);
-    insertConfig(at, *inserted);
+    const auto at = words.erase(config, config + 2);
+    words.insert(at, inserted->begin(), inserted->end());
   }
   std::vector<char*> pointers;
-  for (std::string& word : words) pointers.push_back(word.data());
+  for (ConfigWord& word : words) pointers.push_back(word.word.data());
   const int argc = static_cast<int>(pointers.size());
   char** argv = pointers.data();
   CommandLine line;
@@ -448,11 +440,11 @@ std::optional<CommandLine> parseCommandLine(int rawArgc, char** rawArgv) {
         return std::nullopt;
       }
       line.parallelMax = std::min<std::size_t>(line.parallelMax, 300);
-    } else if (!origins[i].empty()) {
+    } else if (const ConfigWord& from = words[i]; !from.origin.empty()) {
       // What a config file says that getpage does not know: curl's warning, and on to the next
       // line (the option's value, if any, is on this one).
-      std::fprintf(stderr, "Warning: %s: warning: '%s' is unknown\n", origins[i].c_str(), written[i].c_str());
-      while (i + 1 < argc && origins[i + 1] == origins[i]) ++i;
+      std::fprintf(stderr, "Warning: %s: warning: '%s' is unknown\n", from.origin.c_str(), from.written.c_str());
+      while (i + 1 < argc && words[i + 1].origin == from.origin) ++i;
     } else {
       std::fprintf(stderr, "getpage: unknown option %s\n%s", arg.c_str(), kUsage);
       return std::nullopt;

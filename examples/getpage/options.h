@@ -75,11 +75,11 @@ struct CommandLine {
   bool showErrors() const { return !silent || showError; }
 };
 
-// One word of a curl config file, and where it came from: "FILE:LINE", and for an option, how
-// the file spelled it (for curl's warning about an option it does not know).
+// One word of a command line and where it came from: for a config file's, "FILE:LINE", and for
+// an option, how the file spelled it (for curl's warning about an option it does not know).
 struct ConfigWord {
   std::string word;     // "--option" (a bare name gets its dashes), or the option's value
-  std::string origin;   // "FILE:LINE"
+  std::string origin;   // "FILE:LINE"; "" for the command line's own words
   std::string written;  // the option as the file wrote it; "" for a value
 };
 
