@@ -95,7 +95,10 @@ void ParallelMeter::update(std::size_t id, std::uint64_t received, std::optional
   auto it = live_.find(id);
   if (it == live_.end()) return;
   it->second.received = received;
-  if (total && !it->second.totalCounted) it->second.total = *total;
+  if (total && *total > 0 && !it->second.sizeKnown) {  // counted once, as soon as it is known
+    it->second.sizeKnown = true;
+    totals_ += *total;
+  }
   tick(now);
 }
 
@@ -110,7 +113,6 @@ void ParallelMeter::done(std::size_t id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
   receivedByDone_ += it->second.received;
-  if (!it->second.totalCounted) totals_ += it->second.total;
   live_.erase(it);
 }
 
@@ -132,14 +134,9 @@ void ParallelMeter::draw(absl::Time now, bool final) {
   // As curl counts: the percentage only when every running transfer's size is known.
   std::uint64_t received = receivedByDone_;
   bool sizesKnown = true;
-  for (auto& [id, transfer] : live_) {
+  for (const auto& [id, transfer] : live_) {
     received += transfer.received;
-    if (transfer.total == 0) {
-      sizesKnown = false;
-    } else if (!transfer.totalCounted) {
-      totals_ += transfer.total;
-      transfer.totalCounted = true;
-    }
+    sizesKnown = sizesKnown && transfer.sizeKnown;
   }
   std::string percent = "--";
   if (sizesKnown && totals_ > 0) percent = absl::StrFormat("%3d", received * 100 / totals_);

@@ -63,8 +63,7 @@ class ParallelMeter {
  private:
   struct Live {
     std::uint64_t received = 0;
-    std::uint64_t total = 0;  // 0: not known
-    bool totalCounted = false;
+    bool sizeKnown = false;  // and counted in totals_
   };
   struct Sample {
     std::uint64_t received;
@@ -79,7 +78,7 @@ class ParallelMeter {
   std::size_t started_ = 0;
   absl::flat_hash_map<std::size_t, Live> live_;
   std::uint64_t receivedByDone_ = 0;  // by the transfers that ended
-  std::uint64_t totals_ = 0;          // the known sizes, each counted once
+  std::uint64_t totals_ = 0;          // the sizes known, each counted once
   Sample samples_[10] = {};
   std::size_t nextSample_ = 0;
   bool samplesWrapped_ = false;
