@@ -42,12 +42,15 @@ class PartialDownloadError : public Error {
   // server), rather than the body's framing being cut short.
   PartialDownloadError(const std::string& why, std::string partialBody, bool tlsTruncated = false)
       : Error("response cut short: " + why, absl::StatusCode::kDataLoss),
+        why_(why),
         partial_(std::move(partialBody)),
         tlsTruncated_(tlsTruncated) {}
+  const std::string& why() const { return why_; }  // the message without its prefix
   const std::string& partialBody() const { return partial_; }
   bool tlsTruncated() const { return tlsTruncated_; }
 
  private:
+  std::string why_;
   std::string partial_;
   bool tlsTruncated_;
 };

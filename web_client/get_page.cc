@@ -75,9 +75,7 @@ Deferred<Page> fetchOnce(std::shared_ptr<Agent> agent, std::string url, PageOpti
                 done.callback();
               } else if (const auto* cut = reason->value<PartialDownloadError>()) {
                 // What arrived went to the counter: the error carries it, as readBody's does.
-                std::string why = cut->what();
-                why.erase(0, std::string("response cut short: ").size());
-                done.errback(Failure(PartialDownloadError(why, *body, cut->tlsTruncated())));
+                done.errback(Failure(PartialDownloadError(cut->why(), *body, cut->tlsTruncated())));
               } else {
                 done.errback(std::move(*reason));
               }
