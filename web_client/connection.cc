@@ -16,10 +16,10 @@ namespace deft::web {
 
 void ClientConnection::connectionMade() {
   transport()->setTcpNoDelay(true);
-  madeAt_ = clock_.seconds();
+  madeAt_ = reactor_.seconds();
   if (tunnel_) {
     transport()->write(tunnel_->connectRequest);
-    tunnelTimer_ = clock_.callLater(tunnel_->timeout, scope().bind([this] {
+    tunnelTimer_ = reactor_.callLater(tunnel_->timeout, scope().bind([this] {
       tunnelFailed(Failure(TimeoutError("the proxy did not answer CONNECT in time")));
     }));
     return;
@@ -96,7 +96,7 @@ Deferred<Response> ClientConnection::request(std::string wire,
   }));
   Deferred<Response> d = *waitingForHead_;
   readTimeout_ = readTimeout;
-  sentAt_ = clock_.seconds();
+  sentAt_ = reactor_.seconds();
   transport()->write(wire);
   if (!body) {
     startReadTimer(readTimeout_);
@@ -104,7 +104,7 @@ Deferred<Response> ClientConnection::request(std::string wire,
   }
   pendingBody_ = std::move(body);
   if (expectContinue) {
-    continueTimer_ = clock_.callLater(absl::Seconds(1), scope().bind([this] { startBody(); }));
+    continueTimer_ = reactor_.callLater(absl::Seconds(1), scope().bind([this] { startBody(); }));
   } else {
     startBody();
   }
@@ -170,8 +170,8 @@ void ClientConnection::onInformational(http::ResponseHead head) {
 void ClientConnection::startReadTimer(absl::Duration after) {
   stopReadTimer();
   if (readTimeout_ == absl::InfiniteDuration()) return;
-  lastByte_ = clock_.seconds();
-  readTimer_ = clock_.callLater(after, scope().bind([this] { readTimerFired(); }));
+  lastByte_ = reactor_.seconds();
+  readTimer_ = reactor_.callLater(after, scope().bind([this] { readTimerFired(); }));
 }
 
 void ClientConnection::stopReadTimer() {
@@ -182,9 +182,9 @@ void ClientConnection::stopReadTimer() {
 void ClientConnection::readTimerFired() {
   readTimer_.reset();
   if (!busy_ || lost_) return;
-  const absl::Duration quiet = clock_.seconds() - lastByte_;
+  const absl::Duration quiet = reactor_.seconds() - lastByte_;
   if (quiet < readTimeout_) {
-    readTimer_ = clock_.callLater(readTimeout_ - quiet, scope().bind([this] { readTimerFired(); }));
+    readTimer_ = reactor_.callLater(readTimeout_ - quiet, scope().bind([this] { readTimerFired(); }));
     return;
   }
   failExchange(Failure(ReadTimeoutError(readTimeout_)));
@@ -206,7 +206,7 @@ void ClientConnection::dataReceived(std::string_view data) {
     return;
   }
   sawBytes_ = true;
-  if (readTimer_) lastByte_ = clock_.seconds();
+  if (readTimer_) lastByte_ = reactor_.seconds();
   if (!parser_->feed(data)) {
     failExchange(Failure(*parser_->error()));
     abort();

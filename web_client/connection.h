@@ -29,7 +29,7 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
  public:
   // `reactor` times the read timeout and reads a streamed body's pipe; it outlives the
   // connection.
-  explicit ClientConnection(Reactor& reactor) : reactor_(reactor), clock_(reactor) {}
+  explicit ClientConnection(Reactor& reactor) : reactor_(reactor) {}
 
   // Sends a request (head already serialized, body after it). The Deferred fires with the
   // Response when its head has arrived. Cancelling it aborts the connection. When no byte of the
@@ -112,7 +112,6 @@ class ClientConnection final : public Protocol, public http::ResponseParser::Lis
   void tunnelFailed(Failure reason);
 
   Reactor& reactor_;
-  IReactorTime& clock_;
   absl::Duration readTimeout_ = absl::InfiniteDuration();
   absl::Time lastByte_;
   std::shared_ptr<IDelayedCall> readTimer_;
